@@ -1,0 +1,230 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[totpctl] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'totpctl'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'totpctl'= {
+            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand enroll 'Enroll an account: a fresh secret, its otpauth:// URI and a QR code, shown once'
+            cand verify 'Check a TOTP code or a backup code for an account'
+            cand list 'List enrollments for audit; never shows a secret, URI or backup code'
+            cand show 'Show one enrollment: the fields of `list`, never a secret'
+            cand backup-codes 'Replace an account''s backup codes with a fresh set, printed once'
+            cand remove 'Delete an account''s TOTP and its backup codes'
+            cand unlock 'Clear an account''s lockout and its count of rejected codes'
+            cand config 'Show or change the store''s settings'
+            cand log 'Show the store''s append-only, hash-chained audit trail'
+            cand import 'Enroll existing secrets in bulk from otpauth:// URIs, one a line'
+            cand rekey 'Replace the key that seals the store''s secrets, without losing any enrollment'
+            cand completions 'Print a shell completion script'
+            cand generate-docs 'Regenerate completions/ and man/ from this definition (for maintainers)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'totpctl;enroll'= {
+            cand --issuer 'The issuer shown in authenticator apps [default: the store''s `issuer` setting]'
+            cand --algorithm 'The HMAC algorithm [default: the store''s `algorithm` setting, SHA1]'
+            cand --digits 'Digits per code, 6 to 8 [default: the store''s `digits` setting, 6]'
+            cand --period 'Seconds per code, 1 to 3600 [default: the store''s `period` setting, 30]'
+            cand --secret-size 'Length of the secret in bytes, 16 to 64'
+            cand --qr 'When to draw the QR code on the terminal'
+            cand --qr-file 'Also write the QR code to an image file (.png or .svg)'
+            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --force 'Replace a verified TOTP (and drop its backup codes)'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'totpctl;verify'= {
+            cand --at 'Check the code as if it were this time (unix seconds or RFC 3339)'
+            cand --window 'Accept codes this many steps before or after now [default: the store''s `window`]'
+            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'totpctl;list'= {
+            cand --issuer 'Only accounts of this issuer'
+            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --verified 'Only accounts whose TOTP is verified'
+            cand --unverified 'Only accounts whose TOTP is not verified yet'
+            cand --locked 'Only accounts that are locked out now'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'totpctl;show'= {
+            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'totpctl;backup-codes'= {
+            cand --count 'How many codes, 1 to 100 [default: the store''s `backup-code-count`]'
+            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'totpctl;remove'= {
+            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand -y 'Do not ask for confirmation'
+            cand --yes 'Do not ask for confirmation'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'totpctl;unlock'= {
+            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'totpctl;config'= {
+            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'totpctl;log'= {
+            cand --since 'Only events at or after this time (unix seconds or RFC 3339)'
+            cand --limit 'Only the last N events'
+            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --check 'Verify the whole hash chain instead of listing'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'totpctl;import'= {
+            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --unverified 'Import the TOTPs as not yet verified'
+            cand --skip-existing 'Skip accounts that already exist instead of failing'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'totpctl;rekey'= {
+            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --passphrase 'Protect the store with a passphrase instead of a key file'
+            cand --key-file 'Protect the store with a fresh key file (the default)'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'totpctl;completions'= {
+            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'totpctl;generate-docs'= {
+            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'totpctl;help'= {
+            cand enroll 'Enroll an account: a fresh secret, its otpauth:// URI and a QR code, shown once'
+            cand verify 'Check a TOTP code or a backup code for an account'
+            cand list 'List enrollments for audit; never shows a secret, URI or backup code'
+            cand show 'Show one enrollment: the fields of `list`, never a secret'
+            cand backup-codes 'Replace an account''s backup codes with a fresh set, printed once'
+            cand remove 'Delete an account''s TOTP and its backup codes'
+            cand unlock 'Clear an account''s lockout and its count of rejected codes'
+            cand config 'Show or change the store''s settings'
+            cand log 'Show the store''s append-only, hash-chained audit trail'
+            cand import 'Enroll existing secrets in bulk from otpauth:// URIs, one a line'
+            cand rekey 'Replace the key that seals the store''s secrets, without losing any enrollment'
+            cand completions 'Print a shell completion script'
+            cand generate-docs 'Regenerate completions/ and man/ from this definition (for maintainers)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'totpctl;help;enroll'= {
+        }
+        &'totpctl;help;verify'= {
+        }
+        &'totpctl;help;list'= {
+        }
+        &'totpctl;help;show'= {
+        }
+        &'totpctl;help;backup-codes'= {
+        }
+        &'totpctl;help;remove'= {
+        }
+        &'totpctl;help;unlock'= {
+        }
+        &'totpctl;help;config'= {
+        }
+        &'totpctl;help;log'= {
+        }
+        &'totpctl;help;import'= {
+        }
+        &'totpctl;help;rekey'= {
+        }
+        &'totpctl;help;completions'= {
+        }
+        &'totpctl;help;generate-docs'= {
+        }
+        &'totpctl;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,179 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_totpctl_global_optspecs
+    string join \n store= json color= h/help V/version
+end
+
+function __fish_totpctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_totpctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_totpctl_using_subcommand
+    set -l cmd (__fish_totpctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c totpctl -n "__fish_totpctl_needs_command" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_needs_command" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_needs_command" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "enroll" -d 'Enroll an account: a fresh secret, its otpauth:// URI and a QR code, shown once'
+complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "verify" -d 'Check a TOTP code or a backup code for an account'
+complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "list" -d 'List enrollments for audit; never shows a secret, URI or backup code'
+complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "show" -d 'Show one enrollment: the fields of `list`, never a secret'
+complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "backup-codes" -d 'Replace an account\'s backup codes with a fresh set, printed once'
+complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "remove" -d 'Delete an account\'s TOTP and its backup codes'
+complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "unlock" -d 'Clear an account\'s lockout and its count of rejected codes'
+complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "config" -d 'Show or change the store\'s settings'
+complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "log" -d 'Show the store\'s append-only, hash-chained audit trail'
+complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "import" -d 'Enroll existing secrets in bulk from otpauth:// URIs, one a line'
+complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "rekey" -d 'Replace the key that seals the store\'s secrets, without losing any enrollment'
+complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "generate-docs" -d 'Regenerate completions/ and man/ from this definition (for maintainers)'
+complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l issuer -d 'The issuer shown in authenticator apps [default: the store\'s `issuer` setting]' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l algorithm -d 'The HMAC algorithm [default: the store\'s `algorithm` setting, SHA1]' -r -f -a "SHA1\t''
+SHA256\t''
+SHA512\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l digits -d 'Digits per code, 6 to 8 [default: the store\'s `digits` setting, 6]' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l period -d 'Seconds per code, 1 to 3600 [default: the store\'s `period` setting, 30]' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l secret-size -d 'Length of the secret in bytes, 16 to 64' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l qr -d 'When to draw the QR code on the terminal' -r -f -a "auto\t'Only when stdout is a terminal'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l qr-file -d 'Also write the QR code to an image file (.png or .svg)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l force -d 'Replace a verified TOTP (and drop its backup codes)'
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l at -d 'Check the code as if it were this time (unix seconds or RFC 3339)' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l window -d 'Accept codes this many steps before or after now [default: the store\'s `window`]' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l issuer -d 'Only accounts of this issuer' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l verified -d 'Only accounts whose TOTP is verified'
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l unverified -d 'Only accounts whose TOTP is not verified yet'
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l locked -d 'Only accounts that are locked out now'
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand show" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l count -d 'How many codes, 1 to 100 [default: the store\'s `backup-code-count`]' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -s y -l yes -d 'Do not ask for confirmation'
+complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand config" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l since -d 'Only events at or after this time (unix seconds or RFC 3339)' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l limit -d 'Only the last N events' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l check -d 'Verify the whole hash chain instead of listing'
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l unverified -d 'Import the TOTPs as not yet verified'
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l skip-existing -d 'Skip accounts that already exist instead of failing'
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l passphrase -d 'Protect the store with a passphrase instead of a key file'
+complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l key-file -d 'Protect the store with a fresh key file (the default)'
+complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand generate-docs" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand generate-docs" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand generate-docs" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand generate-docs" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand generate-docs" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey completions generate-docs help" -f -a "enroll" -d 'Enroll an account: a fresh secret, its otpauth:// URI and a QR code, shown once'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey completions generate-docs help" -f -a "verify" -d 'Check a TOTP code or a backup code for an account'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey completions generate-docs help" -f -a "list" -d 'List enrollments for audit; never shows a secret, URI or backup code'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey completions generate-docs help" -f -a "show" -d 'Show one enrollment: the fields of `list`, never a secret'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey completions generate-docs help" -f -a "backup-codes" -d 'Replace an account\'s backup codes with a fresh set, printed once'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey completions generate-docs help" -f -a "remove" -d 'Delete an account\'s TOTP and its backup codes'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey completions generate-docs help" -f -a "unlock" -d 'Clear an account\'s lockout and its count of rejected codes'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey completions generate-docs help" -f -a "config" -d 'Show or change the store\'s settings'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey completions generate-docs help" -f -a "log" -d 'Show the store\'s append-only, hash-chained audit trail'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey completions generate-docs help" -f -a "import" -d 'Enroll existing secrets in bulk from otpauth:// URIs, one a line'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey completions generate-docs help" -f -a "rekey" -d 'Replace the key that seals the store\'s secrets, without losing any enrollment'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey completions generate-docs help" -f -a "completions" -d 'Print a shell completion script'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey completions generate-docs help" -f -a "generate-docs" -d 'Regenerate completions/ and man/ from this definition (for maintainers)'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey completions generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,362 @@
+//! The command-line interface as clap derive types, and nothing else, so that
+//! completions and man pages are generated from this one definition.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const TOP_AFTER_HELP: &str = "\
+Exit codes:
+  0  success; for verify, the code was accepted
+  1  verify: the code was rejected (incorrect, replayed, malformed)
+  2  error: bad arguments or input, store or key problem
+  3  verify: the account is locked out
+  4  the account or id does not exist
+
+Environment:
+  TOTPCTL_STORE       the store to use (as --store)
+  TOTPCTL_KEY_FILE    the key file that seals secrets (default: the store's path + .key)
+  TOTPCTL_PASSPHRASE  the passphrase of a passphrase-protected store (else prompted)
+  NO_COLOR            turns colour off (as --color never)
+
+Examples:
+  totpctl enroll alice@example.com --issuer Acme
+  totpctl verify alice@example.com          # prompts for the code
+  totpctl list --verified --json | jq -r '.[].account'";
+
+/// The server side of authenticator-app two-factor authentication.
+///
+/// totpctl enrolls accounts (a fresh secret, an otpauth:// URI and a QR code, shown
+/// once), verifies the codes people type (TOTP and single-use backup codes, with
+/// replay protection and lockout), lists enrollments for audit without ever showing a
+/// secret, and keeps a hash-chained audit log, all in one local SQLite store whose
+/// secrets are sealed with a key kept apart from it.
+#[derive(Debug, Parser)]
+#[command(name = "totpctl", version, after_long_help = TOP_AFTER_HELP)]
+#[command(propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted in front of any subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The SQLite store [default: totpctl.db in the per-user data directory]
+    #[arg(long, global = true, env = "TOTPCTL_STORE", value_name = "PATH")]
+    pub store: Option<PathBuf>,
+    /// Print exactly one JSON value on stdout: no colour, no QR, no prompt
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// When to use colour
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour on a terminal, unless NO_COLOR is set
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Enroll(EnrollArgs),
+    Verify(VerifyArgs),
+    List(ListArgs),
+    Show(ShowArgs),
+    BackupCodes(BackupCodesArgs),
+    Remove(RemoveArgs),
+    Unlock(UnlockArgs),
+    Config(ConfigArgs),
+    Log(LogArgs),
+    Import(ImportArgs),
+    Rekey(RekeyArgs),
+    Completions(CompletionsArgs),
+    /// Regenerate completions/ and man/ from this definition (for maintainers)
+    #[command(hide = true, name = "generate-docs")]
+    GenerateDocs(GenerateDocsArgs),
+}
+
+/// Enroll an account: a fresh secret, its otpauth:// URI and a QR code, shown once.
+///
+/// The secret comes from the operating system's CSPRNG and is sealed in the store
+/// with the store's key; it cannot be shown again. The TOTP counts as enabled only
+/// once one code made from it has been verified (`totpctl verify`).
+///
+/// Re-enrolling an account whose TOTP is still unverified replaces it. One whose TOTP
+/// is verified is refused unless --force, which also drops its backup codes.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  totpctl enroll alice@example.com
+  totpctl enroll bob --issuer Acme --digits 8 --qr-file bob.png
+  totpctl enroll ci-bot --qr never --json | jq -r .secret")]
+pub struct EnrollArgs {
+    /// The user's identifier, unique in the store (an email, a user name)
+    pub account: String,
+    /// The issuer shown in authenticator apps [default: the store's `issuer` setting]
+    #[arg(long, value_name = "NAME")]
+    pub issuer: Option<String>,
+    /// The HMAC algorithm [default: the store's `algorithm` setting, SHA1]
+    #[arg(long, value_enum, ignore_case = true)]
+    pub algorithm: Option<AlgorithmArg>,
+    /// Digits per code, 6 to 8 [default: the store's `digits` setting, 6]
+    #[arg(long, value_name = "N")]
+    pub digits: Option<u8>,
+    /// Seconds per code, 1 to 3600 [default: the store's `period` setting, 30]
+    #[arg(long, value_name = "SECS")]
+    pub period: Option<u32>,
+    /// Length of the secret in bytes, 16 to 64
+    #[arg(long, value_name = "BYTES", default_value_t = 20)]
+    pub secret_size: usize,
+    /// Replace a verified TOTP (and drop its backup codes)
+    #[arg(long)]
+    pub force: bool,
+    /// When to draw the QR code on the terminal
+    #[arg(long, value_enum, default_value_t = QrWhen::Auto, value_name = "WHEN")]
+    pub qr: QrWhen,
+    /// Also write the QR code to an image file (.png or .svg)
+    #[arg(long, value_name = "PATH")]
+    pub qr_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QrWhen {
+    /// Only when stdout is a terminal
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlgorithmArg {
+    #[value(name = "SHA1")]
+    Sha1,
+    #[value(name = "SHA256")]
+    Sha256,
+    #[value(name = "SHA512")]
+    Sha512,
+}
+
+/// Check a TOTP code or a backup code for an account.
+///
+/// Without CODE, the code is read from a prompt with no echo on a terminal, or from one
+/// line of stdin, which keeps it out of the process list. Spaces and hyphens in a code
+/// are ignored. Backup codes are tried first and consumed when they match.
+///
+/// A TOTP code is accepted within ±window steps of now, and only if its step is later
+/// than the last accepted one (so a code works once). The first accepted code marks the
+/// TOTP verified and, when the store's `backup-codes` setting is on, prints a fresh set
+/// of backup codes, once.
+///
+/// Exit status: 0 accepted, 1 rejected, 3 locked out, 4 no such account.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  totpctl verify alice@example.com
+  echo 123456 | totpctl verify alice@example.com --json
+  totpctl verify alice@example.com 287082 --at 2026-11-26T12:00:00Z")]
+pub struct VerifyArgs {
+    /// Account name or id
+    pub account: String,
+    /// The code; omit it to be prompted (or to read it from stdin)
+    pub code: Option<String>,
+    /// Check the code as if it were this time (unix seconds or RFC 3339)
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Accept codes this many steps before or after now [default: the store's `window`]
+    #[arg(long, value_name = "N")]
+    pub window: Option<u32>,
+}
+
+/// List enrollments for audit; never shows a secret, URI or backup code.
+///
+/// A table for people, a JSON array with --json. Rows are ordered by account name and
+/// streamed, so memory stays flat however large the store.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  totpctl list
+  totpctl list --unverified --issuer Acme
+  totpctl list --verified --json | jq -r '.[].account'")]
+pub struct ListArgs {
+    /// Only accounts whose TOTP is verified
+    #[arg(long, conflicts_with = "unverified")]
+    pub verified: bool,
+    /// Only accounts whose TOTP is not verified yet
+    #[arg(long)]
+    pub unverified: bool,
+    /// Only accounts of this issuer
+    #[arg(long, value_name = "NAME")]
+    pub issuer: Option<String>,
+    /// Only accounts that are locked out now
+    #[arg(long)]
+    pub locked: bool,
+}
+
+/// Show one enrollment: the fields of `list`, never a secret.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  totpctl show alice@example.com
+  totpctl show 019abc12-... --json | jq .backupCodesRemaining")]
+pub struct ShowArgs {
+    /// Account name or id
+    pub account: String,
+}
+
+/// Replace an account's backup codes with a fresh set, printed once.
+///
+/// Every earlier backup code of the account stops working. Refused until the account's
+/// TOTP is verified.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  totpctl backup-codes alice@example.com
+  totpctl backup-codes alice@example.com --count 16 --json | jq -r '.backupCodes[]'")]
+pub struct BackupCodesArgs {
+    /// Account name or id
+    pub account: String,
+    /// How many codes, 1 to 100 [default: the store's `backup-code-count`]
+    #[arg(long, value_name = "N")]
+    pub count: Option<u32>,
+}
+
+/// Delete an account's TOTP and its backup codes.
+///
+/// Asks for confirmation on a terminal; elsewhere --yes is required.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  totpctl remove alice@example.com
+  totpctl remove alice@example.com --yes --json")]
+pub struct RemoveArgs {
+    /// Account name or id
+    pub account: String,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// Clear an account's lockout and its count of rejected codes.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  totpctl unlock alice@example.com
+  totpctl list --locked --json | jq -r '.[].id' | xargs -n1 totpctl unlock")]
+pub struct UnlockArgs {
+    /// Account name or id
+    pub account: String,
+}
+
+/// Show or change the store's settings.
+///
+/// Settings: issuer, backup-codes (on/off), backup-code-count, window,
+/// lockout-attempts (0 = never lock), lockout-seconds, algorithm, digits, period.
+/// Without KEY, prints them all; with KEY, prints one; with KEY and VALUE, sets it.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  totpctl config
+  totpctl config issuer Acme
+  totpctl config lockout-attempts 5 --json")]
+pub struct ConfigArgs {
+    /// The setting to show or change
+    pub key: Option<String>,
+    /// Its new value
+    pub value: Option<String>,
+}
+
+/// Show the store's append-only, hash-chained audit trail.
+///
+/// Events, oldest first: enrolled, code accepted or rejected, verified, locked,
+/// unlocked, backup codes generated or used, removed, imported, config changed,
+/// rekeyed. Never a code or a secret. --check recomputes the hash chain and exits 2
+/// naming the first event that was edited, deleted or reordered.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  totpctl log alice@example.com
+  totpctl log --since 2026-11-01T00:00:00Z --json | jq -c '.[] | select(.event==\"code_rejected\")'
+  totpctl log --check")]
+pub struct LogArgs {
+    /// Only events of this account (name or id)
+    pub account: Option<String>,
+    /// Only events at or after this time (unix seconds or RFC 3339)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only the last N events
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// Verify the whole hash chain instead of listing
+    #[arg(long, conflicts_with_all = ["account", "since", "limit"])]
+    pub check: bool,
+}
+
+/// Enroll existing secrets in bulk from otpauth:// URIs, one a line.
+///
+/// For migrations from another system. Blank lines and lines starting with # are
+/// skipped. The whole file is one transaction: it all goes in, or nothing does, and an
+/// error names its line. Secrets shorter than 128 bits are accepted with a warning.
+/// Imported TOTPs count as verified unless --unverified.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  totpctl import exported.txt
+  grep -v '^#' exported.txt | totpctl import - --skip-existing --json")]
+pub struct ImportArgs {
+    /// The file to read, or - for stdin
+    #[arg(default_value = "-", value_name = "FILE")]
+    pub file: PathBuf,
+    /// Import the TOTPs as not yet verified
+    #[arg(long)]
+    pub unverified: bool,
+    /// Skip accounts that already exist instead of failing
+    #[arg(long)]
+    pub skip_existing: bool,
+}
+
+/// Replace the key that seals the store's secrets, without losing any enrollment.
+///
+/// Every secret is sealed again under a new key in one transaction. By default the
+/// store keeps (or returns to) a key file; --passphrase switches to a key derived from
+/// a passphrase with Argon2id, asked twice with no echo (or TOTPCTL_PASSPHRASE).
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  totpctl rekey
+  totpctl rekey --passphrase
+  TOTPCTL_PASSPHRASE=old totpctl rekey --key-file")]
+pub struct RekeyArgs {
+    /// Protect the store with a passphrase instead of a key file
+    #[arg(long, conflicts_with = "key_file")]
+    pub passphrase: bool,
+    /// Protect the store with a fresh key file (the default)
+    #[arg(long)]
+    pub key_file: bool,
+}
+
+/// Print a shell completion script.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  totpctl completions bash > ~/.local/share/bash-completion/completions/totpctl
+  totpctl completions zsh > ~/.zfunc/_totpctl
+  totpctl completions fish > ~/.config/fish/completions/totpctl.fish")]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateDocsArgs {
+    /// The folder that holds completions/ and man/
+    #[arg(default_value = ".")]
+    pub out: PathBuf,
+}

@@ -1,0 +1,79 @@
+//! `config`: show or change the store's settings.
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::Ctx;
+use crate::cli::ConfigArgs;
+use crate::config::{KEYS, Settings, camel_case};
+use crate::error::Exit;
+use crate::output::sanitize;
+use crate::store::{self, SqlContext};
+
+pub fn run(args: &ConfigArgs, ctx: &Ctx) -> Result<Exit> {
+    let mut store = ctx.open_store()?;
+    let path = store.path().to_path_buf();
+    let out = &ctx.out;
+    match (&args.key, &args.value) {
+        (None, _) => {
+            let settings = Settings::load(store.conn(), &path)?;
+            if out.json {
+                out.json(&settings)?;
+            } else {
+                let all = serde_json::to_value(&settings)?;
+                let mut w = out.stdout();
+                for key in KEYS {
+                    writeln!(w, "{key:<18} {}", plain(&all[camel_case(key)]))?;
+                }
+                w.flush()?;
+            }
+        }
+        (Some(key), None) => {
+            let value = Settings::load(store.conn(), &path)?.get(key)?;
+            print_one(ctx, key, &value)?;
+        }
+        (Some(key), Some(value)) => {
+            let now = ctx.now_str();
+            let tx = store.write()?;
+            let mut settings = Settings::load(&tx, &path)?;
+            let old = settings.get(key)?;
+            let normal = settings.set(key, value)?;
+            store::set_config(&tx, key, &normal).sql(&path)?;
+            let new = settings.get(key)?;
+            store::append_event(
+                &tx,
+                &now,
+                "config_changed",
+                None,
+                None,
+                json!({ "key": key, "old": old, "new": new }),
+            )
+            .sql(&path)?;
+            tx.commit().sql(&path)?;
+            print_one(ctx, key, &new)?;
+        }
+    }
+    Ok(Exit::Success)
+}
+
+fn print_one(ctx: &Ctx, key: &str, value: &serde_json::Value) -> Result<()> {
+    if ctx.out.json {
+        ctx.out.json(&json!({ "key": key, "value": value }))
+    } else {
+        let mut w = ctx.out.stdout();
+        writeln!(w, "{}", plain(value))?;
+        w.flush()?;
+        Ok(())
+    }
+}
+
+/// A setting's value as people read it: strings unquoted, booleans as on/off.
+fn plain(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => sanitize(s),
+        serde_json::Value::Bool(b) => if *b { "on" } else { "off" }.into(),
+        other => other.to_string(),
+    }
+}

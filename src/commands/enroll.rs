@@ -1,0 +1,216 @@
+//! `enroll`: a fresh secret, sealed in the store, shown once with its URI and QR code.
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::cli::{AlgorithmArg, EnrollArgs, QrWhen};
+use crate::config::Settings;
+use crate::error::{Error, Exit, invalid};
+use crate::otp::{self, Algorithm, Params};
+use crate::output::{TotpView, check_name, sanitize};
+use crate::store::{self, SqlContext};
+use crate::vault::{self, Vault};
+use crate::{Ctx, qr};
+
+/// Allowed secret sizes, in bytes.
+const SECRET_SIZE: std::ops::RangeInclusive<usize> = 16..=64;
+
+pub fn run(args: &EnrollArgs, ctx: &Ctx) -> Result<Exit> {
+    check_name("account", &args.account)?;
+    if let Some(issuer) = &args.issuer {
+        check_name("issuer", issuer)?;
+    }
+    if !SECRET_SIZE.contains(&args.secret_size) {
+        return Err(invalid(format!(
+            "--secret-size must be 16 to 64 bytes, not {}",
+            args.secret_size
+        )));
+    }
+    let qr_format = args
+        .qr_file
+        .as_deref()
+        .map(qr::ImageFormat::for_path)
+        .transpose()?;
+
+    let mut store = ctx.open_store()?;
+    let path = store.path().to_path_buf();
+    let now = ctx.now_str();
+    let tx = store.write()?;
+    let settings = Settings::load(&tx, &path)?;
+    let defaults = settings.params();
+    let params = Params::new(
+        args.algorithm.map_or(defaults.algorithm, algorithm),
+        args.digits.unwrap_or(defaults.digits),
+        args.period.unwrap_or(defaults.period),
+    )
+    .map_err(invalid)?;
+    let issuer = args
+        .issuer
+        .clone()
+        .unwrap_or_else(|| settings.issuer.clone());
+
+    let replaced = match store::find(&tx, &args.account).sql(&path)? {
+        Some(old) if old.account == args.account => {
+            if old.verified && !args.force {
+                return Err(Error::AlreadyEnabled(sanitize(&args.account)).into());
+            }
+            store::delete_totp(&tx, &old.id).sql(&path)?;
+            Some(old.id)
+        }
+        _ => None,
+    };
+
+    let vault = Vault::unlock_or_init(&tx, &path, ctx.interactive, &now)?;
+    let secret = vault::random_bytes(args.secret_size)?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let sealed = vault.seal(&id, &secret)?;
+    store::insert_totp(
+        &tx,
+        &store::NewTotp {
+            id: &id,
+            account: &args.account,
+            issuer: &issuer,
+            params,
+            sealed_secret: &sealed,
+            verified: false,
+            now: &now,
+        },
+    )
+    .sql(&path)?;
+    store::append_event(
+        &tx,
+        &now,
+        "enrolled",
+        Some(&args.account),
+        Some(&id),
+        json!({
+            "issuer": issuer,
+            "algorithm": params.algorithm.as_str(),
+            "digits": params.digits,
+            "period": params.period,
+            "replaced": replaced,
+        }),
+    )
+    .sql(&path)?;
+
+    let secret_b32 = otp::encode_secret(&secret);
+    let uri = otp::build_uri(&params, &issuer, &args.account, &secret_b32);
+    // The image goes into place before the commit and is removed if the commit fails,
+    // so that a failed command leaves neither an enrollment nor an image behind.
+    let written = match (&args.qr_file, qr_format) {
+        (Some(file), Some(format)) => {
+            let staged = qr::stage(file, &qr::image(&uri, format)?)?;
+            staged.commit()?;
+            Some(file.clone())
+        }
+        _ => None,
+    };
+    if let Err(e) = tx.commit() {
+        if let Some(file) = &written {
+            let _ = std::fs::remove_file(file);
+        }
+        return Err(store::sqlite_err(&path, e));
+    }
+
+    let view = TotpView {
+        secret: Some(secret_b32.clone()),
+        uri: Some(uri.clone()),
+        ..TotpView::bare(store::Totp {
+            id,
+            account: args.account.clone(),
+            issuer,
+            params,
+            verified: false,
+            last_step: None,
+            last_used_at: None,
+            failed_attempts: 0,
+            locked_until: None,
+            created_at: now.clone(),
+            updated_at: now,
+            backup_codes_remaining: 0,
+        })
+    };
+    if ctx.out.json {
+        ctx.out.json(&view)?;
+        return Ok(Exit::Success);
+    }
+    let draw = match args.qr {
+        QrWhen::Always => true,
+        QrWhen::Never => false,
+        QrWhen::Auto => ctx.out.tty,
+    };
+    let out = &ctx.out;
+    let mut w = out.stdout();
+    writeln!(
+        w,
+        "{} {}{}",
+        out.green("Enrolled"),
+        out.bold(&sanitize(&view.account)),
+        if view.issuer.is_empty() {
+            String::new()
+        } else {
+            format!(" (issuer {})", sanitize(&view.issuer))
+        }
+    )?;
+    writeln!(w, "  id         {}", view.id)?;
+    writeln!(w, "  secret     {}", group(&secret_b32))?;
+    writeln!(
+        w,
+        "  algorithm  {}, {} digits, every {} s",
+        params.algorithm, params.digits, params.period
+    )?;
+    writeln!(w, "  uri        {}", sanitize(&uri))?;
+    if let Some(file) = &written {
+        writeln!(w, "  qr image   {}", file.display())?;
+    }
+    if draw {
+        writeln!(w)?;
+        write!(w, "{}", qr::terminal(&uri, out.color)?)?;
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "{} This is the only time the secret, the URI and the QR code are shown.",
+        out.yellow("Note:")
+    )?;
+    writeln!(
+        w,
+        "Add it to an authenticator app now, then confirm it with: totpctl verify {}",
+        shell_word(&view.account)
+    )?;
+    w.flush()?;
+    Ok(Exit::Success)
+}
+
+fn algorithm(a: AlgorithmArg) -> Algorithm {
+    match a {
+        AlgorithmArg::Sha1 => Algorithm::Sha1,
+        AlgorithmArg::Sha256 => Algorithm::Sha256,
+        AlgorithmArg::Sha512 => Algorithm::Sha512,
+    }
+}
+
+/// `JBSWY3DPEHPK3PXP` → `JBSW Y3DP EHPK 3PXP`, easier to type into a phone.
+fn group(secret: &str) -> String {
+    secret
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Quotes an account name for a shell command line when it needs it.
+fn shell_word(text: &str) -> String {
+    let text = sanitize(text);
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "@._-+/=,".contains(c))
+    {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}

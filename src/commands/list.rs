@@ -1,0 +1,160 @@
+//! `list` and `show`: enrollments for audit, never a secret.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::Ctx;
+use crate::cli::{ListArgs, ShowArgs};
+use crate::error::Exit;
+use crate::output::{TotpView, human_time, pad, sanitize, width};
+use crate::store::{self, ListFilter, SqlContext, Totp};
+
+pub fn run(args: &ListArgs, ctx: &Ctx) -> Result<Exit> {
+    let store = ctx.open_store()?;
+    let filter = ListFilter {
+        verified: match (args.verified, args.unverified) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
+        issuer: args.issuer.clone(),
+        locked_at: args.locked.then(|| ctx.now_str()),
+    };
+    let out = &ctx.out;
+    let mut w = out.stdout();
+    if out.json {
+        // Streamed: one row in memory at a time, however large the store.
+        w.write_all(b"[")?;
+        let mut first = true;
+        store::for_each_totp(store.conn(), &filter, |t| {
+            if !first {
+                w.write_all(b",")?;
+            }
+            first = false;
+            serde_json::to_writer(&mut w, &TotpView::audit(t))?;
+            Ok(())
+        })?;
+        w.write_all(b"]\n")?;
+        w.flush()?;
+        return Ok(Exit::Success);
+    }
+
+    // Two passes in one read transaction: the first measures the columns, the second
+    // prints, so the table is aligned without holding the rows.
+    let tx = store.conn().unchecked_transaction().sql(store.path())?;
+    let mut widths = [0usize; COLUMNS.len()];
+    for (i, h) in COLUMNS.iter().enumerate() {
+        widths[i] = width(h);
+    }
+    let mut rows = 0u64;
+    store::for_each_totp(&tx, &filter, |t| {
+        for (i, cell) in cells(&t, &ctx.now_str()).iter().enumerate() {
+            widths[i] = widths[i].max(width(cell));
+        }
+        rows += 1;
+        Ok(())
+    })?;
+    if rows == 0 {
+        writeln!(
+            w,
+            "no enrollments{}",
+            if filtered(args) { " match" } else { "" }
+        )?;
+        w.flush()?;
+        return Ok(Exit::Success);
+    }
+    let header: Vec<String> = COLUMNS
+        .iter()
+        .zip(widths)
+        .map(|(h, wd)| pad(h, wd))
+        .collect();
+    writeln!(w, "{}", out.bold(header.join("  ").trim_end()))?;
+    let now = ctx.now_str();
+    store::for_each_totp(&tx, &filter, |t| {
+        let line: Vec<String> = cells(&t, &now)
+            .iter()
+            .zip(widths)
+            .map(|(c, wd)| pad(c, wd))
+            .collect();
+        writeln!(w, "{}", line.join("  ").trim_end())?;
+        Ok(())
+    })?;
+    w.flush()?;
+    Ok(Exit::Success)
+}
+
+const COLUMNS: [&str; 7] = [
+    "ACCOUNT",
+    "ISSUER",
+    "VERIFIED",
+    "BACKUP CODES",
+    "LAST USED",
+    "FAILED",
+    "LOCKED UNTIL",
+];
+
+fn cells(t: &Totp, now: &str) -> [String; 7] {
+    [
+        sanitize(&t.account),
+        sanitize(&t.issuer),
+        if t.verified { "yes" } else { "no" }.into(),
+        t.backup_codes_remaining.to_string(),
+        t.last_used_at.as_deref().map_or("never".into(), human_time),
+        t.failed_attempts.to_string(),
+        match t.locked_until.as_deref() {
+            Some(until) if until > now => human_time(until),
+            _ => "-".into(),
+        },
+    ]
+}
+
+fn filtered(args: &ListArgs) -> bool {
+    args.verified || args.unverified || args.issuer.is_some() || args.locked
+}
+
+pub fn show(args: &ShowArgs, ctx: &Ctx) -> Result<Exit> {
+    let store = ctx.open_store()?;
+    let t = store::get(store.conn(), store.path(), &args.account)?;
+    let out = &ctx.out;
+    if out.json {
+        out.json(&TotpView::audit(t))?;
+        return Ok(Exit::Success);
+    }
+    let now = ctx.now_str();
+    let mut w = out.stdout();
+    let locked = match t.locked_until.as_deref() {
+        Some(until) if until > now.as_str() => format!("until {}", human_time(until)),
+        _ => "no".into(),
+    };
+    let fields = [
+        ("account", sanitize(&t.account)),
+        ("id", t.id.clone()),
+        ("issuer", sanitize(&t.issuer)),
+        (
+            "parameters",
+            format!(
+                "{}, {} digits, every {} s",
+                t.params.algorithm, t.params.digits, t.params.period
+            ),
+        ),
+        ("verified", if t.verified { "yes" } else { "no" }.into()),
+        (
+            "backup codes",
+            format!("{} remaining", t.backup_codes_remaining),
+        ),
+        (
+            "last used",
+            t.last_used_at.as_deref().map_or("never".into(), human_time),
+        ),
+        ("failed attempts", t.failed_attempts.to_string()),
+        ("locked", locked),
+        ("created", human_time(&t.created_at)),
+        ("updated", human_time(&t.updated_at)),
+    ];
+    for (name, value) in fields {
+        writeln!(w, "{}  {value}", out.bold(&format!("{name:<15}")))?;
+    }
+    w.flush()?;
+    Ok(Exit::Success)
+}

@@ -1,0 +1,117 @@
+//! `rekey`: seal every secret again under a new key, optionally switching between a
+//! key file and a passphrase.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::Result;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use crate::Ctx;
+use crate::cli::RekeyArgs;
+use crate::error::{Exit, key_error};
+use crate::store::{self, SqlContext};
+use crate::vault::{self, PASSPHRASE_ENV, Protection, Vault};
+
+/// The environment variable with the new passphrase when the store already has one.
+pub const NEW_PASSPHRASE_ENV: &str = "TOTPCTL_NEW_PASSPHRASE";
+
+pub fn run(args: &RekeyArgs, ctx: &Ctx) -> Result<Exit> {
+    let mut store = ctx.open_store()?;
+    let path = store.path().to_path_buf();
+    let now = ctx.now_str();
+    let tx = store.write()?;
+    let old = Vault::unlock(&tx, &path, ctx.interactive)?;
+    let target = if args.passphrase {
+        Protection::Passphrase
+    } else if args.key_file {
+        Protection::KeyFile
+    } else {
+        old.protection()
+    };
+    let passphrase = match target {
+        Protection::Passphrase => Some(new_passphrase(ctx, old.protection())?),
+        Protection::KeyFile => None,
+    };
+    let count = store::all_sealed_secrets(&tx).sql(&path)?.len();
+    let (_new, after) = vault::rekey(
+        &tx,
+        &path,
+        &old,
+        target,
+        passphrase.as_deref().map(String::as_str),
+        &now,
+    )?;
+    store::append_event(
+        &tx,
+        &now,
+        "rekeyed",
+        None,
+        None,
+        json!({ "from": old.protection().as_str(), "to": target.as_str(), "enrollments": count }),
+    )
+    .sql(&path)?;
+    tx.commit().sql(&path)?;
+    vault::finish_rekey(after)?;
+
+    let out = &ctx.out;
+    if out.json {
+        out.json(&json!({ "rekeyed": true, "protection": target.as_str(), "enrollments": count }))?;
+    } else {
+        let mut w = out.stdout();
+        match target {
+            Protection::KeyFile => writeln!(
+                w,
+                "Rekeyed {count} enrollments under a new key file: {}",
+                vault::key_file_path(&path).display()
+            )?,
+            Protection::Passphrase => writeln!(
+                w,
+                "Rekeyed {count} enrollments under a passphrase; the key file is gone"
+            )?,
+        }
+        w.flush()?;
+    }
+    Ok(Exit::Success)
+}
+
+/// The new passphrase: from the environment for scripts, else asked twice.
+fn new_passphrase(ctx: &Ctx, current: Protection) -> Result<Zeroizing<String>> {
+    // From a key file, TOTPCTL_PASSPHRASE names the new passphrase; from a passphrase
+    // it names the current one, and the new one needs its own variable.
+    let env = match current {
+        Protection::KeyFile => std::env::var(NEW_PASSPHRASE_ENV)
+            .or_else(|_| std::env::var(PASSPHRASE_ENV))
+            .ok(),
+        Protection::Passphrase => std::env::var(NEW_PASSPHRASE_ENV).ok(),
+    };
+    let passphrase = match env {
+        Some(p) => Zeroizing::new(p),
+        None => {
+            if !ctx.interactive || !std::io::stdin().is_terminal() {
+                return Err(key_error(format!(
+                    "no new passphrase: set {NEW_PASSPHRASE_ENV} (or {PASSPHRASE_ENV} when \
+                     leaving a key file), or run on a terminal to be asked"
+                )));
+            }
+            let first = Zeroizing::new(
+                rpassword::prompt_password("New passphrase: ")
+                    .map_err(|e| key_error(format!("cannot read the passphrase: {e}")))?,
+            );
+            let second = Zeroizing::new(
+                rpassword::prompt_password("Repeat the new passphrase: ")
+                    .map_err(|e| key_error(format!("cannot read the passphrase: {e}")))?,
+            );
+            if *first != *second {
+                return Err(key_error("the two passphrases differ; nothing was changed"));
+            }
+            first
+        }
+    };
+    if passphrase.chars().count() < 8 {
+        return Err(key_error(
+            "the new passphrase is shorter than 8 characters; nothing was changed",
+        ));
+    }
+    Ok(passphrase)
+}

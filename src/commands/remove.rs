@@ -1,0 +1,65 @@
+//! `remove`: delete an account's TOTP and its backup codes.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::Ctx;
+use crate::cli::RemoveArgs;
+use crate::error::{Exit, invalid};
+use crate::output::sanitize;
+use crate::store::{self, SqlContext};
+
+pub fn run(args: &RemoveArgs, ctx: &Ctx) -> Result<Exit> {
+    let mut store = ctx.open_store()?;
+    let path = store.path().to_path_buf();
+    if !args.yes {
+        // Look the account up first, so a typo is "not found", not a question.
+        let t = store::get(store.conn(), &path, &args.account)?;
+        confirm(ctx, &t.account)?;
+    }
+    let now = ctx.now_str();
+    let tx = store.write()?;
+    let t = store::get(&tx, &path, &args.account)?;
+    store::delete_totp(&tx, &t.id).sql(&path)?;
+    store::append_event(
+        &tx,
+        &now,
+        "removed",
+        Some(&t.account),
+        Some(&t.id),
+        json!({ "verified": t.verified, "backupCodes": t.backup_codes_remaining }),
+    )
+    .sql(&path)?;
+    tx.commit().sql(&path)?;
+    let out = &ctx.out;
+    if out.json {
+        out.json(&json!({ "id": t.id, "account": t.account, "removed": true }))?;
+    } else {
+        let mut w = out.stdout();
+        writeln!(w, "Removed {} and its backup codes", sanitize(&t.account))?;
+        w.flush()?;
+    }
+    Ok(Exit::Success)
+}
+
+fn confirm(ctx: &Ctx, account: &str) -> Result<()> {
+    if !ctx.interactive || !std::io::stderr().is_terminal() {
+        return Err(invalid(format!(
+            "refusing to remove {} without confirmation: pass --yes",
+            sanitize(account)
+        )));
+    }
+    eprint!(
+        "Remove the TOTP and backup codes of {}? This cannot be undone. [y/N] ",
+        sanitize(account)
+    );
+    let _ = std::io::stderr().flush();
+    let answer = crate::read_stdin_line("answer")?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(invalid("not removed"))
+    }
+}

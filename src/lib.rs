@@ -1,0 +1,161 @@
+//! totpctl: the server side of authenticator-app two-factor authentication, as a
+//! command-line program on a local SQLite store.
+
+pub mod backup_codes;
+pub mod cli;
+mod commands;
+pub mod config;
+pub mod error;
+pub mod otp;
+pub mod output;
+pub mod qr;
+pub mod store;
+pub mod vault;
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::cli::{Cli, Command};
+use crate::error::{Error, Exit, invalid};
+use crate::output::Output;
+use crate::store::Store;
+
+/// What every command gets: where the store is, how to print, and the time.
+pub struct Ctx {
+    pub store_path: PathBuf,
+    pub out: Output,
+    /// The time the command started; the one clock every record of it uses.
+    pub now: DateTime<Utc>,
+    /// Whether prompting is allowed: stdin is a terminal and --json is off.
+    pub interactive: bool,
+}
+
+impl Ctx {
+    /// Opens (creating on first use) the store.
+    pub fn open_store(&self) -> Result<Store> {
+        Store::open(&self.store_path)
+    }
+
+    /// `now` in the RFC 3339 form every stored timestamp uses.
+    pub fn now_str(&self) -> String {
+        timestamp(self.now)
+    }
+}
+
+/// The stored form of a time: RFC 3339, UTC, milliseconds, fixed width, so that text
+/// order is time order.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Parses a time given on the command line: unix seconds or RFC 3339.
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<i64>() {
+        return DateTime::from_timestamp(secs, 0)
+            .ok_or_else(|| invalid(format!("time {secs} is out of range")));
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            invalid(format!(
+                "'{}' is not a time: give unix seconds (1764158400) or RFC 3339 \
+                 (2026-11-26T12:00:00Z)",
+                otp::printable(text)
+            ))
+        })
+}
+
+/// The store used without --store: `totpctl.db` in the per-user data directory.
+pub fn default_store_path() -> Result<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "totpctl").ok_or_else(|| {
+        invalid("cannot find a home directory for the default store: pass --store PATH")
+    })?;
+    Ok(dirs.data_dir().join("totpctl.db"))
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<Exit> {
+    let out = Output::new(cli.global.json, cli.global.color);
+    // Commands that do not touch a store do not resolve one.
+    match cli.command {
+        Command::Completions(args) => return commands::completions::run(&args, &out),
+        Command::GenerateDocs(args) => return commands::completions::generate_docs(&args),
+        _ => {}
+    }
+    let store_path = match cli.global.store {
+        Some(p) if p.as_os_str().is_empty() => return Err(invalid("--store is empty")),
+        Some(p) => p,
+        None => default_store_path()?,
+    };
+    let interactive = !cli.global.json && io::stdin().is_terminal();
+    let ctx = Ctx {
+        store_path,
+        out,
+        now: Utc::now(),
+        interactive,
+    };
+    match cli.command {
+        Command::Enroll(args) => commands::enroll::run(&args, &ctx),
+        Command::Verify(args) => commands::verify::run(&args, &ctx),
+        Command::List(args) => commands::list::run(&args, &ctx),
+        Command::Show(args) => commands::list::show(&args, &ctx),
+        Command::BackupCodes(args) => commands::backup_codes::run(&args, &ctx),
+        Command::Remove(args) => commands::remove::run(&args, &ctx),
+        Command::Unlock(args) => commands::unlock::run(&args, &ctx),
+        Command::Config(args) => commands::config::run(&args, &ctx),
+        Command::Log(args) => commands::log::run(&args, &ctx),
+        Command::Import(args) => commands::import::run(&args, &ctx),
+        Command::Rekey(args) => commands::rekey::run(&args, &ctx),
+        Command::Completions(_) | Command::GenerateDocs(_) => unreachable!("handled above"),
+    }
+}
+
+/// Prints an error once, to stderr for people or as JSON on stdout, and returns the
+/// exit status it carries. A closed stdout (`totpctl list | head`) is no error.
+pub fn report(err: &anyhow::Error, json: bool) -> Exit {
+    if is_broken_pipe(err) {
+        return Exit::Success;
+    }
+    let typed = error::classify(err);
+    let exit = typed.map_or(Exit::Error, Error::exit);
+    let code = typed.map_or("store_error", Error::code);
+    let message = error::one_line(err);
+    if json {
+        let mut body = serde_json::json!({ "code": code, "message": message });
+        match typed {
+            Some(Error::Locked { until, .. }) => body["lockedUntil"] = until.clone().into(),
+            Some(Error::LogBroken { seq, .. }) => body["event"] = (*seq).into(),
+            _ => {}
+        }
+        let mut stdout = io::stdout().lock();
+        let _ = serde_json::to_writer(&mut stdout, &serde_json::json!({ "error": body }));
+        let _ = stdout.write_all(b"\n");
+        let _ = stdout.flush();
+    } else {
+        let _ = writeln!(io::stderr().lock(), "totpctl: {message}");
+    }
+    exit
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            || e.downcast_ref::<serde_json::Error>()
+                .and_then(|e| e.io_error_kind())
+                .is_some_and(|k| k == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Reads one line from stdin (for codes and import), without its line ending.
+pub fn read_stdin_line(what: &str) -> Result<String> {
+    let mut line = String::new();
+    io::stdin()
+        .read_line(&mut line)
+        .with_context(|| format!("cannot read the {what} from stdin"))?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}

@@ -1,0 +1,230 @@
+//! Everything printed: JSON views (never database rows), the human forms, colour,
+//! and the sanitising of text that came from the store or the user.
+
+use std::io::{self, BufWriter, IsTerminal, StdoutLock, Write};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::error::invalid;
+use crate::otp::printable;
+use crate::store::Totp;
+
+/// Where and how a command prints.
+pub struct Output {
+    pub json: bool,
+    pub color: bool,
+    /// Whether stdout is a terminal.
+    pub tty: bool,
+}
+
+impl Output {
+    pub fn new(json: bool, choice: crate::cli::ColorChoice) -> Output {
+        let tty = io::stdout().is_terminal();
+        let color = !json
+            && match choice {
+                crate::cli::ColorChoice::Always => true,
+                crate::cli::ColorChoice::Never => false,
+                crate::cli::ColorChoice::Auto => {
+                    tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                }
+            };
+        Output { json, color, tty }
+    }
+
+    /// A buffered, locked stdout.
+    pub fn stdout(&self) -> BufWriter<StdoutLock<'static>> {
+        BufWriter::new(io::stdout().lock())
+    }
+
+    /// Prints one JSON value and a newline.
+    pub fn json<T: Serialize>(&self, value: &T) -> Result<()> {
+        let mut w = self.stdout();
+        serde_json::to_writer(&mut w, value)?;
+        w.write_all(b"\n")?;
+        w.flush()?;
+        Ok(())
+    }
+
+    /// Wraps `text` in an ANSI style when colour is on.
+    pub fn paint(&self, style: anstyle::Style, text: &str) -> String {
+        if self.color {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn bold(&self, text: &str) -> String {
+        self.paint(anstyle::Style::new().bold(), text)
+    }
+
+    pub fn green(&self, text: &str) -> String {
+        self.paint(
+            anstyle::Style::new()
+                .bold()
+                .fg_color(Some(anstyle::AnsiColor::Green.into())),
+            text,
+        )
+    }
+
+    pub fn red(&self, text: &str) -> String {
+        self.paint(
+            anstyle::Style::new()
+                .bold()
+                .fg_color(Some(anstyle::AnsiColor::Red.into())),
+            text,
+        )
+    }
+
+    pub fn yellow(&self, text: &str) -> String {
+        self.paint(
+            anstyle::Style::new().fg_color(Some(anstyle::AnsiColor::Yellow.into())),
+            text,
+        )
+    }
+}
+
+/// Whether a character could change what a terminal shows beyond itself: controls
+/// (C0, DEL, C1) and the Unicode bidirectional overrides and isolates.
+fn is_hostile(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Text from the store or the user, made safe for a terminal: control and bidi
+/// characters become `\u{…}` escapes.
+pub fn sanitize(text: &str) -> String {
+    if !text.chars().any(is_hostile) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if is_hostile(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Refuses account names and issuers that are empty, too long, or carry characters
+/// that could rewrite a terminal or break an otpauth:// label.
+pub fn check_name(what: &str, value: &str) -> Result<()> {
+    if value.trim().is_empty() && what == "account" {
+        return Err(invalid("the account name is empty"));
+    }
+    if value.chars().count() > 256 {
+        return Err(invalid(format!("the {what} is longer than 256 characters")));
+    }
+    if value.chars().any(is_hostile) {
+        return Err(invalid(format!(
+            "the {what} '{}' contains control or bidirectional-override characters",
+            printable(value)
+        )));
+    }
+    if value.contains(':') {
+        return Err(invalid(format!(
+            "the {what} '{}' contains ':', which separates issuer and account in otpauth:// \
+             labels",
+            printable(value)
+        )));
+    }
+    if value != value.trim() {
+        return Err(invalid(format!(
+            "the {what} '{}' starts or ends with white space",
+            printable(value)
+        )));
+    }
+    Ok(())
+}
+
+/// The enrollment fields every view has (SPEC §1 "everywhere").
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TotpView {
+    pub id: String,
+    pub account: String,
+    pub issuer: String,
+    pub algorithm: &'static str,
+    pub digits: u8,
+    pub period: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    pub verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_codes: Option<Vec<String>>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditView>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The fields `list` and `show` add.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditView {
+    pub backup_codes_remaining: u32,
+    pub last_used_at: Option<String>,
+    pub failed_attempts: u32,
+    pub locked_until: Option<String>,
+}
+
+impl TotpView {
+    /// The view of `list` and `show`: no secret, no URI, no backup code.
+    pub fn audit(t: Totp) -> TotpView {
+        TotpView {
+            audit: Some(AuditView {
+                backup_codes_remaining: t.backup_codes_remaining,
+                last_used_at: t.last_used_at.clone(),
+                failed_attempts: t.failed_attempts,
+                locked_until: t.locked_until.clone(),
+            }),
+            ..TotpView::bare(t)
+        }
+    }
+
+    /// Only the "everywhere" fields.
+    pub fn bare(t: Totp) -> TotpView {
+        TotpView {
+            id: t.id,
+            account: t.account,
+            issuer: t.issuer,
+            algorithm: t.params.algorithm.as_str(),
+            digits: t.params.digits,
+            period: t.params.period,
+            secret: None,
+            uri: None,
+            verified: t.verified,
+            backup_codes: None,
+            audit: None,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+/// An RFC 3339 timestamp as people read it: `2026-11-26 12:30 UTC`.
+pub fn human_time(rfc3339: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(t) => t
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M UTC")
+            .to_string(),
+        Err(_) => sanitize(rfc3339),
+    }
+}
+
+/// Pads `text` to `width` terminal columns.
+pub fn pad(text: &str, width: usize) -> String {
+    let w = unicode_width::UnicodeWidthStr::width(text);
+    format!("{text}{}", " ".repeat(width.saturating_sub(w)))
+}
+
+/// The terminal width of `text`.
+pub fn width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}

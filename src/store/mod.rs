@@ -1,0 +1,556 @@
+//! The SQLite store: opening and creating it, its migrations, and every query. This is
+//! the only module that holds SQL.
+//!
+//! Concurrency: the store runs in WAL mode, so readers never wait for the writer, and
+//! every command that writes takes the write lock up front (`BEGIN IMMEDIATE`) and
+//! waits for it with a long busy timeout. A transaction that read and then wants to
+//! write can therefore never be refused with "database is locked", and a
+//! check-then-record (replay protection, lockout counting) is atomic.
+
+mod events;
+mod schema;
+
+use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Result, anyhow};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior, params,
+};
+
+pub use events::{
+    ChainProblem, Event, EventFilter, append as append_event, check_chain, for_each_event,
+};
+
+use crate::error::Error;
+use crate::otp::{Algorithm, Params};
+
+/// How long a command waits for another process's write to finish before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// An open store.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens the store at `path`, creating it (and its directory, 0700) when no file is
+    /// there. An existing file is used only if it is a totpctl store this build can
+    /// read; anything else is refused without writing a byte to it.
+    pub fn open(path: &Path) -> Result<Store> {
+        match fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_dir() => {
+                return Err(store_err(format!(
+                    "{} is a directory, not a store file: pass the path of a file, e.g. {}",
+                    path.display(),
+                    path.join("totpctl.db").display()
+                )));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => create(path)?,
+            Err(e) => {
+                return Err(store_err(format!("cannot read {}: {e}", path.display())));
+            }
+        }
+        let conn = connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.check_and_migrate()?;
+        Ok(store)
+    }
+
+    /// The path the store was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection, for read-only queries.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Starts a write transaction, holding the write lock from its first statement.
+    pub fn write(&mut self) -> Result<Transaction<'_>> {
+        let path = self.path.clone();
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| sqlite_err(&path, e))
+    }
+
+    /// Maps an SQLite error on this store to a clear `store_error`.
+    pub fn err(&self, e: rusqlite::Error) -> anyhow::Error {
+        sqlite_err(&self.path, e)
+    }
+
+    fn check_and_migrate(&self) -> Result<()> {
+        let (app_id, version) = self.identity()?;
+        if app_id != schema::APPLICATION_ID {
+            return Err(store_err(format!(
+                "{} is not a totpctl store (it belongs to another application or is empty); \
+                 point --store at a totpctl store or at a path where none exists yet",
+                self.path.display()
+            )));
+        }
+        if version > schema::VERSION {
+            return Err(store_err(format!(
+                "{} was written by a newer totpctl (schema version {version}; this one knows \
+                 up to {}): upgrade totpctl to use it",
+                self.path.display(),
+                schema::VERSION
+            )));
+        }
+        if version < schema::VERSION {
+            self.migrate()?;
+        }
+        Ok(())
+    }
+
+    /// Applies the pending migrations in one transaction that holds the write lock,
+    /// re-reading the version under the lock so that racing processes migrate once.
+    fn migrate(&self) -> Result<()> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.err(e))?;
+        let result = self
+            .identity()
+            .and_then(|(_, version)| schema::migrate(&self.conn, version).map_err(|e| self.err(e)));
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        let ended = self.conn.execute_batch(end).map_err(|e| self.err(e));
+        result.and(ended)
+    }
+
+    fn identity(&self) -> Result<(i32, i32)> {
+        self.conn
+            .query_row(
+                "SELECT (SELECT application_id FROM pragma_application_id), \
+                        (SELECT user_version FROM pragma_user_version)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| self.err(e))
+    }
+}
+
+/// Opens a connection with the settings every command relies on.
+fn connect(path: &Path, flags: OpenFlags) -> Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| sqlite_err(path, e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| sqlite_err(path, e))?;
+    // FULL: a commit reaches the disk before the command reports success, so an
+    // accepted code's step survives a power loss and cannot be replayed after it.
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        .map_err(|e| sqlite_err(path, e))?;
+    Ok(conn)
+}
+
+/// Creates a new store at `path` atomically: it is built under a temporary name in the
+/// same directory and linked into place, so no process ever sees a half-made store,
+/// and when several race to create it, one wins and the others use its store.
+fn create(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| {
+                store_err(format!(
+                    "cannot create the store's directory {}: {e}",
+                    dir.display()
+                ))
+            })?;
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "totpctl.db".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::now_v7().simple()));
+    let result = build_new_store(&tmp).and_then(|()| match fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(store_err(format!("cannot create {}: {e}", path.display()))),
+    });
+    let _ = fs::remove_file(&tmp);
+    result
+}
+
+fn build_new_store(tmp: &Path) -> Result<()> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(tmp)
+        .map_err(|e| store_err(format!("cannot create {}: {e}", tmp.display())))?;
+    let conn = Connection::open_with_flags(tmp, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(|e| sqlite_err(tmp, e))?;
+    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+        .map_err(|e| sqlite_err(tmp, e))?;
+    let tx = conn
+        .unchecked_transaction()
+        .map_err(|e| sqlite_err(tmp, e))?;
+    tx.pragma_update(None, "application_id", schema::APPLICATION_ID)
+        .map_err(|e| sqlite_err(tmp, e))?;
+    schema::migrate(&tx, 0).map_err(|e| sqlite_err(tmp, e))?;
+    tx.commit().map_err(|e| sqlite_err(tmp, e))?;
+    conn.close().map_err(|(_, e)| sqlite_err(tmp, e))?;
+    Ok(())
+}
+
+fn store_err(msg: String) -> anyhow::Error {
+    Error::Store(msg).into()
+}
+
+/// Turns an SQLite error into one line that says what is wrong with which file.
+pub fn sqlite_err(path: &Path, e: rusqlite::Error) -> anyhow::Error {
+    use rusqlite::ErrorCode as C;
+    let p = path.display();
+    let msg = match e.sqlite_error_code() {
+        Some(C::NotADatabase) => format!(
+            "{p} is not a totpctl store (not an SQLite database, or damaged beyond reading)"
+        ),
+        Some(C::DatabaseCorrupt) => {
+            format!("{p} is damaged (SQLite reports corruption); restore it from a backup")
+        }
+        Some(C::ReadOnly) => format!(
+            "{p} is read-only: this command needs to write to the store (check the file's and \
+             its directory's permissions)"
+        ),
+        Some(C::CannotOpen) => {
+            format!("cannot open {p}: check that its directory exists and is writable")
+        }
+        Some(C::DatabaseBusy) | Some(C::DatabaseLocked) => format!(
+            "{p} stayed busy for {}s: another process holds a long write; try again",
+            BUSY_TIMEOUT.as_secs()
+        ),
+        Some(C::DiskFull) => format!("the disk holding {p} is full"),
+        _ => format!("store {p}: {e}"),
+    };
+    store_err(msg)
+}
+
+/// An enrollment as stored, without its sealed secret.
+#[derive(Debug, Clone)]
+pub struct Totp {
+    pub id: String,
+    pub account: String,
+    pub issuer: String,
+    pub params: Params,
+    pub verified: bool,
+    pub last_step: Option<i64>,
+    pub last_used_at: Option<String>,
+    pub failed_attempts: u32,
+    pub locked_until: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub backup_codes_remaining: u32,
+}
+
+const TOTP_COLUMNS: &str = "t.id, t.account, t.issuer, t.algorithm, t.digits, t.period, \
+     t.verified, t.last_step, t.last_used_at, t.failed_attempts, t.locked_until, \
+     t.created_at, t.updated_at, \
+     (SELECT count(*) FROM backup_codes b WHERE b.totp_id = t.id)";
+
+fn totp_from_row(r: &Row<'_>) -> rusqlite::Result<Totp> {
+    let algorithm: String = r.get(3)?;
+    let algorithm = Algorithm::parse(&algorithm).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            3,
+            rusqlite::types::Type::Text,
+            format!("unknown algorithm {algorithm:?}").into(),
+        )
+    })?;
+    Ok(Totp {
+        id: r.get(0)?,
+        account: r.get(1)?,
+        issuer: r.get(2)?,
+        params: Params {
+            algorithm,
+            digits: r.get(4)?,
+            period: r.get(5)?,
+        },
+        verified: r.get(6)?,
+        last_step: r.get(7)?,
+        last_used_at: r.get(8)?,
+        failed_attempts: r.get(9)?,
+        locked_until: r.get(10)?,
+        created_at: r.get(11)?,
+        updated_at: r.get(12)?,
+        backup_codes_remaining: r.get(13)?,
+    })
+}
+
+/// Finds an enrollment by account name or id.
+pub fn find(conn: &Connection, account_or_id: &str) -> rusqlite::Result<Option<Totp>> {
+    let sql = format!(
+        "SELECT {TOTP_COLUMNS} FROM totps t WHERE t.account = ?1 \
+         UNION ALL SELECT {TOTP_COLUMNS} FROM totps t WHERE t.id = ?1 AND t.account <> ?1 \
+         LIMIT 1"
+    );
+    conn.prepare_cached(&sql)?
+        .query_row([account_or_id], totp_from_row)
+        .optional()
+}
+
+/// Like [`find`], but a missing account is the `resource_not_found` error.
+pub fn get(conn: &Connection, path: &Path, account_or_id: &str) -> Result<Totp> {
+    find(conn, account_or_id)
+        .map_err(|e| sqlite_err(path, e))?
+        .ok_or_else(|| Error::NotFound(crate::output::sanitize(account_or_id)).into())
+}
+
+/// The sealed secret of an enrollment.
+pub fn sealed_secret(conn: &Connection, id: &str) -> rusqlite::Result<Vec<u8>> {
+    conn.prepare_cached("SELECT secret FROM totps WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+}
+
+/// Which enrollments `list` shows.
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    pub verified: Option<bool>,
+    pub issuer: Option<String>,
+    /// Only those locked at this time.
+    pub locked_at: Option<String>,
+}
+
+/// Calls `f` for each enrollment matching `filter`, in account order, one row in
+/// memory at a time.
+pub fn for_each_totp(
+    conn: &Connection,
+    filter: &ListFilter,
+    mut f: impl FnMut(Totp) -> Result<()>,
+) -> Result<()> {
+    let mut sql = format!("SELECT {TOTP_COLUMNS} FROM totps t WHERE 1");
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    if let Some(v) = filter.verified {
+        sql.push_str(" AND t.verified = ?");
+        args.push(i64::from(v).into());
+    }
+    if let Some(issuer) = &filter.issuer {
+        sql.push_str(" AND t.issuer = ?");
+        args.push(issuer.clone().into());
+    }
+    if let Some(now) = &filter.locked_at {
+        sql.push_str(" AND t.locked_until > ?");
+        args.push(now.clone().into());
+    }
+    sql.push_str(" ORDER BY t.account");
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+    while let Some(row) = rows.next()? {
+        f(totp_from_row(row)?)?;
+    }
+    Ok(())
+}
+
+/// A new enrollment to insert.
+pub struct NewTotp<'a> {
+    pub id: &'a str,
+    pub account: &'a str,
+    pub issuer: &'a str,
+    pub params: Params,
+    pub sealed_secret: &'a [u8],
+    pub verified: bool,
+    pub now: &'a str,
+}
+
+pub fn insert_totp(conn: &Connection, t: &NewTotp<'_>) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO totps (id, account, issuer, algorithm, digits, period, secret, verified, \
+                            created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+    )?
+    .execute(params![
+        t.id,
+        t.account,
+        t.issuer,
+        t.params.algorithm.as_str(),
+        t.params.digits,
+        t.params.period,
+        t.sealed_secret,
+        t.verified,
+        t.now
+    ])?;
+    Ok(())
+}
+
+/// Deletes an enrollment and, through the foreign key, its backup codes.
+pub fn delete_totp(conn: &Connection, id: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM totps WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
+/// Records an accepted TOTP step, only if it is later than the last accepted one.
+/// Returns false when it is not (a replay). Resets the lockout count.
+pub fn accept_step(conn: &Connection, id: &str, step: i64, now: &str) -> rusqlite::Result<bool> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE totps SET last_step = ?2, last_used_at = ?3, updated_at = ?3, \
+                    verified = 1, failed_attempts = 0, locked_until = NULL \
+             WHERE id = ?1 AND (last_step IS NULL OR last_step < ?2)",
+        )?
+        .execute(params![id, step, now])?;
+    Ok(changed == 1)
+}
+
+/// Records an accepted backup code: it is consumed, and the lockout count reset.
+/// Returns false if the code was consumed by someone else first.
+pub fn consume_backup_code(
+    conn: &Connection,
+    id: &str,
+    hash: &[u8],
+    now: &str,
+) -> rusqlite::Result<bool> {
+    let deleted = conn
+        .prepare_cached("DELETE FROM backup_codes WHERE totp_id = ?1 AND hash = ?2")?
+        .execute(params![id, hash])?;
+    if deleted == 1 {
+        conn.prepare_cached(
+            "UPDATE totps SET last_used_at = ?2, updated_at = ?2, failed_attempts = 0, \
+                    locked_until = NULL WHERE id = ?1",
+        )?
+        .execute(params![id, now])?;
+    }
+    Ok(deleted == 1)
+}
+
+/// The backup-code hashes of an enrollment.
+pub fn backup_code_hashes(conn: &Connection, id: &str) -> rusqlite::Result<Vec<Vec<u8>>> {
+    conn.prepare_cached("SELECT hash FROM backup_codes WHERE totp_id = ?1")?
+        .query_map([id], |r| r.get(0))?
+        .collect()
+}
+
+/// Replaces the whole set of backup codes of an enrollment.
+pub fn replace_backup_codes(
+    conn: &Connection,
+    id: &str,
+    hashes: &[[u8; 32]],
+) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM backup_codes WHERE totp_id = ?1")?
+        .execute([id])?;
+    let mut insert =
+        conn.prepare_cached("INSERT INTO backup_codes (totp_id, hash) VALUES (?1, ?2)")?;
+    for hash in hashes {
+        insert.execute(params![id, &hash[..]])?;
+    }
+    Ok(())
+}
+
+/// Counts one rejected code. Returns the new count.
+pub fn count_failure(conn: &Connection, id: &str, now: &str) -> rusqlite::Result<u32> {
+    conn.prepare_cached(
+        "UPDATE totps SET failed_attempts = failed_attempts + 1, updated_at = ?2 \
+         WHERE id = ?1 RETURNING failed_attempts",
+    )?
+    .query_row(params![id, now], |r| r.get(0))
+}
+
+/// Locks an enrollment until `until`.
+pub fn lock(conn: &Connection, id: &str, until: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE totps SET locked_until = ?2 WHERE id = ?1")?
+        .execute(params![id, until])?;
+    Ok(())
+}
+
+/// Clears a lockout and the count of rejected codes.
+pub fn unlock(conn: &Connection, id: &str, now: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE totps SET failed_attempts = 0, locked_until = NULL, updated_at = ?2 WHERE id = ?1",
+    )?
+    .execute(params![id, now])?;
+    Ok(())
+}
+
+/// Every enrollment's id and sealed secret, for rekeying.
+pub fn all_sealed_secrets(conn: &Connection) -> rusqlite::Result<Vec<(String, Vec<u8>)>> {
+    conn.prepare("SELECT id, secret FROM totps")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect()
+}
+
+/// Replaces an enrollment's sealed secret (same secret, new key).
+pub fn reseal(conn: &Connection, id: &str, sealed: &[u8]) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE totps SET secret = ?2 WHERE id = ?1")?
+        .execute(params![id, sealed])?;
+    Ok(())
+}
+
+/// The stored settings, as (key, value) pairs.
+pub fn config_pairs(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
+    conn.prepare_cached("SELECT key, value FROM config")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect()
+}
+
+pub fn set_config(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO config (key, value) VALUES (?1, ?2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([key, value])?;
+    Ok(())
+}
+
+/// The row that says how the store's data key is protected.
+#[derive(Debug, Clone)]
+pub struct VaultRow {
+    pub protection: String,
+    pub kdf: Option<String>,
+    pub salt: Option<Vec<u8>>,
+    pub wrapped: Vec<u8>,
+}
+
+pub fn vault_row(conn: &Connection) -> rusqlite::Result<Option<VaultRow>> {
+    conn.prepare_cached("SELECT protection, kdf, salt, wrapped FROM vault WHERE id = 1")?
+        .query_row([], |r| {
+            Ok(VaultRow {
+                protection: r.get(0)?,
+                kdf: r.get(1)?,
+                salt: r.get(2)?,
+                wrapped: r.get(3)?,
+            })
+        })
+        .optional()
+}
+
+pub fn put_vault_row(conn: &Connection, row: &VaultRow, now: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO vault (id, protection, kdf, salt, wrapped, updated_at) \
+         VALUES (1, ?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (id) DO UPDATE SET protection = excluded.protection, kdf = excluded.kdf, \
+             salt = excluded.salt, wrapped = excluded.wrapped, updated_at = excluded.updated_at",
+    )?
+    .execute(params![row.protection, row.kdf, row.salt, row.wrapped, now])?;
+    Ok(())
+}
+
+/// An error for a store whose content this build cannot make sense of.
+pub fn corrupt(path: &Path, what: impl std::fmt::Display) -> anyhow::Error {
+    anyhow!(Error::Store(format!(
+        "{} is damaged: {what}",
+        path.display()
+    )))
+}
+
+/// Attaches the store path to an SQLite error.
+pub trait SqlContext<T> {
+    fn sql(self, store: &Path) -> Result<T>;
+}
+
+impl<T> SqlContext<T> for rusqlite::Result<T> {
+    fn sql(self, store: &Path) -> Result<T> {
+        self.map_err(|e| sqlite_err(store, e))
+    }
+}

@@ -1,0 +1,89 @@
+//! The schema and its migrations. Migrations are append-only: each entry takes a store
+//! from version `i` to `i + 1`, and the caller runs them inside one transaction, so a
+//! store is always at one whole version.
+
+use rusqlite::Connection;
+
+/// `PRAGMA application_id` of every totpctl store ("TOTP"), so that another
+/// application's SQLite file is never mistaken for one.
+pub const APPLICATION_ID: i32 = 0x544F_5450;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    "
+    CREATE TABLE config (
+        key   TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    -- How the data key is protected: one row once the first secret is sealed.
+    CREATE TABLE vault (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        protection TEXT NOT NULL,       -- 'key-file' or 'passphrase'
+        kdf        TEXT,                -- Argon2id parameters, for a passphrase
+        salt       BLOB,
+        wrapped    BLOB NOT NULL,       -- the data keys, sealed under the key
+        updated_at TEXT NOT NULL
+    );
+
+    CREATE TABLE totps (
+        id              TEXT PRIMARY KEY NOT NULL,
+        account         TEXT NOT NULL UNIQUE,
+        issuer          TEXT NOT NULL,
+        algorithm       TEXT NOT NULL,
+        digits          INTEGER NOT NULL,
+        period          INTEGER NOT NULL,
+        secret          BLOB NOT NULL,  -- nonce || AEAD ciphertext, bound to id
+        verified        INTEGER NOT NULL DEFAULT 0,
+        last_step       INTEGER,        -- last accepted TOTP step (replay protection)
+        last_used_at    TEXT,
+        failed_attempts INTEGER NOT NULL DEFAULT 0,
+        locked_until    TEXT,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL
+    );
+    CREATE INDEX totps_issuer ON totps (issuer, account);
+    CREATE INDEX totps_locked ON totps (locked_until) WHERE locked_until IS NOT NULL;
+
+    -- Keyed hashes only: a copy of the file reveals no code.
+    CREATE TABLE backup_codes (
+        totp_id TEXT NOT NULL REFERENCES totps (id) ON DELETE CASCADE,
+        hash    BLOB NOT NULL,
+        PRIMARY KEY (totp_id, hash)
+    ) WITHOUT ROWID;
+
+    -- The audit trail: append-only, each row's hash chained to the one before.
+    CREATE TABLE events (
+        seq     INTEGER PRIMARY KEY,
+        at      TEXT NOT NULL,
+        event   TEXT NOT NULL,
+        account TEXT,
+        totp_id TEXT,
+        detail  TEXT NOT NULL,
+        hash    BLOB NOT NULL
+    );
+    CREATE INDEX events_account ON events (account);
+    CREATE INDEX events_totp ON events (totp_id);
+    CREATE INDEX events_at ON events (at);
+
+    -- The newest event's seq and hash: cutting events off the end is detected too.
+    CREATE TABLE log_head (
+        id   INTEGER PRIMARY KEY CHECK (id = 1),
+        seq  INTEGER NOT NULL,
+        hash BLOB NOT NULL
+    );
+    ",
+];
+
+/// The schema version this build writes.
+pub const VERSION: i32 = MIGRATIONS.len() as i32;
+
+/// Applies the migrations after `from`, then records the new version. The caller
+/// holds the transaction.
+pub fn migrate(conn: &Connection, from: i32) -> rusqlite::Result<()> {
+    let from = usize::try_from(from).unwrap_or(0);
+    for sql in MIGRATIONS.iter().skip(from) {
+        conn.execute_batch(sql)?;
+    }
+    conn.pragma_update(None, "user_version", VERSION)
+}
