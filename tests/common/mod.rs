@@ -1,0 +1,184 @@
+//! The test environment: a temporary store, a command builder for the real binary
+//! with a cleared environment, and helpers that compute codes with independent
+//! implementations (oathtool).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// A temporary store and home directory, removed when dropped.
+pub struct TestEnv {
+    pub dir: TempDir,
+    pub store: PathBuf,
+}
+
+/// An enrollment as `enroll --json` printed it.
+#[derive(Debug, Clone)]
+pub struct Enrolled {
+    pub id: String,
+    pub account: String,
+    pub secret: String,
+    pub uri: String,
+    pub json: Value,
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = dir.path().join("store").join("totpctl.db");
+        TestEnv { dir, store }
+    }
+
+    /// The key file beside the store.
+    pub fn key_file(&self) -> PathBuf {
+        let mut p = self.store.as_os_str().to_owned();
+        p.push(".key");
+        PathBuf::from(p)
+    }
+
+    /// The binary, with the store set and every variable that could change its
+    /// behaviour cleared.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("totpctl").expect("the totpctl binary");
+        for var in [
+            "TOTPCTL_STORE",
+            "TOTPCTL_KEY_FILE",
+            "TOTPCTL_PASSPHRASE",
+            "TOTPCTL_NEW_PASSPHRASE",
+            "NO_COLOR",
+            "XDG_DATA_HOME",
+            "XDG_CONFIG_HOME",
+            "XDG_CACHE_HOME",
+            "XDG_STATE_HOME",
+            "RUST_BACKTRACE",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("HOME", self.dir.path().join("home"));
+        cmd.env("TOTPCTL_STORE", &self.store);
+        cmd
+    }
+
+    /// Runs `totpctl ARGS` with empty stdin.
+    #[track_caller]
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).write_stdin("").output().expect("run totpctl")
+    }
+
+    /// Runs `totpctl --json ARGS`, expects `status`, and parses stdout as one JSON value.
+    #[track_caller]
+    pub fn json_status(&self, args: &[&str], status: i32) -> Value {
+        let out = self.cmd().arg("--json").args(args).write_stdin("").output().expect("run");
+        assert_eq!(
+            out.status.code(),
+            Some(status),
+            "totpctl --json {args:?}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        parse_one_json(&out.stdout)
+    }
+
+    /// Runs `totpctl --json ARGS`, expects success.
+    #[track_caller]
+    pub fn json(&self, args: &[&str]) -> Value {
+        self.json_status(args, 0)
+    }
+
+    /// Enrolls `account` with extra flags and returns what was printed.
+    #[track_caller]
+    pub fn enroll_with(&self, account: &str, flags: &[&str]) -> Enrolled {
+        let mut args = vec!["enroll", account];
+        args.extend_from_slice(flags);
+        let json = self.json(&args);
+        Enrolled {
+            id: json["id"].as_str().expect("id").to_string(),
+            account: json["account"].as_str().expect("account").to_string(),
+            secret: json["secret"].as_str().expect("secret").to_string(),
+            uri: json["uri"].as_str().expect("uri").to_string(),
+            json,
+        }
+    }
+
+    #[track_caller]
+    pub fn enroll(&self, account: &str) -> Enrolled {
+        self.enroll_with(account, &[])
+    }
+
+    /// Enrolls and verifies `account` at `at`; returns the enrollment and the backup
+    /// codes printed at verification.
+    #[track_caller]
+    pub fn enroll_verified(&self, account: &str, at: i64) -> (Enrolled, Vec<String>) {
+        let e = self.enroll(account);
+        let code = oathtool(&e.secret, at, &[]);
+        let v = self.json(&["verify", account, &code, "--at", &at.to_string()]);
+        assert_eq!(v["valid"], true, "{v}");
+        let codes = v["backupCodes"]
+            .as_array()
+            .map(|a| a.iter().map(|c| c.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default();
+        (e, codes)
+    }
+
+    /// The raw bytes of the store file and its WAL.
+    pub fn store_bytes(&self) -> Vec<u8> {
+        let mut bytes = std::fs::read(&self.store).unwrap_or_default();
+        let mut wal = self.store.as_os_str().to_owned();
+        wal.push("-wal");
+        bytes.extend(std::fs::read(PathBuf::from(wal)).unwrap_or_default());
+        bytes
+    }
+
+    /// Opens the store directly with SQLite, as an attacker or auditor would.
+    pub fn sqlite(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.store).expect("open store with sqlite")
+    }
+}
+
+/// Parses stdout that must be exactly one JSON value (and a newline).
+#[track_caller]
+pub fn parse_one_json(stdout: &[u8]) -> Value {
+    let text = std::str::from_utf8(stdout).expect("utf-8 stdout");
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let first = values
+        .next()
+        .unwrap_or_else(|| panic!("no JSON on stdout: {text:?}"))
+        .unwrap_or_else(|e| panic!("bad JSON on stdout ({e}): {text:?}"));
+    assert!(values.next().is_none(), "more than one JSON value: {text:?}");
+    first
+}
+
+/// The TOTP code of `secret` (base32) at unix time `at`, computed by oathtool.
+#[track_caller]
+pub fn oathtool(secret: &str, at: i64, extra: &[&str]) -> String {
+    let out = std::process::Command::new("oathtool")
+        .args(["--totp", "-b"])
+        .args(extra)
+        .arg(format!("--now=@{at}"))
+        .arg(secret)
+        .output()
+        .expect("oathtool is installed (Debian package oathtool)");
+    assert!(out.status.success(), "oathtool: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A fixed moment, the start of a 30-second step, so tests never straddle a step.
+pub const T0: i64 = 1_764_158_400;
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Whether `path` exists.
+pub fn exists(path: &Path) -> bool {
+    path.exists()
+}
