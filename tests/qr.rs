@@ -40,8 +40,7 @@ fn drawing_to_pixels(text: &str) -> Vec<Vec<bool>> {
 fn decode_rqrr(rows: &[Vec<bool>], scale: usize) -> String {
     let h = rows.len() * scale;
     let w = rows[0].len() * scale;
-    let mut img =
-        rqrr::PreparedImage::prepare_from_bitmap(w, h, |x, y| rows[y / scale][x / scale]);
+    let mut img = rqrr::PreparedImage::prepare_from_bitmap(w, h, |x, y| rows[y / scale][x / scale]);
     let grids = img.detect_grids();
     assert_eq!(grids.len(), 1, "expected one QR code");
     grids[0].decode().expect("QR decodes").1
@@ -78,7 +77,10 @@ fn zbarimg(path: &Path) -> String {
         path.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap().trim_end().to_string()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim_end()
+        .to_string()
 }
 
 fn png_to_pixels(path: &Path) -> Vec<Vec<bool>> {
@@ -119,7 +121,10 @@ fn terminal_drawing_decodes_to_the_exact_uri() {
     let rows = drawing_to_pixels(&text);
     // The quiet zone: the outer four modules on every side are light.
     for row in rows.iter().take(4) {
-        assert!(row.iter().all(|dark| !dark), "quiet zone missing at the top");
+        assert!(
+            row.iter().all(|dark| !dark),
+            "quiet zone missing at the top"
+        );
     }
     for row in &rows {
         assert!(row[..4].iter().all(|d| !d) && row[row.len() - 4..].iter().all(|d| !d));
@@ -136,9 +141,18 @@ fn no_qr_when_stdout_is_not_a_terminal_or_with_json() {
     let text = stdout(&env.run(&["enroll", "bob"]));
     assert!(!text.contains('█'), "QR drawn into a pipe:\n{text}");
     assert!(text.contains("only time"));
-    let out = env.cmd().args(["--json", "enroll", "carol", "--qr", "always"]).output().unwrap();
+    let out = env
+        .cmd()
+        .args(["--json", "enroll", "carol", "--qr", "always"])
+        .output()
+        .unwrap();
     let value = common::parse_one_json(&out.stdout);
-    assert!(value["uri"].as_str().unwrap().starts_with("otpauth://totp/"));
+    assert!(
+        value["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/")
+    );
 }
 
 #[test]
@@ -180,6 +194,10 @@ fn a_bad_qr_file_leaves_no_enrollment() {
     assert_eq!(out.status.code(), Some(2));
     assert!(common::stderr(&out).contains("does not exist"));
     let list = env.json(&["list"]);
-    assert_eq!(list, serde_json::json!([]), "a failed enroll left an enrollment");
+    assert_eq!(
+        list,
+        serde_json::json!([]),
+        "a failed enroll left an enrollment"
+    );
     assert!(!gif.exists() && !missing.exists());
 }
