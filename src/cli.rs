@@ -269,6 +269,7 @@ pub struct ConfigArgs {
     /// The setting to show or change
     pub key: Option<String>,
     /// Its new value
+    #[arg(allow_negative_numbers = true)]
     pub value: Option<String>,
 }
 

@@ -141,6 +141,44 @@ pub fn report(err: &anyhow::Error, json: bool) -> Exit {
     exit
 }
 
+/// Reports a command line clap could not parse: clap's own message for people (help
+/// and version are printed as asked), or the JSON error when `--json` was given.
+pub fn report_usage(err: clap::Error) -> Exit {
+    use clap::error::ErrorKind;
+    let wants_json = std::env::args_os().skip(1).any(|a| a == "--json");
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = err.print();
+            Exit::Success
+        }
+        _ if wants_json => {
+            // clap's message on one line, without its "try --help" advice.
+            let rendered = err.render().to_string();
+            let message = rendered
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let message = message
+                .strip_prefix("error: ")
+                .unwrap_or(&message)
+                .to_string();
+            let body = serde_json::json!({
+                "error": { "code": "invalid_argument", "message": message }
+            });
+            let mut stdout = io::stdout().lock();
+            let _ = serde_json::to_writer(&mut stdout, &body);
+            let _ = stdout.write_all(b"\n");
+            Exit::Error
+        }
+        _ => {
+            let _ = err.print();
+            Exit::Error
+        }
+    }
+}
+
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         e.downcast_ref::<io::Error>()

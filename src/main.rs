@@ -2,10 +2,13 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 
 fn main() -> ExitCode {
-    let cli = totpctl::cli::Cli::parse();
+    let cli = match totpctl::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return totpctl::report_usage(err).into(),
+    };
     let json = cli.global.json;
     match totpctl::run(cli) {
         Ok(exit) => exit.into(),
