@@ -67,13 +67,23 @@ impl TestEnv {
     /// Runs `totpctl ARGS` with empty stdin.
     #[track_caller]
     pub fn run(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).write_stdin("").output().expect("run totpctl")
+        self.cmd()
+            .args(args)
+            .write_stdin("")
+            .output()
+            .expect("run totpctl")
     }
 
     /// Runs `totpctl --json ARGS`, expects `status`, and parses stdout as one JSON value.
     #[track_caller]
     pub fn json_status(&self, args: &[&str], status: i32) -> Value {
-        let out = self.cmd().arg("--json").args(args).write_stdin("").output().expect("run");
+        let out = self
+            .cmd()
+            .arg("--json")
+            .args(args)
+            .write_stdin("")
+            .output()
+            .expect("run");
         assert_eq!(
             out.status.code(),
             Some(status),
@@ -149,7 +159,10 @@ pub fn parse_one_json(stdout: &[u8]) -> Value {
         .next()
         .unwrap_or_else(|| panic!("no JSON on stdout: {text:?}"))
         .unwrap_or_else(|e| panic!("bad JSON on stdout ({e}): {text:?}"));
-    assert!(values.next().is_none(), "more than one JSON value: {text:?}");
+    assert!(
+        values.next().is_none(),
+        "more than one JSON value: {text:?}"
+    );
     first
 }
 
@@ -163,7 +176,11 @@ pub fn oathtool(secret: &str, at: i64, extra: &[&str]) -> String {
         .arg(secret)
         .output()
         .expect("oathtool is installed (Debian package oathtool)");
-    assert!(out.status.success(), "oathtool: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "oathtool: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
