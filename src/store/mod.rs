@@ -56,6 +56,7 @@ impl Store {
                 return Err(store_err(format!("cannot read {}: {e}", path.display())));
             }
         }
+        check_length(path)?;
         let conn = connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         let store = Store {
             conn,
@@ -137,10 +138,50 @@ impl Store {
     }
 }
 
+/// Refuses an SQLite file cut short in the middle of a page. SQLite itself refuses a
+/// file that lacks whole pages its header counts, but reads a partial last page as if
+/// the rest were zeros, and would go on to use (and write to) the damaged store.
+fn check_length(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let mut header = [0u8; 100];
+    let len = match fs::File::open(path).and_then(|mut f| {
+        let len = f.metadata()?.len();
+        f.read_exact(&mut header).map(|()| len)
+    }) {
+        Ok(len) => len,
+        // Shorter than a header, or unreadable: SQLite says which.
+        Err(_) => return Ok(()),
+    };
+    if &header[..16] != b"SQLite format 3\0" {
+        return Ok(());
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65536,
+        n => u64::from(n),
+    };
+    if page_size >= 512 && len % page_size != 0 {
+        return Err(store_err(format!(
+            "{} is damaged: it ends in the middle of a page (the file was cut short); \
+             restore it from a backup",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Opens a connection with the settings every command relies on.
 fn connect(path: &Path, flags: OpenFlags) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .map_err(|e| sqlite_err(path, e))?;
+    // SQLite quietly falls back to read-only when it cannot write the file; say so now
+    // rather than fail on the first statement with a vaguer message about the WAL.
+    if flags.contains(OpenFlags::SQLITE_OPEN_READ_WRITE)
+        && conn
+            .is_readonly(rusqlite::MAIN_DB)
+            .map_err(|e| sqlite_err(path, e))?
+    {
+        return Err(store_err(read_only(path)));
+    }
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(|e| sqlite_err(path, e))?;
     // FULL: a commit reaches the disk before the command reports success, so an
@@ -210,21 +251,27 @@ fn store_err(msg: String) -> anyhow::Error {
     Error::Store(msg).into()
 }
 
+fn read_only(path: &Path) -> String {
+    format!(
+        "{} is read-only: totpctl needs to write to the store and its directory (check their \
+         permissions, and that the file system is not mounted read-only)",
+        path.display()
+    )
+}
+
 /// Turns an SQLite error into one line that says what is wrong with which file.
 pub fn sqlite_err(path: &Path, e: rusqlite::Error) -> anyhow::Error {
     use rusqlite::ErrorCode as C;
     let p = path.display();
     let msg = match e.sqlite_error_code() {
         Some(C::NotADatabase) => format!(
-            "{p} is not a totpctl store (not an SQLite database, or damaged beyond reading)"
+            "{p} is not a totpctl store (not an SQLite database, or damaged beyond reading): \
+             point --store at a totpctl store, or restore this one from a backup"
         ),
         Some(C::DatabaseCorrupt) => {
             format!("{p} is damaged (SQLite reports corruption); restore it from a backup")
         }
-        Some(C::ReadOnly) => format!(
-            "{p} is read-only: this command needs to write to the store (check the file's and \
-             its directory's permissions)"
-        ),
+        Some(C::ReadOnly) => read_only(path),
         Some(C::CannotOpen) => {
             format!("cannot open {p}: check that its directory exists and is writable")
         }
