@@ -1,0 +1,115 @@
+//! The store: the default location, permissions, the schema version, and creation by
+//! many processes at once.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::TestEnv;
+
+fn mode(p: &std::path::Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn the_default_store_lives_in_the_per_user_data_directory() {
+    let env = TestEnv::new();
+    let home = env.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = env
+        .cmd()
+        .env_remove("TOTPCTL_STORE")
+        .args(["enroll", "dev@example.com", "--qr", "never"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let dir = home.join(".local/share/totpctl");
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join("totpctl.db")), 0o600);
+    assert_eq!(mode(&dir.join("totpctl.db.key")), 0o600);
+    // XDG_DATA_HOME moves it, as on any XDG system.
+    let xdg = env.dir.path().join("xdg");
+    let out = env
+        .cmd()
+        .env_remove("TOTPCTL_STORE")
+        .env("XDG_DATA_HOME", &xdg)
+        .args(["--json", "list"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(xdg.join("totpctl/totpctl.db").exists());
+}
+
+#[test]
+fn the_store_is_versioned_and_marked_as_a_totpctl_store() {
+    let env = TestEnv::new();
+    env.enroll("a");
+    let db = env.sqlite();
+    let version: i32 = db
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    let app: i32 = db
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .unwrap();
+    let journal: String = db
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 1);
+    assert_eq!(app, 0x544F_5450);
+    assert_eq!(journal, "wal");
+}
+
+#[test]
+fn a_store_from_a_newer_version_is_refused_untouched() {
+    let env = TestEnv::new();
+    env.enroll("a");
+    env.sqlite()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let before = std::fs::read(&env.store).unwrap();
+    let err = env.json_status(&["list"], 2);
+    assert_eq!(err["error"]["code"], "store_error");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("newer totpctl")
+    );
+    assert_eq!(std::fs::read(&env.store).unwrap(), before);
+}
+
+#[test]
+fn many_processes_creating_one_store_at_once_all_succeed() {
+    let env = TestEnv::new();
+    let children: Vec<_> = (0..16)
+        .map(|i| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("totpctl"))
+                .env("TOTPCTL_STORE", &env.store)
+                .env_remove("TOTPCTL_KEY_FILE")
+                .args(["--json", "enroll", &format!("user{i}"), "--qr", "never"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut enrolled = Vec::new();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        enrolled.push(common::parse_one_json(&out.stdout));
+    }
+    assert_eq!(env.json(&["list"]).as_array().unwrap().len(), 16);
+    // One key file, and every secret opens with it.
+    for e in &enrolled {
+        let code = common::oathtool(e["secret"].as_str().unwrap(), common::T0, &[]);
+        let account = e["account"].as_str().unwrap();
+        let v = env.json(&["verify", account, &code, "--at", &common::T0.to_string()]);
+        assert_eq!(v["valid"], true, "{account}");
+    }
+    assert_eq!(env.json(&["log", "--check"])["intact"], true);
+}
