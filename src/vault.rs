@@ -246,13 +246,17 @@ fn unwrap_row(row: &VaultRow, store_path: &Path, interactive: bool) -> Result<Va
     match row.protection.as_str() {
         "key-file" => {
             let key_file = key_file_path(store_path);
-            let kek = read_key_file(&key_file)?.ok_or_else(|| {
-                key_error(format!(
-                    "key file {} is missing, and this store's secrets are sealed with it: \
-                     restore it, or point {KEY_FILE_ENV} at it",
-                    key_file.display()
-                ))
-            })?;
+            let Some(kek) = read_key_file(&key_file)? else {
+                // A rekey from a passphrase that committed but was stopped before it
+                // moved its new key file into place leaves only the pending file.
+                return finish_interrupted_rekey(row, &key_file).ok_or_else(|| {
+                    key_error(format!(
+                        "key file {} is missing, and this store's secrets are sealed with \
+                         it: restore it, or point {KEY_FILE_ENV} at it",
+                        key_file.display()
+                    ))
+                });
+            };
             match unwrap_with(row, &kek, Protection::KeyFile) {
                 Some(v) => Ok(v),
                 None => finish_interrupted_rekey(row, &key_file).ok_or_else(|| {
