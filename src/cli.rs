@@ -17,6 +17,7 @@ Environment:
   TOTPCTL_STORE       the store to use (as --store)
   TOTPCTL_KEY_FILE    the key file that seals secrets (default: the store's path + .key)
   TOTPCTL_PASSPHRASE  the passphrase of a passphrase-protected store (else prompted)
+  TOTPCTL_NEW_PASSPHRASE  the new passphrase for `rekey` on a passphrase store
   NO_COLOR            turns colour off (as --color never)
 
 Examples:
@@ -45,7 +46,7 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// The SQLite store [default: totpctl.db in the per-user data directory]
-    #[arg(long, global = true, env = "TOTPCTL_STORE", value_name = "PATH")]
+    #[arg(long, global = true, env = "TOTPCTL_STORE", hide_env_values = true, value_name = "PATH")]
     pub store: Option<PathBuf>,
     /// Print exactly one JSON value on stdout: no colour, no QR, no prompt
     #[arg(long, global = true)]
