@@ -46,7 +46,13 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// The SQLite store [default: totpctl.db in the per-user data directory]
-    #[arg(long, global = true, env = "TOTPCTL_STORE", hide_env_values = true, value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "TOTPCTL_STORE",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
     pub store: Option<PathBuf>,
     /// Print exactly one JSON value on stdout: no colour, no QR, no prompt
     #[arg(long, global = true)]
@@ -165,8 +171,10 @@ Examples:
 pub struct VerifyArgs {
     /// Account name or id
     pub account: String,
-    /// The code; omit it to be prompted (or to read it from stdin)
-    pub code: Option<String>,
+    /// The code; omit it to be prompted (or to read it from stdin). Words are joined,
+    /// so `123 456` works unquoted
+    #[arg(value_name = "CODE", num_args = 0..)]
+    pub code: Vec<String>,
     /// Check the code as if it were this time (unix seconds or RFC 3339)
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,

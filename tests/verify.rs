@@ -314,6 +314,18 @@ fn codes_may_contain_spaces_and_hyphens_and_come_from_stdin() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
     assert_eq!(common::parse_one_json(&out.stdout)["valid"], true);
+    // Unquoted words are one code, and never echoed back in an error.
+    let t = T0 + 60;
+    let code = oathtool(&e.secret, t, &[]);
+    let out = env.run(&[
+        "verify",
+        "a",
+        &code[..3],
+        &code[3..],
+        "--at",
+        &t.to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
     // Nothing on stdin is an error, not a rejected code.
     let out = env
         .cmd()

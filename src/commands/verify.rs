@@ -84,9 +84,10 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
             otp::MAX_WINDOW
         )));
     }
-    let input = match &args.code {
-        Some(code) => zeroize::Zeroizing::new(code.clone()),
-        None => read_code(ctx, &args.account)?,
+    let input = if args.code.is_empty() {
+        read_code(ctx, &args.account)?
+    } else {
+        zeroize::Zeroizing::new(args.code.concat())
     };
 
     let mut store = ctx.open_store()?;
