@@ -33,6 +33,11 @@ struct ImportView {
 
 pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
     let from_stdin = args.file.as_os_str() == "-";
+    if from_stdin && io::stdin().is_terminal() {
+        return Err(invalid(
+            "no FILE given and stdin is a terminal: pass a file, or pipe the URIs in",
+        ));
+    }
     let (reader, total_bytes): (Box<dyn BufRead>, Option<u64>) = if from_stdin {
         (Box::new(BufReader::new(io::stdin().lock())), None)
     } else {
