@@ -21,7 +21,9 @@ pub fn run(args: &RekeyArgs, ctx: &Ctx) -> Result<Exit> {
     let path = store.path().to_path_buf();
     let now = ctx.now_str();
     let tx = store.write()?;
-    let old = Vault::unlock(&tx, &path, ctx.interactive)?;
+    // A store with nothing sealed yet gets its keys now, so that a passphrase can be
+    // chosen before the first enrollment.
+    let old = Vault::unlock_or_init(&tx, &path, ctx.interactive, &now)?;
     let target = if args.passphrase {
         Protection::Passphrase
     } else if args.key_file {
