@@ -39,6 +39,18 @@ impl Ctx {
         Store::open(&self.store_path)
     }
 
+    /// Opens the store if it exists; creates nothing.
+    pub fn existing_store(&self) -> Result<Option<Store>> {
+        Store::open_existing(&self.store_path)
+    }
+
+    /// Opens the store for a command on one enrollment: a store that does not exist
+    /// yet has no enrollment, and is not created just to say so.
+    pub fn store_for(&self, account: &str) -> Result<Store> {
+        self.existing_store()?
+            .ok_or_else(|| Error::NotFound(output::sanitize(account)).into())
+    }
+
     /// `now` in the RFC 3339 form every stored timestamp uses.
     pub fn now_str(&self) -> String {
         timestamp(self.now)

@@ -33,7 +33,7 @@ fn the_default_store_lives_in_the_per_user_data_directory() {
         .cmd()
         .env_remove("TOTPCTL_STORE")
         .env("XDG_DATA_HOME", &xdg)
-        .args(["--json", "list"])
+        .args(["--json", "enroll", "dev@example.com"])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -112,4 +112,31 @@ fn many_processes_creating_one_store_at_once_all_succeed() {
         assert_eq!(v["valid"], true, "{account}");
     }
     assert_eq!(env.json(&["log", "--check"])["intact"], true);
+}
+
+#[test]
+fn commands_that_only_read_create_no_store() {
+    let env = TestEnv::new();
+    assert_eq!(env.json(&["list"]), serde_json::json!([]));
+    assert_eq!(env.json(&["log"]), serde_json::json!([]));
+    assert_eq!(env.json(&["log", "--check"])["intact"], true);
+    assert_eq!(env.json(&["config", "window"])["value"], 1);
+    for args in [
+        vec!["show", "a"],
+        vec!["verify", "a", "123456"],
+        vec!["unlock", "a"],
+        vec!["remove", "a", "--yes"],
+        vec!["backup-codes", "a"],
+    ] {
+        let err = env.json_status(&args, 4);
+        assert_eq!(err["error"]["code"], "resource_not_found", "{args:?}");
+    }
+    env.json_status(&["config", "window", "99"], 2);
+    assert!(
+        !env.store.exists() && !env.store.parent().unwrap().exists(),
+        "a read created the store"
+    );
+    // The first change creates it.
+    env.json(&["config", "window", "2"]);
+    assert!(env.store.exists());
 }

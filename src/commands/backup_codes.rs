@@ -32,7 +32,7 @@ pub fn run(args: &BackupCodesArgs, ctx: &Ctx) -> Result<Exit> {
             backup_codes::MAX_COUNT
         )));
     }
-    let mut store = ctx.open_store()?;
+    let mut store = ctx.store_for(&args.account)?;
     let path = store.path().to_path_buf();
     let now = ctx.now_str();
     let tx = store.write()?;

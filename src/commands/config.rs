@@ -13,12 +13,17 @@ use crate::output::sanitize;
 use crate::store::{self, SqlContext};
 
 pub fn run(args: &ConfigArgs, ctx: &Ctx) -> Result<Exit> {
-    let mut store = ctx.open_store()?;
-    let path = store.path().to_path_buf();
     let out = &ctx.out;
+    // Reading settings creates no store: a missing one has the defaults.
+    let current = || -> Result<Settings> {
+        match ctx.existing_store()? {
+            Some(store) => Settings::load(store.conn(), store.path()),
+            None => Ok(Settings::default()),
+        }
+    };
     match (&args.key, &args.value) {
         (None, _) => {
-            let settings = Settings::load(store.conn(), &path)?;
+            let settings = current()?;
             if out.json {
                 out.json(&settings)?;
             } else {
@@ -31,10 +36,14 @@ pub fn run(args: &ConfigArgs, ctx: &Ctx) -> Result<Exit> {
             }
         }
         (Some(key), None) => {
-            let value = Settings::load(store.conn(), &path)?.get(key)?;
+            let value = current()?.get(key)?;
             print_one(ctx, key, &value)?;
         }
         (Some(key), Some(value)) => {
+            // Check before creating a store for a value that would be refused.
+            Settings::default().set(key, value)?;
+            let mut store = ctx.open_store()?;
+            let path = store.path().to_path_buf();
             let now = ctx.now_str();
             let tx = store.write()?;
             let mut settings = Settings::load(&tx, &path)?;

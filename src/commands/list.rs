@@ -11,7 +11,17 @@ use crate::output::{TotpView, human_time, pad, sanitize, width};
 use crate::store::{self, ListFilter, SqlContext, Totp};
 
 pub fn run(args: &ListArgs, ctx: &Ctx) -> Result<Exit> {
-    let store = ctx.open_store()?;
+    let Some(store) = ctx.existing_store()? else {
+        // No store yet: nothing enrolled, and nothing created just to say so.
+        if ctx.out.json {
+            ctx.out.json(&serde_json::json!([]))?;
+        } else {
+            let mut w = ctx.out.stdout();
+            writeln!(w, "no enrollments")?;
+            w.flush()?;
+        }
+        return Ok(Exit::Success);
+    };
     let filter = ListFilter {
         verified: match (args.verified, args.unverified) {
             (true, _) => Some(true),
@@ -114,7 +124,7 @@ fn filtered(args: &ListArgs) -> bool {
 }
 
 pub fn show(args: &ShowArgs, ctx: &Ctx) -> Result<Exit> {
-    let store = ctx.open_store()?;
+    let store = ctx.store_for(&args.account)?;
     let t = store::get(store.conn(), store.path(), &args.account)?;
     let out = &ctx.out;
     if out.json {

@@ -36,8 +36,22 @@ impl From<Event> for EventView {
 }
 
 pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
-    let store = ctx.open_store()?;
     let out = &ctx.out;
+    let Some(store) = ctx.existing_store()? else {
+        // No store, no events: nothing is created just to say so.
+        if out.json {
+            out.json(&if args.check {
+                serde_json::json!({ "intact": true, "events": 0 })
+            } else {
+                serde_json::json!([])
+            })?;
+        } else {
+            let mut w = out.stdout();
+            writeln!(w, "no events")?;
+            w.flush()?;
+        }
+        return Ok(Exit::Success);
+    };
     if args.check {
         let checked = store::check_chain(store.conn()).sql(store.path())?;
         return match checked {

@@ -12,7 +12,7 @@ use crate::output::sanitize;
 use crate::store::{self, SqlContext};
 
 pub fn run(args: &RemoveArgs, ctx: &Ctx) -> Result<Exit> {
-    let mut store = ctx.open_store()?;
+    let mut store = ctx.store_for(&args.account)?;
     let path = store.path().to_path_buf();
     if !args.yes {
         // Look the account up first, so a typo is "not found", not a question.

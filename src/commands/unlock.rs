@@ -12,7 +12,7 @@ use crate::output::{TotpView, sanitize};
 use crate::store::{self, SqlContext};
 
 pub fn run(args: &UnlockArgs, ctx: &Ctx) -> Result<Exit> {
-    let mut store = ctx.open_store()?;
+    let mut store = ctx.store_for(&args.account)?;
     let path = store.path().to_path_buf();
     let now = ctx.now_str();
     let tx = store.write()?;

@@ -90,7 +90,7 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
         zeroize::Zeroizing::new(args.code.concat())
     };
 
-    let mut store = ctx.open_store()?;
+    let mut store = ctx.store_for(&args.account)?;
     let path = store.path().to_path_buf();
     let now = ctx.now_str();
     let tx = store.write()?;

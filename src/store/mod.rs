@@ -22,7 +22,8 @@ use rusqlite::{
 };
 
 pub use events::{
-    ChainProblem, Event, EventFilter, append as append_event, check_chain, for_each_event,
+    Appender as EventAppender, ChainProblem, Event, EventFilter, append as append_event,
+    check_chain, for_each_event,
 };
 
 use crate::error::Error;
@@ -42,6 +43,17 @@ impl Store {
     /// there. An existing file is used only if it is a totpctl store this build can
     /// read; anything else is refused without writing a byte to it.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_with(path, true)?
+            .ok_or_else(|| store_err(format!("{} vanished as it was created", path.display())))
+    }
+
+    /// Like [`Store::open`], but a missing store is `None` and nothing is created: for
+    /// commands that only read, or that need an enrollment to exist.
+    pub fn open_existing(path: &Path) -> Result<Option<Store>> {
+        Store::open_with(path, false)
+    }
+
+    fn open_with(path: &Path, create_missing: bool) -> Result<Option<Store>> {
         match fs::symlink_metadata(path) {
             Ok(meta) if meta.is_dir() => {
                 return Err(store_err(format!(
@@ -51,6 +63,7 @@ impl Store {
                 )));
             }
             Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound && !create_missing => return Ok(None),
             Err(e) if e.kind() == ErrorKind::NotFound => create(path)?,
             Err(e) => {
                 return Err(store_err(format!("cannot read {}: {e}", path.display())));
@@ -63,7 +76,7 @@ impl Store {
             path: path.to_path_buf(),
         };
         store.check_and_migrate()?;
-        Ok(store)
+        Ok(Some(store))
     }
 
     /// The path the store was opened from.
