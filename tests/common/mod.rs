@@ -166,11 +166,19 @@ pub fn parse_one_json(stdout: &[u8]) -> Value {
     first
 }
 
-/// The TOTP code of `secret` (base32) at unix time `at`, computed by oathtool.
+/// The TOTP code of `secret` (base32) at unix time `at`, computed by oathtool with
+/// `extra` flags (`--totp=sha256`, `--digits=8`, `--time-step-size=60s`).
 #[track_caller]
 pub fn oathtool(secret: &str, at: i64, extra: &[&str]) -> String {
+    // `extra` may choose the algorithm with --totp=sha256; oathtool takes --totp once.
+    let totp = if extra.iter().any(|a| a.starts_with("--totp")) {
+        None
+    } else {
+        Some("--totp")
+    };
     let out = std::process::Command::new("oathtool")
-        .args(["--totp", "-b"])
+        .args(totp)
+        .arg("-b")
         .args(extra)
         .arg(format!("--now=@{at}"))
         .arg(secret)
