@@ -209,6 +209,10 @@ pub struct ListArgs {
 }
 
 /// Show one enrollment: the fields of `list`, never a secret.
+///
+/// Its issuer and parameters, whether its TOTP is verified, how many backup codes are
+/// left, when a code was last accepted, the count of rejected codes and, if it is
+/// locked out, until when. Needs no key: the secret is never read.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
@@ -253,6 +257,10 @@ pub struct RemoveArgs {
 }
 
 /// Clear an account's lockout and its count of rejected codes.
+///
+/// After `lockout-attempts` consecutive rejected codes an account is locked for
+/// `lockout-seconds`, and verify refuses even the right code (exit 3). unlock lets it
+/// try again at once; the audit log records who was unlocked and from what count.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
@@ -352,6 +360,10 @@ pub struct RekeyArgs {
 }
 
 /// Print a shell completion script.
+///
+/// For bash, zsh, fish, elvish or PowerShell: it completes subcommands, options and
+/// their values. Write it where your shell loads completions from; the same scripts
+/// are in the completions/ folder of the source.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
