@@ -1,0 +1,191 @@
+//! Help that teaches (issue 4): every subcommand explains itself with a summary, a
+//! longer description and real examples; the top-level help lists exit codes and
+//! environment variables; typos get suggestions.
+
+mod common;
+
+use clap::CommandFactory;
+use common::{TestEnv, stderr, stdout};
+use totpctl::cli::Cli;
+
+#[test]
+fn the_clap_definition_is_consistent() {
+    Cli::command().debug_assert();
+}
+
+fn subcommands() -> Vec<String> {
+    Cli::command()
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set())
+        .map(|s| s.get_name().to_string())
+        .collect()
+}
+
+/// The lines of the "Examples:" section of a help text.
+fn examples(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| l.trim() != "Examples:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+#[test]
+fn every_subcommand_has_a_summary_a_description_and_examples() {
+    let env = TestEnv::new();
+    let names = subcommands();
+    assert!(names.len() >= 12, "{names:?}");
+    for name in &names {
+        let out = env.run(&[name, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        let help = stdout(&out);
+        let mut paragraphs = help.split("\n\n").map(str::trim);
+        let summary = paragraphs.next().unwrap();
+        assert!(
+            !summary.is_empty() && !summary.starts_with("Usage"),
+            "{name}: no summary:\n{help}"
+        );
+        let description = paragraphs.next().unwrap();
+        assert!(
+            !description.starts_with("Usage") && description.split_whitespace().count() >= 8,
+            "{name}: no longer description after the summary:\n{help}"
+        );
+        assert!(help.contains("Usage: totpctl"), "{name}:\n{help}");
+        let ex = examples(&help);
+        assert!(ex.len() >= 2, "{name}: fewer than two examples:\n{help}");
+        for e in &ex {
+            assert!(
+                e.starts_with(&format!("totpctl {name}")) || e.contains(&format!("totpctl {name}")),
+                "{name}: example that does not run {name}: {e}"
+            );
+        }
+        // -h is the short form: the summary without the long description.
+        let short = stdout(&env.run(&[name, "-h"]));
+        assert!(
+            short.starts_with(summary.trim_end_matches('.')),
+            "{name}: -h:\n{short}"
+        );
+        assert!(short.len() < help.len(), "{name}");
+    }
+}
+
+#[test]
+fn every_example_parses() {
+    // Each example's totpctl command line is accepted by the parser (with the parts
+    // after a pipe or a redirection dropped).
+    let env = TestEnv::new();
+    for name in subcommands() {
+        let help = stdout(&env.run(&[&name, "--help"]));
+        for e in examples(&help) {
+            // The part of the pipeline that runs totpctl, without a redirection or
+            // a comment.
+            let segment = e.split(" | ").find(|p| p.contains("totpctl ")).unwrap();
+            let line = segment.split(['>', '#']).next().unwrap().trim();
+            let start = line.find("totpctl ").unwrap();
+            let words = shell_words(&line[start + "totpctl ".len()..]);
+            let mut args = vec!["totpctl".to_string()];
+            args.extend(words);
+            assert!(
+                Cli::command().try_get_matches_from(&args).is_ok(),
+                "example does not parse: {e}"
+            );
+        }
+    }
+}
+
+/// Splits a command line on spaces, honouring single quotes (enough for examples).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                any = true;
+            }
+            ' ' if !quoted => {
+                if any {
+                    words.push(std::mem::take(&mut word));
+                    any = false;
+                }
+            }
+            _ => {
+                word.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        words.push(word);
+    }
+    words
+}
+
+#[test]
+fn top_level_help_lists_exit_codes_and_environment() {
+    let env = TestEnv::new();
+    let help = stdout(&env.run(&["--help"]));
+    assert!(help.contains("Exit codes:"), "{help}");
+    for (code, word) in [
+        ("0", "success"),
+        ("1", "rejected"),
+        ("2", "error"),
+        ("3", "locked"),
+        ("4", "not exist"),
+    ] {
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(code) && l.contains(word)),
+            "exit code {code} ({word}) missing:\n{help}"
+        );
+    }
+    assert!(help.contains("Environment:"), "{help}");
+    for var in [
+        "TOTPCTL_STORE",
+        "TOTPCTL_KEY_FILE",
+        "TOTPCTL_PASSPHRASE",
+        "TOTPCTL_NEW_PASSPHRASE",
+        "NO_COLOR",
+    ] {
+        assert!(help.contains(var), "{var} missing:\n{help}");
+    }
+    for name in subcommands() {
+        assert!(
+            help.contains(&format!("  {name} ")),
+            "{name} not listed:\n{help}"
+        );
+    }
+    assert!(
+        !help.contains("generate-docs"),
+        "the maintainers' command is hidden"
+    );
+    let version = stdout(&env.run(&["--version"]));
+    assert!(version.starts_with("totpctl "), "{version}");
+}
+
+#[test]
+fn a_misspelled_subcommand_gets_a_suggestion() {
+    let env = TestEnv::new();
+    for (typo, meant) in [
+        ("enrol", "enroll"),
+        ("verfy", "verify"),
+        ("lst", "list"),
+        ("rekye", "rekey"),
+    ] {
+        let out = env.run(&[typo, "x"]);
+        assert_eq!(out.status.code(), Some(2), "{typo}");
+        let err = stderr(&out);
+        assert!(err.contains(&format!("'{meant}'")), "{typo}: {err}");
+        assert!(stdout(&out).is_empty());
+    }
+    let out = env.run(&["list", "--verifed"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--verified"), "{}", stderr(&out));
+    // No subcommand at all is a usage error that shows what there is.
+    let out = env.run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("enroll"), "{}", stderr(&out));
+}
