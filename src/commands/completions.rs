@@ -14,8 +14,12 @@ use crate::error::Exit;
 use crate::output::Output;
 
 pub fn run(args: &CompletionsArgs, out: &Output) -> Result<Exit> {
+    // Generated into memory first: clap_complete panics when its writer fails, and a
+    // closed pipe (`totpctl completions zsh | head`) must end quietly instead.
+    let mut bytes = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "totpctl", &mut bytes);
     let mut w = out.stdout();
-    clap_complete::generate(args.shell, &mut Cli::command(), "totpctl", &mut w);
+    w.write_all(&bytes)?;
     w.flush()?;
     Ok(Exit::Success)
 }
