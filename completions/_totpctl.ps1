@@ -40,7 +40,6 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Enroll existing secrets in bulk from otpauth:// URIs, one a line')
             [CompletionResult]::new('rekey', 'rekey', [CompletionResultType]::ParameterValue, 'Replace the key that seals the store''s secrets, without losing any enrollment')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
-            [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'Regenerate completions/ and man/ from this definition (for maintainers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -188,16 +187,6 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'totpctl;generate-docs' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The SQLite store [default: totpctl.db in the per-user data directory]')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
         'totpctl;help' {
             [CompletionResult]::new('enroll', 'enroll', [CompletionResultType]::ParameterValue, 'Enroll an account: a fresh secret, its otpauth:// URI and a QR code, shown once')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check a TOTP code or a backup code for an account')
@@ -211,7 +200,6 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Enroll existing secrets in bulk from otpauth:// URIs, one a line')
             [CompletionResult]::new('rekey', 'rekey', [CompletionResultType]::ParameterValue, 'Replace the key that seals the store''s secrets, without losing any enrollment')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
-            [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'Regenerate completions/ and man/ from this definition (for maintainers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -249,9 +237,6 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;help;completions' {
-            break
-        }
-        'totpctl;help;generate-docs' {
             break
         }
         'totpctl;help;help' {

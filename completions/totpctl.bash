@@ -28,9 +28,6 @@ _totpctl() {
             totpctl,enroll)
                 cmd="totpctl__subcmd__enroll"
                 ;;
-            totpctl,generate-docs)
-                cmd="totpctl__subcmd__generate__subcmd__docs"
-                ;;
             totpctl,help)
                 cmd="totpctl__subcmd__help"
                 ;;
@@ -70,9 +67,6 @@ _totpctl() {
             totpctl__subcmd__help,enroll)
                 cmd="totpctl__subcmd__help__subcmd__enroll"
                 ;;
-            totpctl__subcmd__help,generate-docs)
-                cmd="totpctl__subcmd__help__subcmd__generate__subcmd__docs"
-                ;;
             totpctl__subcmd__help,help)
                 cmd="totpctl__subcmd__help__subcmd__help"
                 ;;
@@ -107,7 +101,7 @@ _totpctl() {
 
     case "${cmd}" in
         totpctl)
-            opts="-h -V --store --json --color --help --version enroll verify list show backup-codes remove unlock config log import rekey completions generate-docs help"
+            opts="-h -V --store --json --color --help --version enroll verify list show backup-codes remove unlock config log import rekey completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -248,30 +242,8 @@ _totpctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        totpctl__subcmd__generate__subcmd__docs)
-            opts="-h -V --store --json --color --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         totpctl__subcmd__help)
-            opts="enroll verify list show backup-codes remove unlock config log import rekey completions generate-docs help"
+            opts="enroll verify list show backup-codes remove unlock config log import rekey completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -327,20 +299,6 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__help__subcmd__enroll)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        totpctl__subcmd__help__subcmd__generate__subcmd__docs)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

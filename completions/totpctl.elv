@@ -37,7 +37,6 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand import 'Enroll existing secrets in bulk from otpauth:// URIs, one a line'
             cand rekey 'Replace the key that seals the store''s secrets, without losing any enrollment'
             cand completions 'Print a shell completion script'
-            cand generate-docs 'Regenerate completions/ and man/ from this definition (for maintainers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'totpctl;enroll'= {
@@ -172,15 +171,6 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'totpctl;generate-docs'= {
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
-            cand --color 'When to use colour'
-            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
         &'totpctl;help'= {
             cand enroll 'Enroll an account: a fresh secret, its otpauth:// URI and a QR code, shown once'
             cand verify 'Check a TOTP code or a backup code for an account'
@@ -194,7 +184,6 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand import 'Enroll existing secrets in bulk from otpauth:// URIs, one a line'
             cand rekey 'Replace the key that seals the store''s secrets, without losing any enrollment'
             cand completions 'Print a shell completion script'
-            cand generate-docs 'Regenerate completions/ and man/ from this definition (for maintainers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'totpctl;help;enroll'= {
@@ -220,8 +209,6 @@ set edit:completion:arg-completer[totpctl] = {|@words|
         &'totpctl;help;rekey'= {
         }
         &'totpctl;help;completions'= {
-        }
-        &'totpctl;help;generate-docs'= {
         }
         &'totpctl;help;help'= {
         }

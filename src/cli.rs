@@ -84,9 +84,6 @@ pub enum Command {
     Import(ImportArgs),
     Rekey(RekeyArgs),
     Completions(CompletionsArgs),
-    /// Regenerate completions/ and man/ from this definition (for maintainers)
-    #[command(hide = true, name = "generate-docs")]
-    GenerateDocs(GenerateDocsArgs),
 }
 
 /// Enroll an account: a fresh secret, its otpauth:// URI and a QR code, shown once.
@@ -376,9 +373,17 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// Regenerate completions/ and man/ from this definition (for maintainers)
 #[derive(Debug, Args)]
 pub struct GenerateDocsArgs {
     /// The folder that holds completions/ and man/
     #[arg(default_value = ".")]
     pub out: PathBuf,
+}
+
+/// The hidden `generate-docs` subcommand. It is not a variant of [`Command`] because
+/// clap_complete offers hidden subcommands too: kept out of [`Cli`], it never appears
+/// in the completions or man pages generated from it. `main` adds it when parsing.
+pub fn generate_docs_command() -> clap::Command {
+    GenerateDocsArgs::augment_args(clap::Command::new("generate-docs").hide(true))
 }

@@ -93,10 +93,8 @@ pub fn default_store_path() -> Result<PathBuf> {
 pub fn run(cli: Cli) -> Result<Exit> {
     let out = Output::new(cli.global.json, cli.global.color);
     // Commands that do not touch a store do not resolve one.
-    match cli.command {
-        Command::Completions(args) => return commands::completions::run(&args, &out),
-        Command::GenerateDocs(args) => return commands::completions::generate_docs(&args),
-        _ => {}
+    if let Command::Completions(args) = &cli.command {
+        return commands::completions::run(args, &out);
     }
     let store_path = match cli.global.store {
         Some(p) if p.as_os_str().is_empty() => return Err(invalid("--store is empty")),
@@ -122,8 +120,16 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Log(args) => commands::log::run(&args, &ctx),
         Command::Import(args) => commands::import::run(&args, &ctx),
         Command::Rekey(args) => commands::rekey::run(&args, &ctx),
-        Command::Completions(_) | Command::GenerateDocs(_) => unreachable!("handled above"),
+        Command::Completions(_) => unreachable!("handled above"),
     }
+}
+
+/// Runs the hidden `generate-docs` (see [`cli::generate_docs_command`]): writes
+/// completions/ and man/.
+pub fn generate_docs(matches: &clap::ArgMatches) -> Result<Exit> {
+    use clap::FromArgMatches;
+    let args = cli::GenerateDocsArgs::from_arg_matches(matches)?;
+    commands::completions::generate_docs(&args)
 }
 
 /// Prints an error once, to stderr for people or as JSON on stdout, and returns the
