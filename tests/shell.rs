@@ -394,3 +394,185 @@ fn dates_are_readable_in_tables_and_rfc3339_in_json() {
     let j = env.json(&["show", "alice"]);
     chrono::DateTime::parse_from_rfc3339(j["createdAt"].as_str().unwrap()).unwrap();
 }
+
+/// A program running in a detached tmux session: a real terminal whose screen can be
+/// read, and typed into only once the program asks.
+struct Tmux {
+    dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("tmux.sock")
+    }
+
+    fn tmux(&self) -> Command {
+        let mut cmd = Command::new("tmux");
+        cmd.arg("-S").arg(self.socket());
+        cmd
+    }
+
+    /// Starts `totpctl ARGS` with only `vars` and the store in its environment.
+    fn start(env: &TestEnv, vars: &[(&str, &str)], args: &str) -> Tmux {
+        let t = Tmux {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let mut line = format!(
+            "env -i PATH=/usr/bin:/bin TERM=xterm HOME='{}' TOTPCTL_STORE='{}'",
+            env.dir.path().join("home").display(),
+            env.store.display()
+        );
+        for (k, v) in vars {
+            line.push_str(&format!(" {k}='{v}'"));
+        }
+        line.push_str(&format!(
+            " '{}' {args}; echo EXIT=$?; sleep 600",
+            bin().display()
+        ));
+        let status = t
+            .tmux()
+            .args(["new-session", "-d", "-x", "150", "-y", "50"])
+            .arg(line)
+            .status()
+            .expect("tmux is installed (Debian package tmux)");
+        assert!(status.success());
+        t
+    }
+
+    fn screen(&self) -> String {
+        let out = self.tmux().args(["capture-pane", "-p"]).output().unwrap();
+        stdout(&out)
+    }
+
+    /// Waits until the screen shows `text`; returns the screen.
+    #[track_caller]
+    fn wait_for(&self, text: &str) -> String {
+        for _ in 0..600 {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the terminal never showed {text:?}:\n{}", self.screen());
+    }
+
+    /// Types `text` and Enter.
+    fn type_line(&self, text: &str) {
+        assert!(
+            self.tmux()
+                .args(["send-keys", "-l", text])
+                .status()
+                .unwrap()
+                .success()
+        );
+        assert!(
+            self.tmux()
+                .args(["send-keys", "Enter"])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux().arg("kill-server").output();
+    }
+}
+
+#[test]
+fn verify_asks_for_the_code_on_a_terminal_without_echoing_it() {
+    let env = TestEnv::new();
+    let alice = env.enroll("alice");
+    let code = common::oathtool(&alice.secret, common::T0, &[]);
+    let t = Tmux::start(&env, &[], &format!("verify alice --at {}", common::T0));
+    t.wait_for("Code for alice:");
+    t.type_line(&code);
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(screen.contains("accepted"), "{screen}");
+    assert!(!screen.contains(&code), "the code was echoed:\n{screen}");
+}
+
+#[test]
+fn rekey_asks_for_a_new_passphrase_twice_without_echo() {
+    let env = TestEnv::new();
+    let alice = env.enroll("alice");
+    let pass = "tmux typed passphrase";
+    let t = Tmux::start(&env, &[], "rekey --passphrase");
+    t.wait_for("New passphrase:");
+    t.type_line(pass);
+    t.wait_for("Repeat");
+    t.type_line(pass);
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        !screen.contains(pass),
+        "the passphrase was echoed:\n{screen}"
+    );
+    drop(t);
+    assert!(!env.key_file().exists());
+    let code = common::oathtool(&alice.secret, common::T0, &[]);
+    env.cmd()
+        .env("TOTPCTL_PASSPHRASE", pass)
+        .args(["verify", "alice", &code, "--at", &common::T0.to_string()])
+        .assert()
+        .success();
+
+    // Now asked for the current one first; two different new ones change nothing.
+    let before = env.store_bytes();
+    let t = Tmux::start(&env, &[], "rekey --passphrase");
+    t.wait_for("Passphrase for");
+    t.type_line(pass);
+    t.wait_for("New passphrase:");
+    t.type_line("first new passphrase");
+    t.wait_for("Repeat");
+    t.type_line("second new passphrase");
+    let screen = t.wait_for("EXIT=");
+    assert!(
+        screen.contains("EXIT=2") && screen.contains("differ"),
+        "{screen}"
+    );
+    drop(t);
+    assert_eq!(env.store_bytes(), before);
+    // A wrong current passphrase typed at the prompt is a key error.
+    let t = Tmux::start(&env, &[], &format!("verify alice {code}"));
+    t.wait_for("Passphrase for");
+    t.type_line("not it at all");
+    let screen = t.wait_for("EXIT=");
+    assert!(
+        screen.contains("EXIT=2") && screen.contains("wrong passphrase"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn import_shows_a_progress_bar_on_a_terminal_only() {
+    let env = TestEnv::new();
+    let file = env.dir.path().join("export.txt");
+    let lines: String = (0..3000)
+        .map(|i| format!("otpauth://totp/user{i:05}?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n"))
+        .collect();
+    fs::write(&file, lines).unwrap();
+    // `script` records every byte the terminal received, the cleared bar included.
+    let (screen, status) = on_tty(&env, &[], &format!("import '{}'", file.display()), "");
+    assert_eq!(status, Some(0), "{screen}");
+    assert!(screen.contains("importing"), "no progress bar: {screen:?}");
+    assert!(screen.contains("Imported 3000 accounts"), "{screen:?}");
+    for (n, args) in [
+        (
+            1,
+            format!("--json import '{}' --skip-existing", file.display()),
+        ),
+        (
+            2,
+            format!("import '{}' --skip-existing 2>/dev/null", file.display()),
+        ),
+    ] {
+        let (screen, status) = on_tty(&env, &[], &args, "");
+        assert_eq!(status, Some(0), "{n}: {screen}");
+        assert!(!screen.contains("importing"), "{n}: {screen:?}");
+    }
+}
