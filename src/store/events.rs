@@ -23,17 +23,26 @@ pub struct Event {
 
 /// The hash of an event given the hash of the one before it.
 fn event_hash(prev: &[u8], e: &Event) -> [u8; 32] {
+    hash_parts(
+        prev,
+        e.seq,
+        [
+            Some(e.at.as_str()),
+            Some(e.event.as_str()),
+            e.account.as_deref(),
+            e.totp_id.as_deref(),
+            Some(e.detail.as_str()),
+        ],
+    )
+}
+
+/// The chain's hash over an event's fields (at, event, account, totp_id, detail).
+fn hash_parts(prev: &[u8], seq: i64, fields: [Option<&str>; 5]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"totpctl event v1\0");
     h.update(prev);
-    h.update(e.seq.to_be_bytes());
-    for field in [
-        Some(e.at.as_str()),
-        Some(e.event.as_str()),
-        e.account.as_deref(),
-        e.totp_id.as_deref(),
-        Some(e.detail.as_str()),
-    ] {
+    h.update(seq.to_be_bytes());
+    for field in fields {
         match field {
             Some(text) => {
                 h.update((text.len() as u64).to_be_bytes());
@@ -54,39 +63,84 @@ pub fn append(
     totp_id: Option<&str>,
     detail: Value,
 ) -> rusqlite::Result<()> {
-    let head: Option<(i64, Vec<u8>)> = conn
-        .prepare_cached("SELECT seq, hash FROM log_head WHERE id = 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let (prev_seq, prev_hash) = head.unwrap_or((0, vec![0; 32]));
-    let e = Event {
-        seq: prev_seq + 1,
-        at: at.to_string(),
-        event: event.to_string(),
-        account: account.map(str::to_string),
-        totp_id: totp_id.map(str::to_string),
-        detail: detail.to_string(),
-    };
-    let hash = event_hash(&prev_hash, &e);
-    conn.prepare_cached(
-        "INSERT INTO events (seq, at, event, account, totp_id, detail, hash) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        e.seq,
-        e.at,
-        e.event,
-        e.account,
-        e.totp_id,
-        e.detail,
-        &hash[..]
-    ])?;
-    conn.prepare_cached(
-        "INSERT INTO log_head (id, seq, hash) VALUES (1, ?1, ?2) \
-         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-    )?
-    .execute(params![e.seq, &hash[..]])?;
-    Ok(())
+    let mut appender = Appender::new(conn)?;
+    appender.append(at, event, account, totp_id, &detail.to_string())?;
+    appender.finish()
+}
+
+/// Appends many events in one write transaction: the newest seq and hash are kept in
+/// memory and the head row is written once, by [`Appender::finish`], instead of being
+/// read and rewritten for every event. The chain it writes is the one [`append`]
+/// writes. Dropping an appender without `finish` leaves the head stale, which
+/// `log --check` reports, so the caller must call it before committing.
+pub struct Appender<'c> {
+    insert: rusqlite::CachedStatement<'c>,
+    conn: &'c Connection,
+    seq: i64,
+    prev: Vec<u8>,
+    pending: bool,
+}
+
+impl<'c> Appender<'c> {
+    /// Reads the head of the chain. The caller holds the write transaction.
+    pub fn new(conn: &'c Connection) -> rusqlite::Result<Appender<'c>> {
+        let head: Option<(i64, Vec<u8>)> = conn
+            .prepare_cached("SELECT seq, hash FROM log_head WHERE id = 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        // A head of another length is hashed as it is, as `log --check` does: the
+        // chain it starts then fails the check rather than this append.
+        let (seq, prev) = head.unwrap_or((0, vec![0; 32]));
+        let insert = conn.prepare_cached(
+            "INSERT INTO events (seq, at, event, account, totp_id, detail, hash) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        Ok(Appender {
+            insert,
+            conn,
+            seq,
+            prev,
+            pending: false,
+        })
+    }
+
+    /// Appends one event; `detail` is its JSON object, as text.
+    pub fn append(
+        &mut self,
+        at: &str,
+        event: &str,
+        account: Option<&str>,
+        totp_id: Option<&str>,
+        detail: &str,
+    ) -> rusqlite::Result<()> {
+        let seq = self.seq + 1;
+        let hash = hash_parts(
+            &self.prev,
+            seq,
+            [Some(at), Some(event), account, totp_id, Some(detail)],
+        );
+        self.insert
+            .execute(params![seq, at, event, account, totp_id, detail, &hash[..]])?;
+        self.seq = seq;
+        self.prev.clear();
+        self.prev.extend_from_slice(&hash);
+        self.pending = true;
+        Ok(())
+    }
+
+    /// Writes the head row for the events appended.
+    pub fn finish(self) -> rusqlite::Result<()> {
+        if !self.pending {
+            return Ok(());
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO log_head (id, seq, hash) VALUES (1, ?1, ?2) \
+                 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            )?
+            .execute(params![self.seq, &self.prev[..]])?;
+        Ok(())
+    }
 }
 
 /// Which events `log` shows.
