@@ -6,7 +6,6 @@ use std::io::{self, BufRead, BufReader, IsTerminal, Write};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::Ctx;
 use crate::cli::ImportArgs;
@@ -29,6 +28,19 @@ struct ImportView {
     skipped: u64,
     weak_secrets: u64,
     verified: bool,
+}
+
+/// The detail of an `imported` event. Its fields are in the order `json!` sorts them
+/// into, so the text (which the audit chain hashes) is what it has always been.
+#[derive(Serialize)]
+struct ImportedDetail<'a> {
+    algorithm: &'a str,
+    digits: u8,
+    issuer: &'a str,
+    period: u32,
+    verified: bool,
+    #[serde(rename = "weakSecret")]
+    weak_secret: bool,
 }
 
 pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
@@ -82,6 +94,9 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
     };
     let mut warnings = Vec::new();
     let mut bytes_read = 0u64;
+    let mut inserter = store::Inserter::new(&tx).sql(&path)?;
+    let mut events = store::EventAppender::new(&tx).sql(&path)?;
+    let mut detail = Vec::with_capacity(256);
     for (index, line) in reader.lines().enumerate() {
         let n = index + 1;
         let line = line.with_context(|| format!("{name}: cannot read line {n}"))?;
@@ -92,7 +107,13 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
             bar.set_position(bytes_read);
             bar.set_message(format!("{} accounts", view.imported));
         }
-        let text = line.trim();
+        // Files saved by Windows tools often start with a byte-order mark.
+        let text = if n == 1 {
+            line.trim_start_matches('\u{feff}')
+        } else {
+            &line
+        }
+        .trim();
         if text.is_empty() || text.starts_with('#') {
             continue;
         }
@@ -112,10 +133,21 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
                 printable(&uri.account)
             )));
         }
-        if store::find(&tx, &uri.account)
-            .sql(&path)?
-            .is_some_and(|t| t.account == uri.account)
-        {
+        let id = uuid::Uuid::now_v7().to_string();
+        let issuer = uri.issuer.as_deref().unwrap_or(&settings.issuer);
+        let sealed = vault.seal(&id, &uri.secret)?;
+        let inserted = inserter
+            .insert_new(&store::NewTotp {
+                id: &id,
+                account: &uri.account,
+                issuer,
+                params: uri.params,
+                sealed_secret: &sealed,
+                verified,
+                now: &now,
+            })
+            .sql(&path)?;
+        if !inserted {
             if args.skip_existing {
                 view.skipped += 1;
                 continue;
@@ -125,7 +157,8 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
                 printable(&uri.account)
             )));
         }
-        if uri.secret.len() < STRONG_SECRET {
+        let weak_secret = uri.secret.len() < STRONG_SECRET;
+        if weak_secret {
             view.weak_secrets += 1;
             if view.weak_secrets <= MAX_WARNINGS {
                 warnings.push(format!(
@@ -135,43 +168,31 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
                 ));
             }
         }
-        let id = uuid::Uuid::now_v7().to_string();
-        let issuer = uri
-            .issuer
-            .clone()
-            .unwrap_or_else(|| settings.issuer.clone());
-        let sealed = vault.seal(&id, &uri.secret)?;
-        store::insert_totp(
-            &tx,
-            &store::NewTotp {
-                id: &id,
-                account: &uri.account,
-                issuer: &issuer,
-                params: uri.params,
-                sealed_secret: &sealed,
+        detail.clear();
+        serde_json::to_writer(
+            &mut detail,
+            &ImportedDetail {
+                algorithm: uri.params.algorithm.as_str(),
+                digits: uri.params.digits,
+                issuer,
+                period: uri.params.period,
                 verified,
-                now: &now,
+                weak_secret,
             },
-        )
-        .sql(&path)?;
-        store::append_event(
-            &tx,
-            &now,
-            "imported",
-            Some(&uri.account),
-            Some(&id),
-            json!({
-                "issuer": issuer,
-                "algorithm": uri.params.algorithm.as_str(),
-                "digits": uri.params.digits,
-                "period": uri.params.period,
-                "verified": verified,
-                "weakSecret": uri.secret.len() < STRONG_SECRET,
-            }),
-        )
-        .sql(&path)?;
+        )?;
+        events
+            .append(
+                &now,
+                "imported",
+                Some(&uri.account),
+                Some(&id),
+                std::str::from_utf8(&detail)?,
+            )
+            .sql(&path)?;
         view.imported += 1;
     }
+    events.finish().sql(&path)?;
+    drop(inserter);
     tx.commit().sql(&path)?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
@@ -213,4 +234,33 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
         w.flush()?;
     }
     Ok(Exit::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imported_detail_is_the_json_object_it_replaced() {
+        let detail = ImportedDetail {
+            algorithm: "SHA256",
+            digits: 8,
+            issuer: "Example \"Corp\"",
+            period: 60,
+            verified: true,
+            weak_secret: false,
+        };
+        let expected = serde_json::json!({
+            "issuer": "Example \"Corp\"",
+            "algorithm": "SHA256",
+            "digits": 8,
+            "period": 60,
+            "verified": true,
+            "weakSecret": false,
+        });
+        assert_eq!(
+            serde_json::to_string(&detail).unwrap(),
+            expected.to_string()
+        );
+    }
 }
