@@ -416,3 +416,28 @@ fn a_hundred_thousand_lines_import_in_one_go() {
     );
     env.json(&["log", "--check"]);
 }
+
+#[test]
+fn a_file_saved_on_windows_imports() {
+    // A byte-order mark, CRLF line ends, an encoded colon in the label and a
+    // lower-case, padded secret: all common in exports from other systems.
+    let env = TestEnv::new();
+    let file = env.dir.path().join("export.txt");
+    std::fs::write(
+        &file,
+        "\u{feff}otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP&issuer=Acme\r\n\
+         otpauth://totp/Acme%3Abob?secret=jbswy3dpehpk3pxp%3D%3D%3D%3D\r\n",
+    )
+    .unwrap();
+    let out = env
+        .cmd()
+        .args(["--json", "import"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(parse_one_json(&out.stdout)["imported"], 2);
+    assert_eq!(accounts(&env), ["alice", "bob"]);
+    assert_eq!(env.json(&["show", "bob"])["issuer"], "Acme");
+    accepts(&env, "bob", &code(WEAK, T0, "sha1", 6, 30), T0);
+}
