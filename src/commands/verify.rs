@@ -84,15 +84,26 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
             otp::MAX_WINDOW
         )));
     }
+    let mut store = ctx.store_for(&args.account)?;
+    let path = store.path().to_path_buf();
+    let now = ctx.now_str();
     let input = if args.code.is_empty() {
+        // Ask only for the code of an account that exists and is not locked out, so
+        // that neither a typo nor a lockout is reported after someone typed a code.
+        // Both are checked again under the write lock below.
+        let t = store::get(store.conn(), &path, &args.account)?;
+        if let Some(until) = t.locked_until.filter(|u| *u > now) {
+            return Err(Error::Locked {
+                account: sanitize(&t.account),
+                until,
+            }
+            .into());
+        }
         read_code(ctx, &args.account)?
     } else {
         zeroize::Zeroizing::new(args.code.concat())
     };
 
-    let mut store = ctx.store_for(&args.account)?;
-    let path = store.path().to_path_buf();
-    let now = ctx.now_str();
     let tx = store.write()?;
     let mut totp = store::get(&tx, &path, &args.account)?;
     let settings = Settings::load(&tx, &path)?;
