@@ -576,3 +576,25 @@ fn import_shows_a_progress_bar_on_a_terminal_only() {
         assert!(!screen.contains("importing"), "{n}: {screen:?}");
     }
 }
+
+#[test]
+fn verify_does_not_ask_for_a_code_it_would_refuse() {
+    let env = TestEnv::new();
+    env.json(&["config", "lockout-attempts", "1"]);
+    env.enroll("alice");
+    env.json_status(&["verify", "alice", "aaaaa-bbbbb"], 1);
+    // Locked: said at once, without asking for a code.
+    let t = Tmux::start(&env, &[], "verify alice");
+    let screen = t.wait_for("EXIT=");
+    assert!(
+        screen.contains("EXIT=3") && screen.contains("locked"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Code for"), "{screen}");
+    drop(t);
+    // A misspelt account is not found before anyone types a code.
+    let t = Tmux::start(&env, &[], "verify alcie");
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=4"), "{screen}");
+    assert!(!screen.contains("Code for"), "{screen}");
+}
