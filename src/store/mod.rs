@@ -444,6 +444,42 @@ pub fn insert_totp(conn: &Connection, t: &NewTotp<'_>) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Inserts many enrollments in one write transaction (import), with its statement
+/// prepared once for the whole run.
+pub struct Inserter<'c> {
+    insert: rusqlite::CachedStatement<'c>,
+}
+
+impl<'c> Inserter<'c> {
+    pub fn new(conn: &'c Connection) -> rusqlite::Result<Inserter<'c>> {
+        // The account's unique index answers "is it enrolled already?" as part of the
+        // insert, instead of a separate lookup per account.
+        let insert = conn.prepare_cached(
+            "INSERT INTO totps (id, account, issuer, algorithm, digits, period, secret, \
+                                verified, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) \
+             ON CONFLICT (account) DO NOTHING",
+        )?;
+        Ok(Inserter { insert })
+    }
+
+    /// Inserts `t` unless its account is enrolled already; returns whether it did.
+    pub fn insert_new(&mut self, t: &NewTotp<'_>) -> rusqlite::Result<bool> {
+        let inserted = self.insert.execute(params![
+            t.id,
+            t.account,
+            t.issuer,
+            t.params.algorithm.as_str(),
+            t.params.digits,
+            t.params.period,
+            t.sealed_secret,
+            t.verified,
+            t.now
+        ])?;
+        Ok(inserted == 1)
+    }
+}
+
 /// Deletes an enrollment and, through the foreign key, its backup codes.
 pub fn delete_totp(conn: &Connection, id: &str) -> rusqlite::Result<()> {
     conn.prepare_cached("DELETE FROM totps WHERE id = ?1")?
