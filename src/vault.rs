@@ -392,16 +392,28 @@ fn write_key_file(path: &Path, key: &Key) -> Result<()> {
          {KEY_PREFIX}{}\n",
         data_encoding::BASE32_NOPAD.encode(key.as_ref())
     ));
-    let mut file = fs::OpenOptions::new()
+    // Written whole under a temporary name and linked into place, so that a process
+    // killed half-way never leaves an empty or partial key file that would lock the
+    // store out; the link fails, like create_new, if a key file is already there.
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}.tmp", uuid::Uuid::now_v7().simple()));
+    let tmp = PathBuf::from(tmp);
+    let result = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)
-        .map_err(|e| key_error(format!("cannot create key file {}: {e}", path.display())))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| key_error(format!("cannot write key file {}: {e}", path.display())))?;
-    Ok(())
+        .open(&tmp)
+        .and_then(|mut file| {
+            file.write_all(text.as_bytes())?;
+            file.sync_all()
+        })
+        .map_err(|e| key_error(format!("cannot write key file {}: {e}", path.display())))
+        .and_then(|()| {
+            fs::hard_link(&tmp, path)
+                .map_err(|e| key_error(format!("cannot create key file {}: {e}", path.display())))
+        });
+    let _ = fs::remove_file(&tmp);
+    result
 }
 
 /// Reads a passphrase from `TOTPCTL_PASSPHRASE`, else from the terminal with no echo.
