@@ -326,3 +326,16 @@ fn a_refused_command_leaves_no_event() {
     env.json_status(&["verify", "nobody", "123456"], 4);
     assert_eq!(events(&env, &[]).len(), before);
 }
+
+#[test]
+fn log_check_names_the_first_of_several_bad_events_and_catches_a_forged_head() {
+    let (seq, _) = blamed_after(
+        "UPDATE events SET detail = '{\"x\":9}' WHERE seq = 9;
+         UPDATE events SET detail = '{\"x\":4}' WHERE seq = 4;",
+    );
+    assert_eq!(seq, 4);
+    let (_, count) = blamed_after("UPDATE log_head SET hash = zeroblob(32)");
+    assert!(count > 0);
+    let (seq, count) = blamed_after("UPDATE log_head SET seq = seq + 1");
+    assert_eq!(seq as usize, count + 1);
+}
