@@ -223,7 +223,9 @@ pub fn parse_uri(text: &str) -> Result<ParsedUri, String> {
     }
     let (label_raw, query) = rest.split_once('?').unwrap_or((rest, ""));
     let label_raw = label_raw.split('#').next().unwrap_or_default();
-    let label = decode_component(label_raw, "label")?;
+    // The label is a URI path, where '+' is itself ('bob+2fa@example.com'); only in
+    // query values do some encoders write a space as '+'.
+    let label = percent_decode(label_raw, "label")?;
     let (label_issuer, account) = match label.split_once(':') {
         Some((issuer, account)) => (Some(issuer.trim().to_string()), account.trim().to_string()),
         None => (None, label.trim().to_string()),
@@ -309,8 +311,14 @@ fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> 
         .then(|| &text[prefix.len()..])
 }
 
+/// Decodes a query value, where '+' may stand for a space (form encoding).
 fn decode_component(raw: &str, what: &str) -> Result<String, String> {
-    percent_decode_str(&raw.replace('+', "%20"))
+    percent_decode(&raw.replace('+', "%20"), what)
+}
+
+/// Decodes %XX escapes only.
+fn percent_decode(raw: &str, what: &str) -> Result<String, String> {
+    percent_decode_str(raw)
         .decode_utf8()
         .map(|s| s.into_owned())
         .map_err(|_| format!("the {} is not valid UTF-8 once decoded", printable(what)))
