@@ -441,3 +441,27 @@ fn a_file_saved_on_windows_imports() {
     assert_eq!(env.json(&["show", "bob"])["issuer"], "Acme");
     accepts(&env, "bob", &code(WEAK, T0, "sha1", 6, 30), T0);
 }
+
+#[test]
+fn a_plus_in_the_label_is_kept() {
+    // Plus-addressed e-mail accounts are common; in the label (a URI path) '+' is a
+    // plus, while in a query value it may stand for a space.
+    let env = TestEnv::new();
+    import_json(
+        &env,
+        &format!(
+            "otpauth://totp/Acme:bob+2fa@example.com?secret={S1}&issuer=Acme\n\
+             otpauth://totp/carol%2Bx@example.com?secret={S1}&issuer=Big+Co\n"
+        ),
+        &[],
+        0,
+    );
+    assert_eq!(
+        accounts(&env),
+        ["bob+2fa@example.com", "carol+x@example.com"]
+    );
+    assert_eq!(
+        env.json(&["show", "carol+x@example.com"])["issuer"],
+        "Big Co"
+    );
+}
