@@ -320,15 +320,30 @@ const TOTP_COLUMNS: &str = "t.id, t.account, t.issuer, t.algorithm, t.digits, t.
      t.created_at, t.updated_at, \
      (SELECT count(*) FROM backup_codes b WHERE b.totp_id = t.id)";
 
-fn totp_from_row(r: &Row<'_>) -> rusqlite::Result<Totp> {
-    let algorithm: String = r.get(3)?;
-    let algorithm = Algorithm::parse(&algorithm).ok_or_else(|| {
+fn algorithm_at(r: &Row<'_>, i: usize) -> rusqlite::Result<Algorithm> {
+    let text = match r.get_ref(i)?.as_str() {
+        Ok(t) => t,
+        Err(_) => return Err(not_text(r.get::<_, String>(i).err(), i)),
+    };
+    Algorithm::parse(text).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
-            3,
+            i,
             rusqlite::types::Type::Text,
-            format!("unknown algorithm {algorithm:?}").into(),
+            format!("unknown algorithm {text:?}").into(),
         )
-    })?;
+    })
+}
+
+fn not_text(e: Option<rusqlite::Error>, i: usize) -> rusqlite::Error {
+    e.unwrap_or(rusqlite::Error::InvalidColumnType(
+        i,
+        String::new(),
+        rusqlite::types::Type::Null,
+    ))
+}
+
+fn totp_from_row(r: &Row<'_>) -> rusqlite::Result<Totp> {
+    let algorithm = algorithm_at(r, 3)?;
     Ok(Totp {
         id: r.get(0)?,
         account: r.get(1)?,
@@ -390,6 +405,72 @@ pub fn for_each_totp(
     filter: &ListFilter,
     mut f: impl FnMut(Totp) -> Result<()>,
 ) -> Result<()> {
+    query_totps(conn, filter, |row| f(totp_from_row(row)?))
+}
+
+/// An enrollment borrowed from the row SQLite is on: nothing is copied, for
+/// streaming many rows straight to the output.
+#[derive(Debug, Clone, Copy)]
+pub struct TotpRef<'r> {
+    pub id: &'r str,
+    pub account: &'r str,
+    pub issuer: &'r str,
+    pub params: Params,
+    pub verified: bool,
+    pub last_used_at: Option<&'r str>,
+    pub failed_attempts: u32,
+    pub locked_until: Option<&'r str>,
+    pub created_at: &'r str,
+    pub updated_at: &'r str,
+    pub backup_codes_remaining: u32,
+}
+
+/// Like [`for_each_totp`], but lends each row instead of copying it out.
+pub fn for_each_totp_ref(
+    conn: &Connection,
+    filter: &ListFilter,
+    mut f: impl FnMut(&TotpRef<'_>) -> Result<()>,
+) -> Result<()> {
+    query_totps(conn, filter, |r| {
+        // On a value that is not text, the error is the one `get::<String>` gives.
+        let text = |i: usize| -> rusqlite::Result<&str> {
+            match r.get_ref(i)?.as_str() {
+                Ok(t) => Ok(t),
+                Err(_) => Err(not_text(r.get::<_, String>(i).err(), i)),
+            }
+        };
+        let opt_text = |i: usize| -> rusqlite::Result<Option<&str>> {
+            match r.get_ref(i)?.as_str_or_null() {
+                Ok(t) => Ok(t),
+                Err(_) => Err(not_text(r.get::<_, Option<String>>(i).err(), i)),
+            }
+        };
+        let algorithm = algorithm_at(r, 3)?;
+        f(&TotpRef {
+            id: text(0)?,
+            account: text(1)?,
+            issuer: text(2)?,
+            params: Params {
+                algorithm,
+                digits: r.get(4)?,
+                period: r.get(5)?,
+            },
+            verified: r.get(6)?,
+            last_used_at: opt_text(8)?,
+            failed_attempts: r.get(9)?,
+            locked_until: opt_text(10)?,
+            created_at: text(11)?,
+            updated_at: text(12)?,
+            backup_codes_remaining: r.get(13)?,
+        })
+    })
+}
+
+fn query_totps(
+    conn: &Connection,
+    filter: &ListFilter,
+    mut f: impl FnMut(&Row<'_>) -> Result<()>,
+) -> Result<()> {
     let mut sql = format!("SELECT {TOTP_COLUMNS} FROM totps t WHERE 1");
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     if let Some(v) = filter.verified {
@@ -408,7 +489,7 @@ pub fn for_each_totp(
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
     while let Some(row) = rows.next()? {
-        f(totp_from_row(row)?)?;
+        f(row)?;
     }
     Ok(())
 }
