@@ -15,7 +15,7 @@ pub mod vault;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::cli::{Cli, Command};
@@ -210,8 +210,13 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// Reads one line from stdin (for codes and import), without its line ending.
 pub fn read_stdin_line(what: &str) -> Result<String> {
     let mut line = String::new();
-    io::stdin()
-        .read_line(&mut line)
-        .with_context(|| format!("cannot read the {what} from stdin"))?;
+    io::stdin().read_line(&mut line).map_err(|e| {
+        // Bytes that are not text are bad input, not a failure of the store.
+        if e.kind() == io::ErrorKind::InvalidData {
+            invalid(format!("the {what} on stdin is not valid UTF-8"))
+        } else {
+            anyhow::Error::new(e).context(format!("cannot read the {what} from stdin"))
+        }
+    })?;
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Write};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use crate::Ctx;
@@ -99,7 +99,15 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
     let mut detail = Vec::with_capacity(256);
     for (index, line) in reader.lines().enumerate() {
         let n = index + 1;
-        let line = line.with_context(|| format!("{name}: cannot read line {n}"))?;
+        let line = line.map_err(|e| {
+            if e.kind() == io::ErrorKind::InvalidData {
+                invalid(format!(
+                    "{name} line {n} is not valid UTF-8; nothing was imported"
+                ))
+            } else {
+                anyhow::Error::new(e).context(format!("{name}: cannot read line {n}"))
+            }
+        })?;
         bytes_read += line.len() as u64 + 1;
         if let Some(bar) = &progress
             && n % 1024 == 0
