@@ -65,8 +65,14 @@ impl Store {
             Ok(_) => {}
             Err(e) if e.kind() == ErrorKind::NotFound && !create_missing => return Ok(None),
             Err(e) if e.kind() == ErrorKind::NotFound => create(path)?,
+            // A file where the path needs a directory: creating it fails, and says so.
+            Err(e) if e.kind() == ErrorKind::NotADirectory && create_missing => create(path)?,
             Err(e) => {
-                return Err(store_err(format!("cannot read {}: {e}", path.display())));
+                return Err(store_err(format!(
+                    "cannot read {}: {e}; check the permissions of its directories, or pass \
+                     --store PATH",
+                    path.display()
+                )));
             }
         }
         check_length(path)?;
@@ -219,7 +225,8 @@ fn create(path: &Path) -> Result<()> {
             .create(&dir)
             .map_err(|e| {
                 store_err(format!(
-                    "cannot create the store's directory {}: {e}",
+                    "cannot create the store's directory {}: {e}; create it yourself, or pass \
+                     --store PATH in a directory you can write",
                     dir.display()
                 ))
             })?;
