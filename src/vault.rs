@@ -99,6 +99,16 @@ impl Vault {
         unwrap_row(&row, store_path, interactive)
     }
 
+    /// Proves the key at hand opens the store before a change that needs no secret
+    /// (remove, unlock, config): whoever cannot open the store cannot change it
+    /// either. A store with nothing sealed yet has no key to check.
+    pub fn require(conn: &Connection, store_path: &Path, interactive: bool) -> Result<()> {
+        match store::vault_row(conn).sql(store_path)? {
+            Some(row) => unwrap_row(&row, store_path, interactive).map(drop),
+            None => Ok(()),
+        }
+    }
+
     /// Like [`Vault::unlock`], but a store without keys gets fresh ones, protected by
     /// its key file (which is created, 0600, if it does not exist yet). The caller
     /// holds the write transaction.

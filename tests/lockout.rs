@@ -230,6 +230,16 @@ fn an_expired_lockout_lets_the_right_code_in_and_starts_the_count_again() {
     let v = verify(&env, "alice", &wrong, t, 1);
     assert_eq!(v["failedAttempts"], 1, "{v}");
     verify(&env, "alice", &oathtool(&alice.secret, t, &[]), t, 0);
+    // The end of the lockout is on the record.
+    let log = env.json(&["log", "alice"]);
+    let unlocked: Vec<&serde_json::Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "unlocked")
+        .collect();
+    assert_eq!(unlocked.len(), 1, "{log}");
+    assert_eq!(unlocked[0]["detail"]["expired"], true);
 }
 
 #[test]

@@ -120,6 +120,10 @@ fn a_missing_or_wrong_key_accepts_nothing_and_changes_nothing() {
         vec!["verify", "a", codes[0].as_str()],
         vec!["backup-codes", "a"],
         vec!["enroll", "b"],
+        vec!["remove", "a", "--yes"],
+        vec!["unlock", "a"],
+        vec!["config", "window", "2"],
+        vec!["rekey"],
     ] {
         let err = env.json_status(&args, 2);
         assert_eq!(err["error"]["code"], "key_error", "{args:?}: {err}");

@@ -11,6 +11,7 @@ use crate::config::{KEYS, Settings, camel_case};
 use crate::error::Exit;
 use crate::output::sanitize;
 use crate::store::{self, SqlContext};
+use crate::vault::Vault;
 
 pub fn run(args: &ConfigArgs, ctx: &Ctx) -> Result<Exit> {
     let out = &ctx.out;
@@ -46,6 +47,7 @@ pub fn run(args: &ConfigArgs, ctx: &Ctx) -> Result<Exit> {
             let path = store.path().to_path_buf();
             let now = ctx.now_str();
             let tx = store.write()?;
+            Vault::require(&tx, &path, ctx.interactive)?;
             let mut settings = Settings::load(&tx, &path)?;
             let old = settings.get(key)?;
             let normal = settings.set(key, value)?;

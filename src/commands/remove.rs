@@ -10,6 +10,7 @@ use crate::cli::RemoveArgs;
 use crate::error::{Exit, invalid};
 use crate::output::sanitize;
 use crate::store::{self, SqlContext};
+use crate::vault::Vault;
 
 pub fn run(args: &RemoveArgs, ctx: &Ctx) -> Result<Exit> {
     let mut store = ctx.store_for(&args.account)?;
@@ -22,6 +23,7 @@ pub fn run(args: &RemoveArgs, ctx: &Ctx) -> Result<Exit> {
     let now = ctx.now_str();
     let tx = store.write()?;
     let t = store::get(&tx, &path, &args.account)?;
+    Vault::require(&tx, &path, ctx.interactive)?;
     store::delete_totp(&tx, &t.id).sql(&path)?;
     store::append_event(
         &tx,

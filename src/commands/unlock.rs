@@ -10,6 +10,7 @@ use crate::cli::UnlockArgs;
 use crate::error::Exit;
 use crate::output::{TotpView, sanitize};
 use crate::store::{self, SqlContext};
+use crate::vault::Vault;
 
 pub fn run(args: &UnlockArgs, ctx: &Ctx) -> Result<Exit> {
     let mut store = ctx.store_for(&args.account)?;
@@ -17,6 +18,7 @@ pub fn run(args: &UnlockArgs, ctx: &Ctx) -> Result<Exit> {
     let now = ctx.now_str();
     let tx = store.write()?;
     let before = store::get(&tx, &path, &args.account)?;
+    Vault::require(&tx, &path, ctx.interactive)?;
     store::unlock(&tx, &before.id, &now).sql(&path)?;
     store::append_event(
         &tx,

@@ -127,8 +127,17 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
             }
             .into());
         }
-        // The lockout has run out: the count starts again.
+        // The lockout has run out: the count starts again, on the record.
         store::unlock(&tx, &totp.id, &now).sql(&path)?;
+        store::append_event(
+            &tx,
+            &now,
+            "unlocked",
+            Some(&totp.account),
+            Some(&totp.id),
+            json!({ "lockedUntil": until, "failedAttempts": totp.failed_attempts, "expired": true }),
+        )
+        .sql(&path)?;
         totp.failed_attempts = 0;
         totp.locked_until = None;
     }
