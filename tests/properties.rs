@@ -207,3 +207,122 @@ proptest! {
         prop_assert_eq!(parse_time(&t.to_rfc3339()).unwrap().timestamp(), secs);
     }
 }
+
+/// Garbage for the command line: any text without NUL (which argv cannot carry),
+/// flags of every command, and values that look almost right.
+fn garbage_arg() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[^\u{0}]{0,24}",
+        "-{1,2}[a-z-]{0,14}",
+        prop_oneof![
+            Just("--json".to_string()),
+            Just("--at".to_string()),
+            Just("--window".to_string()),
+            Just("--count".to_string()),
+            Just("--digits".to_string()),
+            Just("--period".to_string()),
+            Just("--qr-file".to_string()),
+            Just("--since".to_string()),
+            Just("--limit".to_string()),
+            Just("--yes".to_string()),
+            Just("--force".to_string()),
+            Just("alice".to_string()),
+            Just("-".to_string()),
+            Just("999999999999999999999".to_string()),
+            Just("-1".to_string()),
+            Just("otpauth://totp/x?secret=JBSWY3DP".to_string()),
+        ],
+    ]
+}
+
+fn subcommand() -> impl Strategy<Value = &'static str> {
+    proptest::sample::select(vec![
+        "enroll",
+        "verify",
+        "list",
+        "show",
+        "backup-codes",
+        "remove",
+        "unlock",
+        "config",
+        "log",
+        "import",
+        "rekey",
+        "completions",
+        "",
+    ])
+}
+
+/// A store with alice verified and bob enrolled, made once for the CLI properties.
+fn garbage_store() -> &'static std::path::Path {
+    static STORE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    STORE
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let store = dir.path().join("totpctl.db");
+            for args in [
+                &["enroll", "alice", "--qr", "never"][..],
+                &["enroll", "bob", "--qr", "never"],
+            ] {
+                let out = assert_cmd::Command::cargo_bin("totpctl")
+                    .unwrap()
+                    .env("TOTPCTL_STORE", &store)
+                    .args(args)
+                    .output()
+                    .unwrap();
+                assert!(out.status.success());
+            }
+            dir
+        })
+        .path()
+}
+
+proptest! {
+    // scripts/reliability.sh raises the count with TOTPCTL_GARBAGE_CASES.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("TOTPCTL_GARBAGE_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(160)
+    ))]
+
+    /// Generated garbage in every argument and on stdin: a documented exit status,
+    /// never a panic, and under --json exactly one JSON value.
+    #[test]
+    fn garbage_command_lines_never_panic(
+        sub in subcommand(),
+        args in proptest::collection::vec(garbage_arg(), 0..5),
+        stdin in proptest::collection::vec(any::<u8>(), 0..64),
+        json in any::<bool>(),
+    ) {
+        let dir = garbage_store();
+        let mut cmd = assert_cmd::Command::cargo_bin("totpctl").unwrap();
+        cmd.current_dir(dir)
+            .env("TOTPCTL_STORE", dir.join("totpctl.db"))
+            .env("HOME", dir)
+            .env_remove("TOTPCTL_PASSPHRASE")
+            .env_remove("TOTPCTL_KEY_FILE")
+            .env_remove("RUST_BACKTRACE");
+        if json {
+            cmd.arg("--json");
+        }
+        if !sub.is_empty() {
+            cmd.arg(sub);
+        }
+        let out = cmd.args(&args).write_stdin(stdin).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        prop_assert!(!err.contains("panicked"), "{sub} {args:?}: {err}");
+        prop_assert!(matches!(out.status.code(), Some(0..=4)), "{sub} {args:?}: {:?} {err}", out.status);
+        // Help and version are text for people whatever the flags; a completion
+        // script is a script.
+        let text_asked = args.iter().any(|a| {
+            a == "--help"
+                || a == "--version"
+                || (a.starts_with('-') && !a.starts_with("--") && (a.contains('h') || a.contains('V')))
+        }) || (sub == "completions" && out.status.success());
+        if json && !text_asked {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let mut values = serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>();
+            let first = values.next();
+            prop_assert!(matches!(first, Some(Ok(_))), "{sub} {args:?}: stdout {text:?} stderr {err}");
+            prop_assert!(values.next().is_none(), "{sub} {args:?}: more than one value: {text:?}");
+        }
+    }
+}
