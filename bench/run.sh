@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# Whole-process benchmarks of totpctl, each measured side by side with its reference
+# in the same run (see BENCHMARKS.md for the figures and what they mean).
+#
+#   bash bench/run.sh            # needs: apt-get install hyperfine oathtool sqlite3
+#
+# Environment:
+#   BENCH_DATA   where stores and generated URIs go (default /tmp/totpctl-bench);
+#                the big store is built once and reused while it has BIG enrollments
+#   BIG          enrollments in the big store (default 1000000)
+#   IMPORT_N     URIs in the timed import (default 100000)
+#   RUNS         runs per process timing for the fast commands (default 30)
+#   SLOW_RUNS    runs per process timing for list and import (default 20)
+#   CARGO_TARGET_DIR  where the release build goes (default target/ in the repo)
+#
+# Every timed verify is a real accepted code, recorded in the store: a code is
+# accepted once, so before each run a prepare step moves a clock T on by one period
+# (30 s) and computes the code of T with oathtool; the timed command reads "T CODE"
+# with the shell's `read` builtin and runs `verify ACCOUNT CODE --at T`. Every
+# reference command goes through the same `read` so that both sides pay the same
+# shell cost (hyperfine subtracts the shell's start-up from both).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+data=${BENCH_DATA:-/tmp/totpctl-bench}
+big=${BIG:-1000000}
+import_n=${IMPORT_N:-100000}
+runs=${RUNS:-30}
+slow_runs=${SLOW_RUNS:-20}
+target=${CARGO_TARGET_DIR:-$repo/target}
+
+missing=()
+for tool in hyperfine oathtool sqlite3 python3 cargo; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+[[ -x /usr/bin/time ]] || missing+=("time (/usr/bin/time)")
+if ((${#missing[@]})); then
+  echo "run.sh: missing ${missing[*]}: apt-get install hyperfine oathtool sqlite3 time" >&2
+  exit 2
+fi
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+say "building the release binary"
+(cd "$repo" && cargo build --release --quiet)
+bin=$target/release/totpctl
+mkdir -p "$data"
+cd "$data"
+rm -rf results && mkdir results
+
+# --- stores -------------------------------------------------------------------
+
+# A store of N enrollments made with `import` from generated URIs (random base32
+# secrets). Reused while it holds N enrollments.
+build_store() { # name count
+  local name=$1 n=$2
+  if [[ -f $name.db && -f uris-$name.txt ]] &&
+    [[ $(sqlite3 "$name.db" 'SELECT count(*) FROM totps') == "$n" ]]; then
+    return
+  fi
+  say "building $name.db: $n enrollments"
+  rm -f "$name.db" "$name.db-wal" "$name.db-shm" "$name.db.key"
+  python3 "$repo/bench/gen_uris.py" "$n" > "uris-$name.txt"
+  "$bin" --store "$name.db" import "uris-$name.txt" >/dev/null
+}
+build_store one 1
+build_store big "$big"
+build_store enroll 1
+if [[ ! -f uris-import.txt ]] || [[ $(wc -l < uris-import.txt) != "$import_n" ]]; then
+  python3 "$repo/bench/gen_uris.py" "$import_n" imp > uris-import.txt
+fi
+
+# The first account of a store, its secret, and a clock state past its last step.
+account() { sed -n '1s|^otpauth://totp/Bench:\([^?]*\)%40\([^?]*\)?.*|\1@\2|p' "uris-$1.txt"; }
+secret() { sed -n '1s|.*secret=\([A-Z2-7]*\).*|\1|p' "uris-$1.txt"; }
+init_clock() { # name
+  local last
+  last=$(sqlite3 "$1.db" "SELECT coalesce(max(last_step), 0) FROM totps WHERE account = '$(account "$1")'")
+  # Far from now, so that no real code of these secrets is ever replayed here.
+  local t=$(((last + 1) * 30))
+  ((t > 2000000000)) || t=2000000000
+  echo "$t -" > "$1.clock"
+}
+cat > prepare.sh <<'EOF'
+#!/bin/sh
+# prepare.sh CLOCK SECRET: moves the clock on one period and writes "T CODE" to it.
+read t _ < "$1"
+t=$((t + 30))
+echo "$t $(oathtool --totp -b "$2" --now "@$t")" > "$1"
+EOF
+chmod +x prepare.sh
+for s in one big; do init_clock $s; done
+echo 0 > enroll.count
+cat > prepare-enroll.sh <<'EOF'
+#!/bin/sh
+read n < "$1"; echo $((n + 1)) > "$1"
+EOF
+chmod +x prepare-enroll.sh
+
+# --- timings ------------------------------------------------------------------
+
+# hyperfine with medians exported to results/NAME.json
+hf() { # name hyperfine-args...
+  local name=$1
+  shift
+  hyperfine --style basic --export-json "results/$name.json" "$@" >&2
+}
+# Peak resident memory, in KiB, of one run of a command (after a prepare command).
+peak() { # name prepare command
+  local name=$1 prep=$2 cmd=$3
+  sh -c "$prep" >/dev/null 2>&1 || true
+  /usr/bin/time -v sh -c "$cmd" >/dev/null 2>"results/$name.time" || true
+  sed -n 's/.*Maximum resident set size (kbytes): //p' "results/$name.time" > "results/$name.kib"
+}
+
+verify_cmd() { # store
+  echo "read t c < $1.clock; exec $bin --store $1.db verify '$(account "$1")' \$c --at \$t"
+}
+write_cmd() { # store: one single-row write by the sqlite3 CLI, as durable as totpctl's
+  echo "read t c < $1.clock; exec sqlite3 $1.db \"PRAGMA synchronous = FULL; UPDATE totps SET updated_at = '\$t' WHERE account = '$(account "$1")'\""
+}
+oath_cmd() { # store
+  echo "read t c < $1.clock; exec oathtool --totp -w 1 -b $(secret "$1") --now @\$t \$c"
+}
+
+for s in one big; do
+  say "verify on $s.db vs a sqlite3 single-row write vs oathtool"
+  prep="./prepare.sh $s.clock $(secret $s)"
+  hf "verify-$s" --warmup 3 --runs "$runs" --prepare "$prep" \
+    -n "verify ($s)" "$(verify_cmd $s)" \
+    -n "sqlite3 write ($s)" "$(write_cmd $s)" \
+    -n "oathtool ($s)" "$(oath_cmd $s)"
+  peak "verify-$s" "$prep" "$(verify_cmd $s)"
+done
+
+say "list --json over big.db vs sqlite3 -json selecting the same rows"
+cat > list.sql <<'EOF'
+SELECT t.id, t.account, t.issuer, t.algorithm, t.digits, t.period, t.verified,
+       (SELECT count(*) FROM backup_codes b WHERE b.totp_id = t.id) AS backupCodesRemaining,
+       t.last_used_at AS lastUsedAt, t.failed_attempts AS failedAttempts,
+       t.locked_until AS lockedUntil, t.created_at AS createdAt, t.updated_at AS updatedAt
+FROM totps t ORDER BY t.account;
+EOF
+hf list -N --warmup 1 --runs "$slow_runs" \
+  -n "list --json" "$bin --store big.db list --json" \
+  -n "sqlite3 -json" "sqlite3 -json big.db '.read list.sql'"
+peak list true "$bin --store big.db list --json"
+peak list-sqlite3 true "sqlite3 -json big.db '.read list.sql'"
+
+say "import of $import_n URIs into a new store"
+fresh="rm -f import.db import.db-wal import.db-shm import.db.key"
+hf import -N --warmup 1 --runs "$slow_runs" --prepare "$fresh" \
+  -n "import" "$bin --store import.db import uris-import.txt"
+peak import "$fresh" "$bin --store import.db import uris-import.txt"
+# The floor: sqlite3 inserting the same number of rows of the same shape (an
+# enrollment and its audit event) into the same schema with two set-based INSERTs.
+cat > floor.sql <<EOF
+PRAGMA synchronous = FULL;
+BEGIN IMMEDIATE;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $import_n)
+INSERT INTO totps (id, account, issuer, algorithm, digits, period, secret, verified,
+                   created_at, updated_at)
+SELECT printf('01a217d4-2cc4-7007-af77-%012d', i), printf('floor%07d@example.com', i),
+       'Bench', 'SHA1', 6, 30, randomblob(61), 1,
+       '2026-11-26T12:00:00.000Z', '2026-11-26T12:00:00.000Z' FROM n;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $import_n)
+INSERT INTO events (seq, at, event, account, totp_id, detail, hash)
+SELECT 1000 + i, '2026-11-26T12:00:00.000Z', 'imported', printf('floor%07d@example.com', i),
+       printf('01a217d4-2cc4-7007-af77-%012d', i),
+       '{"algorithm":"SHA1","digits":6,"issuer":"Bench","period":30,"verified":true,"weakSecret":false}',
+       randomblob(32) FROM n;
+COMMIT;
+EOF
+# An empty store with the schema, copied fresh before each run.
+rm -f empty.db*
+"$bin" --store empty.db config issuer Bench >/dev/null
+sqlite3 empty.db 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+hf import-floor -N --warmup 1 --runs "$slow_runs" \
+  --prepare "sh -c 'rm -f floor.db floor.db-wal floor.db-shm; cp empty.db floor.db'" \
+  -n "sqlite3 bulk insert" "sqlite3 floor.db '.read floor.sql'"
+
+say "enroll --qr never vs a sqlite3 single-row write"
+hf enroll --warmup 3 --runs "$runs" --prepare "./prepare-enroll.sh enroll.count" \
+  -n "enroll" "read n < enroll.count; exec $bin --store enroll.db enroll bench-\$n@example.com --qr never" \
+  -n "sqlite3 write (enroll)" "read n < enroll.count; exec sqlite3 enroll.db \"PRAGMA synchronous = FULL; UPDATE totps SET updated_at = '\$n' WHERE rowid = 1\""
+peak enroll "./prepare-enroll.sh enroll.count" \
+  "read n < enroll.count; exec $bin --store enroll.db enroll bench-\$n@example.com --qr never"
+
+# --- the table ----------------------------------------------------------------
+
+python3 - "$import_n" "$big" <<'EOF'
+import json, sys
+
+import_n = int(sys.argv[1])
+big = f"{int(sys.argv[2]):,}"
+
+
+def median(name, index=0):
+    with open(f"results/{name}.json") as f:
+        return json.load(f)["results"][index]["median"]
+
+
+def kib(name):
+    try:
+        with open(f"results/{name}.kib") as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def ms(s):
+    return f"{s * 1000:.1f} ms" if s < 10 else f"{s:.2f} s"
+
+
+rows = []  # (what, ours, reference, target, holds)
+v1, w1, o1 = (median("verify-one", i) for i in range(3))
+vb, wb, ob = (median("verify-big", i) for i in range(3))
+lo, ls = median("list", 0), median("list", 1)
+en, ew = median("enroll", 0), median("enroll", 1)
+imp, floor = median("import"), median("import-floor")
+rows.append((f"verify ({big}) / sqlite3 write", vb, wb, 1.2))
+rows.append(("verify (1) / sqlite3 write", v1, w1, 1.2))
+rows.append((f"verify ({big}) / oathtool -w 1", vb, ob, None))
+rows.append(("verify (1) / oathtool -w 1", v1, o1, None))
+rows.append((f"verify ({big}) / verify (1)", vb, v1, 1.1))
+rows.append((f"list --json ({big}) / sqlite3 -json", lo, ls, 0.8))
+rows.append(("enroll / sqlite3 write", en, ew, 1.5))
+rows.append((f"import {import_n} / sqlite3 bulk insert", imp, floor, None))
+
+print()
+print(f"{'median of runs':38} {'totpctl':>10} {'reference':>10} {'ratio':>7}  target")
+for what, ours, ref, target in rows:
+    ratio = ours / ref
+    verdict = "report" if target is None else (
+        f"<= {target}x: " + ("holds" if ratio <= target else "MISSED"))
+    print(f"{what:38} {ms(ours):>10} {ms(ref):>10} {ratio:6.2f}x  {verdict}")
+rate = import_n / imp
+print(f"{'import rate':38} {rate:>10,.0f} URIs/s  >= 250,000/s: "
+      f"{'holds' if rate >= 250000 else 'MISSED'} "
+      f"(sqlite3 inserting the same rows: {import_n / floor:,.0f}/s)")
+
+print()
+print("peak memory (max RSS)")
+for name, label, limit in [
+    ("verify-one", "verify (1)", None),
+    ("verify-big", f"verify ({big})", None),
+    ("list", f"list --json ({big})", 32 * 1024),
+    ("list-sqlite3", f"sqlite3 -json ({big})", None),
+    ("import", f"import {import_n}", 64 * 1024),
+    ("enroll", "enroll", None),
+]:
+    k = kib(name)
+    if k is None:
+        continue
+    verdict = "" if limit is None else (f"  target <= {limit // 1024} MiB: "
+                                        + ("yes" if k <= limit else "NO"))
+    print(f"  {label:26} {k / 1024:7.1f} MiB{verdict}")
+EOF
