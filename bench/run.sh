@@ -9,8 +9,9 @@
 #                the big store is built once and reused while it has BIG enrollments
 #   BIG          enrollments in the big store (default 1000000)
 #   IMPORT_N     URIs in the timed import (default 100000)
-#   RUNS         runs per process timing for the fast commands (default 30)
-#   SLOW_RUNS    runs per process timing for list and import (default 20)
+#   RUNS         runs per process timing for the fast commands (default 30, taken
+#                in rounds of 5 that alternate with the references)
+#   SLOW_RUNS    the same for list and import (default 20)
 #   CARGO_TARGET_DIR  where the release build goes (default target/ in the repo)
 #
 # Every timed verify is a real accepted code, recorded in the store: a code is
@@ -99,11 +100,15 @@ chmod +x prepare-enroll.sh
 
 # --- timings ------------------------------------------------------------------
 
-# hyperfine with medians exported to results/NAME.json
-hf() { # name hyperfine-args...
-  local name=$1
-  shift
-  hyperfine --style basic --export-json "results/$name.json" "$@" >&2
+# hyperfine in ROUNDS rounds, each timing every command PER runs in turn, so that the
+# load of a shared machine falls on both sides of each ratio alike; the times of all
+# rounds go to results/NAME.rK.json and the table takes their medians.
+hf() { # name rounds per-round hyperfine-args...
+  local name=$1 n=$2 per=$3 k
+  shift 3
+  for ((k = 1; k <= n; k++)); do
+    hyperfine --style basic --runs "$per" --export-json "results/$name.r$k.json" "$@" >&2
+  done
 }
 # Peak resident memory, in KiB, of one run of a command (after a prepare command).
 peak() { # name prepare command
@@ -119,19 +124,20 @@ verify_cmd() { # store
 write_cmd() { # store: one single-row write by the sqlite3 CLI, as durable as totpctl's
   echo "read t c < $1.clock; exec sqlite3 $1.db \"PRAGMA synchronous = FULL; UPDATE totps SET updated_at = '\$t' WHERE account = '$(account "$1")'\""
 }
-oath_cmd() { # store
-  echo "read t c < $1.clock; exec oathtool --totp -w 1 -b $(secret "$1") --now @\$t \$c"
-}
 
-for s in one big; do
-  say "verify on $s.db vs a sqlite3 single-row write vs oathtool"
-  prep="./prepare.sh $s.clock $(secret $s)"
-  hf "verify-$s" --warmup 3 --runs "$runs" --prepare "$prep" \
-    -n "verify ($s)" "$(verify_cmd $s)" \
-    -n "sqlite3 write ($s)" "$(write_cmd $s)" \
-    -n "oathtool ($s)" "$(oath_cmd $s)"
-  peak "verify-$s" "$prep" "$(verify_cmd $s)"
-done
+say "verify on 1 and $big enrollments vs a sqlite3 single-row write vs oathtool"
+prep_one="./prepare.sh one.clock $(secret one)"
+prep_big="./prepare.sh big.clock $(secret big)"
+hf verify $((runs / 5)) 5 --warmup 2 \
+  --prepare "$prep_one" -n "verify (1)" "$(verify_cmd one)" \
+  --prepare "$prep_big" -n "verify ($big)" "$(verify_cmd big)" \
+  --prepare "$prep_one" -n "sqlite3 write (1)" "$(write_cmd one)" \
+  --prepare "$prep_big" -n "sqlite3 write ($big)" "$(write_cmd big)"
+# oathtool is stateless: one code at one time serves every run, with no shell at all.
+read -r t c < one.clock
+hf oathtool 1 "$runs" -N --warmup 2 -n "oathtool" "oathtool --totp -w 1 -b $(secret one) --now @$t $c"
+peak verify-one "$prep_one" "$(verify_cmd one)"
+peak verify-big "$prep_big" "$(verify_cmd big)"
 
 say "list --json over big.db vs sqlite3 -json selecting the same rows"
 cat > list.sql <<'EOF'
@@ -141,7 +147,7 @@ SELECT t.id, t.account, t.issuer, t.algorithm, t.digits, t.period, t.verified,
        t.locked_until AS lockedUntil, t.created_at AS createdAt, t.updated_at AS updatedAt
 FROM totps t ORDER BY t.account;
 EOF
-hf list -N --warmup 1 --runs "$slow_runs" \
+hf list $((slow_runs / 5)) 5 -N \
   -n "list --json" "$bin --store big.db list --json" \
   -n "sqlite3 -json" "sqlite3 -json big.db '.read list.sql'"
 peak list true "$bin --store big.db list --json"
@@ -149,8 +155,6 @@ peak list-sqlite3 true "sqlite3 -json big.db '.read list.sql'"
 
 say "import of $import_n URIs into a new store"
 fresh="rm -f import.db import.db-wal import.db-shm import.db.key"
-hf import -N --warmup 1 --runs "$slow_runs" --prepare "$fresh" \
-  -n "import" "$bin --store import.db import uris-import.txt"
 peak import "$fresh" "$bin --store import.db import uris-import.txt"
 # The floor: sqlite3 inserting the same number of rows of the same shape (an
 # enrollment and its audit event) into the same schema with two set-based INSERTs.
@@ -175,12 +179,13 @@ EOF
 rm -f empty.db*
 "$bin" --store empty.db config issuer Bench >/dev/null
 sqlite3 empty.db 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
-hf import-floor -N --warmup 1 --runs "$slow_runs" \
+hf import $((slow_runs / 5)) 5 -N \
+  --prepare "$fresh" -n "import" "$bin --store import.db import uris-import.txt" \
   --prepare "sh -c 'rm -f floor.db floor.db-wal floor.db-shm; cp empty.db floor.db'" \
   -n "sqlite3 bulk insert" "sqlite3 floor.db '.read floor.sql'"
 
 say "enroll --qr never vs a sqlite3 single-row write"
-hf enroll --warmup 3 --runs "$runs" --prepare "./prepare-enroll.sh enroll.count" \
+hf enroll $((runs / 5)) 5 --warmup 2 --prepare "./prepare-enroll.sh enroll.count" \
   -n "enroll" "read n < enroll.count; exec $bin --store enroll.db enroll bench-\$n@example.com --qr never" \
   -n "sqlite3 write (enroll)" "read n < enroll.count; exec sqlite3 enroll.db \"PRAGMA synchronous = FULL; UPDATE totps SET updated_at = '\$n' WHERE rowid = 1\""
 peak enroll "./prepare-enroll.sh enroll.count" \
@@ -189,15 +194,18 @@ peak enroll "./prepare-enroll.sh enroll.count" \
 # --- the table ----------------------------------------------------------------
 
 python3 - "$import_n" "$big" <<'EOF'
-import json, sys
+import glob, json, statistics, sys
 
 import_n = int(sys.argv[1])
 big = f"{int(sys.argv[2]):,}"
 
 
 def median(name, index=0):
-    with open(f"results/{name}.json") as f:
-        return json.load(f)["results"][index]["median"]
+    times = []
+    for path in sorted(glob.glob(f"results/{name}.r*.json")):
+        with open(path) as f:
+            times += json.load(f)["results"][index]["times"]
+    return statistics.median(times)
 
 
 def kib(name):
@@ -209,18 +217,17 @@ def kib(name):
 
 
 def ms(s):
-    return f"{s * 1000:.1f} ms" if s < 10 else f"{s:.2f} s"
+    return f"{s * 1000:.1f} ms" if s < 1 else f"{s:.2f} s"
 
 
 rows = []  # (what, ours, reference, target, holds)
-v1, w1, o1 = (median("verify-one", i) for i in range(3))
-vb, wb, ob = (median("verify-big", i) for i in range(3))
+v1, vb, w1, wb = (median("verify", i) for i in range(4))
+o1 = median("oathtool")
 lo, ls = median("list", 0), median("list", 1)
 en, ew = median("enroll", 0), median("enroll", 1)
-imp, floor = median("import"), median("import-floor")
+imp, floor = median("import", 0), median("import", 1)
 rows.append((f"verify ({big}) / sqlite3 write", vb, wb, 1.2))
 rows.append(("verify (1) / sqlite3 write", v1, w1, 1.2))
-rows.append((f"verify ({big}) / oathtool -w 1", vb, ob, None))
 rows.append(("verify (1) / oathtool -w 1", v1, o1, None))
 rows.append((f"verify ({big}) / verify (1)", vb, v1, 1.1))
 rows.append((f"list --json ({big}) / sqlite3 -json", lo, ls, 0.8))
