@@ -7,7 +7,7 @@
 # - tests/concurrency.rs: the 64-process race on one code, 20 times; a mixed load
 #   of 8 workers x 40 cycles.
 # - tests/crash.rs: SIGKILL at every write, fsync, link, rename and unlink of
-#   enroll, a first enroll, backup-codes and rekey (needs strace), and at 20
+#   enroll, a first enroll, verify, backup-codes and rekey (needs strace), and at 20
 #   delays and 40 system calls of a 20,000-line import.
 # - tests/properties.rs: TOTPCTL_GARBAGE_CASES random command lines.
 # - fuzz/run.sh, when FUZZ_SECONDS is set and cargo-fuzz is installed.

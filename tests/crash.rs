@@ -548,3 +548,49 @@ fn a_killed_import_of_20000_lines_is_all_or_nothing() {
 fn a_killed_import_of_20000_lines_is_all_or_nothing_at_many_points() {
     import_case(20, false, 40);
 }
+
+/// After a killed first `verify` of bob: either the code was accepted whole (bob is
+/// verified, has his 10 backup codes, and the code is now a replay) or not at all
+/// (bob is unverified, has none, and the code still works once).
+fn verify_case(all: bool, sample: usize, delays: &[u64]) {
+    let t = template();
+    let at = T0 + 60;
+    let code = oathtool(&t.bob, at, &[]);
+    let at_s = at.to_string();
+    at_every_point(
+        &t.env,
+        &["--json", "verify", "bob", &code, "--at", &at_s],
+        None,
+        all,
+        sample,
+        delays,
+        &|env, context| {
+            let shown = env.json(&["show", "bob"]);
+            let retry = env.run(&["--json", "verify", "bob", &code, "--at", &at_s]);
+            let v = parse_one_json(&retry.stdout);
+            if shown["verified"] == true {
+                assert_eq!(shown["backupCodesRemaining"], 10, "{context}: {shown}");
+                assert_eq!(v["reason"], "totp_replayed_code", "{context}: {v}");
+            } else {
+                assert_eq!(shown["backupCodesRemaining"], 0, "{context}: {shown}");
+                assert_eq!(v["valid"], true, "{context}: {v}");
+                assert_eq!(
+                    v["backupCodes"].as_array().map(Vec::len),
+                    Some(10),
+                    "{context}"
+                );
+            }
+        },
+    );
+}
+
+#[test]
+fn a_killed_verify_accepts_the_code_whole_or_not_at_all() {
+    verify_case(false, 10, &[0, 10]);
+}
+
+#[test]
+#[ignore = "reliability suite: scripts/reliability.sh"]
+fn a_killed_verify_accepts_the_code_whole_or_not_at_all_at_every_point() {
+    verify_case(true, 0, &[0, 2, 4, 6, 8, 10, 15, 20, 30, 50]);
+}
