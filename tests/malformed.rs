@@ -350,6 +350,7 @@ fn cases() -> Vec<Case> {
             Err,
             "cannot read /no/such/file.txt",
         ),
+        case(&["import", "/"], 2, Err, "cannot read /: it is a directory"),
         import("not a uri", "line 1: not an otpauth:// URI"),
         import("otpauth://hotp/x?secret=JBSWY3DP&counter=1", "HOTP"),
         import("otpauth://totp/x?secret=!!!!", "not valid base32"),

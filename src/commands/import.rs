@@ -55,7 +55,14 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
     } else {
         let file = File::open(&args.file)
             .map_err(|e| invalid(format!("cannot read {}: {e}", args.file.display())))?;
-        let len = file.metadata().ok().map(|m| m.len());
+        let meta = file.metadata().ok();
+        if meta.as_ref().is_some_and(|m| m.is_dir()) {
+            return Err(invalid(format!(
+                "cannot read {}: it is a directory; give a file of otpauth:// URIs, or - for stdin",
+                args.file.display()
+            )));
+        }
+        let len = meta.map(|m| m.len());
         (Box::new(BufReader::with_capacity(1 << 16, file)), len)
     };
     let name = if from_stdin {
