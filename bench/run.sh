@@ -30,6 +30,11 @@ runs=${RUNS:-30}
 slow_runs=${SLOW_RUNS:-20}
 target=${CARGO_TARGET_DIR:-$repo/target}
 
+# GNU time (for peak memory) is not on every fresh machine: install it as root.
+if [[ ! -x /usr/bin/time && $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null; }
+fi
 missing=()
 for tool in hyperfine oathtool sqlite3 python3 cargo; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
