@@ -159,42 +159,65 @@ pub fn report(err: &anyhow::Error, json: bool) -> Exit {
     exit
 }
 
-/// Reports a command line clap could not parse: clap's own message for people (help
-/// and version are printed as asked), or the JSON error when `--json` was given.
+/// Reports a command line clap could not parse as one line, `totpctl: …` on stderr
+/// or the JSON error with `--json`, carrying clap's suggestions and usage. Help and
+/// version are printed as asked.
 pub fn report_usage(err: clap::Error) -> Exit {
     use clap::error::ErrorKind;
-    let wants_json = std::env::args_os().skip(1).any(|a| a == "--json");
     match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = err.print();
-            Exit::Success
+            return Exit::Success;
         }
-        _ if wants_json => {
-            // clap's message on one line, without its "try --help" advice.
-            let rendered = err.render().to_string();
-            let message = rendered
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
-                .collect::<Vec<_>>()
-                .join(" ");
-            let message = message
-                .strip_prefix("error: ")
-                .unwrap_or(&message)
-                .to_string();
-            let body = serde_json::json!({
-                "error": { "code": "invalid_argument", "message": message }
-            });
-            let mut stdout = io::stdout().lock();
-            let _ = serde_json::to_writer(&mut stdout, &body);
-            let _ = stdout.write_all(b"\n");
-            Exit::Error
-        }
-        _ => {
+        // `totpctl` alone on a command line: the help is the most useful answer.
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = err.print();
-            Exit::Error
+            return Exit::Error;
+        }
+        _ => {}
+    }
+    let wants_json = std::env::args_os().skip(1).any(|a| a == "--json");
+    if err.kind() == ErrorKind::MissingSubcommand && !wants_json {
+        // No command, but options or their variables were given: the help too.
+        let _ = write!(
+            io::stderr().lock(),
+            "{}",
+            <cli::Cli as clap::CommandFactory>::command().render_help()
+        );
+        return Exit::Error;
+    }
+    let rendered = match err.kind() {
+        ErrorKind::MissingSubcommand => {
+            "no command given; usage: totpctl [OPTIONS] <COMMAND>; see 'totpctl --help'".to_string()
+        }
+        _ => err.render().to_string(),
+    };
+    let mut message = String::new();
+    for line in rendered
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+    {
+        let line = line.strip_prefix("error: ").unwrap_or(line);
+        if !message.is_empty() {
+            message.push_str(if message.ends_with(':') { " " } else { "; " });
+        }
+        match line.strip_prefix("Usage: ") {
+            Some(usage) => message.push_str(&format!("usage: {usage}")),
+            None => message.push_str(line),
         }
     }
+    if wants_json {
+        let body = serde_json::json!({
+            "error": { "code": "invalid_argument", "message": message }
+        });
+        let mut stdout = io::stdout().lock();
+        let _ = serde_json::to_writer(&mut stdout, &body);
+        let _ = stdout.write_all(b"\n");
+    } else {
+        let _ = writeln!(io::stderr().lock(), "totpctl: {message}");
+    }
+    Exit::Error
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
