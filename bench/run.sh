@@ -130,6 +130,18 @@ write_cmd() { # store: one single-row write by the sqlite3 CLI, as durable as to
   echo "read t c < $1.clock; exec sqlite3 $1.db \"PRAGMA synchronous = FULL; UPDATE totps SET updated_at = '\$t' WHERE account = '$(account "$1")'\""
 }
 
+# The floor under verify: sqlite3 making the same writes as an accepted code (the
+# enrollment's row, an audit event with its three index entries, the log head) in
+# one durable transaction, on a copy of the 1-enrollment store (its events are not
+# hash-chained, so the copy is thrown away).
+same_writes_cmd() {
+  local a
+  a=$(account one)
+  echo "read t c < one.clock; exec sqlite3 one-ref.db \"PRAGMA synchronous = FULL; BEGIN IMMEDIATE; UPDATE totps SET last_step = \$t / 30, last_used_at = '\$t', updated_at = '\$t', verified = 1, failed_attempts = 0, locked_until = NULL WHERE account = '$a'; INSERT INTO events (seq, at, event, account, totp_id, detail, hash) SELECT coalesce(max(seq), 0) + 1, '\$t', 'code_accepted', '$a', (SELECT id FROM totps WHERE account = '$a'), '{}', randomblob(32) FROM events; UPDATE log_head SET seq = seq + 1, hash = randomblob(32); COMMIT\""
+}
+rm -f one-ref.db one-ref.db-wal one-ref.db-shm
+cp one.db one-ref.db
+
 say "verify on 1 and $big enrollments vs a sqlite3 single-row write vs oathtool"
 prep_one="./prepare.sh one.clock $(secret one)"
 prep_big="./prepare.sh big.clock $(secret big)"
@@ -137,7 +149,8 @@ hf verify $((runs / 5)) 5 --warmup 2 \
   --prepare "$prep_one" -n "verify (1)" "$(verify_cmd one)" \
   --prepare "$prep_big" -n "verify ($big)" "$(verify_cmd big)" \
   --prepare "$prep_one" -n "sqlite3 write (1)" "$(write_cmd one)" \
-  --prepare "$prep_big" -n "sqlite3 write ($big)" "$(write_cmd big)"
+  --prepare "$prep_big" -n "sqlite3 write ($big)" "$(write_cmd big)" \
+  --prepare "$prep_one" -n "sqlite3 verify's writes (1)" "$(same_writes_cmd)"
 # oathtool is stateless: one code at one time serves every run, with no shell at all.
 read -r t c < one.clock
 hf oathtool 1 "$runs" -N --warmup 2 -n "oathtool" "oathtool --totp -w 1 -b $(secret one) --now @$t $c"
@@ -226,13 +239,14 @@ def ms(s):
 
 
 rows = []  # (what, ours, reference, target, holds)
-v1, vb, w1, wb = (median("verify", i) for i in range(4))
+v1, vb, w1, wb, sw = (median("verify", i) for i in range(5))
 o1 = median("oathtool")
 lo, ls = median("list", 0), median("list", 1)
 en, ew = median("enroll", 0), median("enroll", 1)
 imp, floor = median("import", 0), median("import", 1)
 rows.append((f"verify ({big}) / sqlite3 write", vb, wb, 1.2))
 rows.append(("verify (1) / sqlite3 write", v1, w1, 1.2))
+rows.append(("verify (1) / sqlite3 same writes", v1, sw, None))
 rows.append(("verify (1) / oathtool -w 1", v1, o1, None))
 rows.append((f"verify ({big}) / verify (1)", vb, v1, 1.1))
 rows.append((f"list --json ({big}) / sqlite3 -json", lo, ls, 0.8))
