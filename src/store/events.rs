@@ -180,16 +180,22 @@ pub fn for_each_event(
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
     while let Some(r) = rows.next()? {
-        f(Event {
-            seq: r.get(0)?,
-            at: r.get(1)?,
-            event: r.get(2)?,
-            account: r.get(3)?,
-            totp_id: r.get(4)?,
-            detail: r.get(5)?,
-        })?;
+        f(event_from_row(r)?)?;
     }
     Ok(())
+}
+
+/// An event from a row whose first columns are `seq, at, event, account, totp_id,
+/// detail`.
+fn event_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
+    Ok(Event {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        event: r.get(2)?,
+        account: r.get(3)?,
+        totp_id: r.get(4)?,
+        detail: r.get(5)?,
+    })
 }
 
 /// Where the chain breaks.
@@ -211,14 +217,7 @@ pub fn check_chain(conn: &Connection) -> rusqlite::Result<Result<u64, ChainProbl
     let mut expected_seq = 1i64;
     let mut count = 0u64;
     while let Some(r) = rows.next()? {
-        let e = Event {
-            seq: r.get(0)?,
-            at: r.get(1)?,
-            event: r.get(2)?,
-            account: r.get(3)?,
-            totp_id: r.get(4)?,
-            detail: r.get(5)?,
-        };
+        let e = event_from_row(r)?;
         let stored: Vec<u8> = r.get(6)?;
         if e.seq != expected_seq {
             let reason = if e.seq > expected_seq {

@@ -519,24 +519,14 @@ pub struct NewTotp<'a> {
     pub now: &'a str,
 }
 
+/// Inserts one new enrollment (enroll).
 pub fn insert_totp(conn: &Connection, t: &NewTotp<'_>) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO totps (id, account, issuer, algorithm, digits, period, secret, verified, \
-                            created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-    )?
-    .execute(params![
-        t.id,
-        t.account,
-        t.issuer,
-        t.params.algorithm.as_str(),
-        t.params.digits,
-        t.params.period,
-        t.sealed_secret,
-        t.verified,
-        t.now
-    ])?;
-    Ok(())
+    // The caller removed any enrollment of the account in this transaction, so an
+    // insert that adds nothing means the store changed under it: refuse.
+    match Inserter::new(conn)?.insert_new(t)? {
+        true => Ok(()),
+        false => Err(rusqlite::Error::StatementChangedRows(0)),
+    }
 }
 
 /// Inserts many enrollments in one write transaction (import), with its statement
