@@ -40,7 +40,11 @@ pub enum Error {
     AlreadyEnabled(String),
     #[error("'{0}' has no verified TOTP yet: verify a code first, then generate backup codes")]
     BackupCodesNotAvailable(String),
-    #[error("'{account}' is locked after too many rejected codes until {until}")]
+    #[error(
+        "'{account}' is locked after too many rejected codes until {}; an admin can \
+         clear it with 'totpctl unlock'",
+        crate::output::human_time(until)
+    )]
     Locked { account: String, until: String },
     #[error("{0}")]
     Key(String),
