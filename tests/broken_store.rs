@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{T0, TestEnv, oathtool, stderr};
+use common::{T0, TestEnv, assert_refused, oathtool, stderr};
 
 /// Every file in the store's directory, with its bytes, so that a refused command is
 /// seen to leave all of them (store, WAL, key file) exactly as they were.
@@ -26,23 +26,6 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         .unwrap_or_default();
     files.sort();
     files
-}
-
-/// Asserts exit 2, one line on stderr naming the problem (`what`) and a fix (`fix`).
-#[track_caller]
-fn assert_refused(out: &Output, what: &str, fix: &str) {
-    let err = stderr(out);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "expected exit 2\nstdout: {}\nstderr: {err}",
-        common::stdout(out)
-    );
-    assert_eq!(err.lines().count(), 1, "one line on stderr: {err:?}");
-    assert!(err.starts_with("totpctl: "), "{err:?}");
-    assert!(!err.contains("panicked"), "{err:?}");
-    assert!(err.contains(what), "stderr should say {what:?}: {err:?}");
-    assert!(err.contains(fix), "stderr should suggest {fix:?}: {err:?}");
 }
 
 /// The commands a user would run on the store: each must be refused the same way and

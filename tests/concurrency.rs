@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::sync::Arc;
 use std::thread;
 
@@ -15,24 +15,8 @@ use serde_json::Value;
 /// The binary with the environment [`TestEnv::cmd`] gives it, as a std command that can
 /// be spawned without waiting.
 fn spawnable(env: &TestEnv, args: &[&str]) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("totpctl"));
-    for var in [
-        "TOTPCTL_KEY_FILE",
-        "TOTPCTL_PASSPHRASE",
-        "TOTPCTL_NEW_PASSPHRASE",
-        "NO_COLOR",
-        "XDG_DATA_HOME",
-        "XDG_CONFIG_HOME",
-        "RUST_BACKTRACE",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("HOME", env.dir.path().join("home"))
-        .env("TOTPCTL_STORE", &env.store)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = env.std_cmd();
+    cmd.args(args);
     cmd
 }
 

@@ -37,26 +37,11 @@ const WRITE_SYSCALLS: &[&str] = &[
 /// The binary with the environment [`TestEnv::cmd`] sets, reading `stdin` from a
 /// file if given.
 fn command(env: &TestEnv, args: &[&str], stdin: Option<&Path>) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("totpctl"));
-    for var in [
-        "TOTPCTL_KEY_FILE",
-        "TOTPCTL_PASSPHRASE",
-        "TOTPCTL_NEW_PASSPHRASE",
-        "NO_COLOR",
-        "XDG_DATA_HOME",
-        "RUST_BACKTRACE",
-    ] {
-        cmd.env_remove(var);
+    let mut cmd = env.std_cmd();
+    cmd.args(args);
+    if let Some(p) = stdin {
+        cmd.stdin(fs::File::open(p).expect("stdin file"));
     }
-    cmd.env("HOME", env.dir.path().join("home"))
-        .env("TOTPCTL_STORE", &env.store)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    match stdin {
-        Some(p) => cmd.stdin(fs::File::open(p).expect("stdin file")),
-        None => cmd.stdin(Stdio::null()),
-    };
     cmd
 }
 

@@ -13,21 +13,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{T0, TestEnv, oathtool, stderr};
-
-#[track_caller]
-fn assert_refused(out: &Output, what: &str, fix: &str) {
-    let err = stderr(out);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "stdout: {}\nstderr: {err}",
-        common::stdout(out)
-    );
-    assert_eq!(err.lines().count(), 1, "{err:?}");
-    assert!(err.contains(what), "{what:?} not in {err:?}");
-    assert!(err.contains(fix), "{fix:?} not in {err:?}");
-}
+use common::{T0, TestEnv, assert_refused, oathtool, stderr};
 
 #[test]
 fn a_store_directory_that_cannot_be_created_is_refused() {

@@ -11,6 +11,20 @@ use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
+/// The variables that could change the binary's behaviour, cleared for every test.
+const CLEARED_VARS: [&str; 10] = [
+    "TOTPCTL_STORE",
+    "TOTPCTL_KEY_FILE",
+    "TOTPCTL_PASSPHRASE",
+    "TOTPCTL_NEW_PASSPHRASE",
+    "NO_COLOR",
+    "XDG_DATA_HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_STATE_HOME",
+    "RUST_BACKTRACE",
+];
+
 /// A temporary store and home directory, removed when dropped.
 pub struct TestEnv {
     pub dir: TempDir,
@@ -44,23 +58,22 @@ impl TestEnv {
     /// The binary, with the store set and every variable that could change its
     /// behaviour cleared.
     pub fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("totpctl").expect("the totpctl binary");
-        for var in [
-            "TOTPCTL_STORE",
-            "TOTPCTL_KEY_FILE",
-            "TOTPCTL_PASSPHRASE",
-            "TOTPCTL_NEW_PASSPHRASE",
-            "NO_COLOR",
-            "XDG_DATA_HOME",
-            "XDG_CONFIG_HOME",
-            "XDG_CACHE_HOME",
-            "XDG_STATE_HOME",
-            "RUST_BACKTRACE",
-        ] {
+        Command::from_std(self.std_cmd())
+    }
+
+    /// The same as [`TestEnv::cmd`], as a std command that can be spawned without
+    /// waiting for it (races, kills); stdin is null, stdout and stderr are piped.
+    pub fn std_cmd(&self) -> std::process::Command {
+        use std::process::Stdio;
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("totpctl"));
+        for var in CLEARED_VARS {
             cmd.env_remove(var);
         }
-        cmd.env("HOME", self.dir.path().join("home"));
-        cmd.env("TOTPCTL_STORE", &self.store);
+        cmd.env("HOME", self.dir.path().join("home"))
+            .env("TOTPCTL_STORE", &self.store)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         cmd
     }
 
@@ -206,4 +219,22 @@ pub fn stderr(out: &Output) -> String {
 /// Whether `path` exists.
 pub fn exists(path: &Path) -> bool {
     path.exists()
+}
+
+/// Asserts a refusal: exit 2 and one line on stderr, `totpctl: …`, that names the
+/// problem (`what`) and the fix (`fix`), without a panic.
+#[track_caller]
+pub fn assert_refused(out: &Output, what: &str, fix: &str) {
+    let err = stderr(out);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "expected exit 2\nstdout: {}\nstderr: {err}",
+        stdout(out)
+    );
+    assert_eq!(err.lines().count(), 1, "one line on stderr: {err:?}");
+    assert!(err.starts_with("totpctl: "), "{err:?}");
+    assert!(!err.contains("panicked"), "{err:?}");
+    assert!(err.contains(what), "stderr should say {what:?}: {err:?}");
+    assert!(err.contains(fix), "stderr should suggest {fix:?}: {err:?}");
 }
