@@ -64,12 +64,7 @@ fn accepts(env: &TestEnv, account: &str, code: &str, at: i64) {
 }
 
 fn accounts(env: &TestEnv) -> Vec<String> {
-    env.json(&["list"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["account"].as_str().unwrap().to_string())
-        .collect()
+    env.accounts(&[])
 }
 
 #[test]

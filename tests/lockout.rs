@@ -37,12 +37,7 @@ fn show(env: &TestEnv, account: &str) -> Value {
 }
 
 fn locked_accounts(env: &TestEnv) -> Vec<String> {
-    env.json(&["list", "--locked"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["account"].as_str().unwrap().to_string())
-        .collect()
+    env.accounts(&["--locked"])
 }
 
 #[test]

@@ -273,12 +273,7 @@ fn on_tty(env: &TestEnv, vars: &[(&str, &str)], args: &str, input: &str) -> (Str
 }
 
 fn accounts(env: &TestEnv) -> Vec<String> {
-    env.json(&["list"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["account"].as_str().unwrap().to_string())
-        .collect()
+    env.accounts(&[])
 }
 
 #[test]

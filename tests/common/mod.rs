@@ -148,6 +148,19 @@ impl TestEnv {
         (e, codes)
     }
 
+    /// The account names `list --json FILTERS` prints, in its order.
+    #[track_caller]
+    pub fn accounts(&self, filters: &[&str]) -> Vec<String> {
+        let mut args = vec!["list"];
+        args.extend_from_slice(filters);
+        self.json(&args)
+            .as_array()
+            .expect("list prints an array")
+            .iter()
+            .map(|t| t["account"].as_str().expect("account").to_string())
+            .collect()
+    }
+
     /// The raw bytes of the store file and its WAL.
     pub fn store_bytes(&self) -> Vec<u8> {
         let mut bytes = std::fs::read(&self.store).unwrap_or_default();
