@@ -7,8 +7,9 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use totpctl::integrity;
 use totpctl::otp::{self, Algorithm, Params};
-use totpctl::store::Store;
+use totpctl::store::{Store, Totp};
 use totpctl::vault::Vault;
 
 /// A 20-byte secret (RFC 6238's test secret), the size `enroll` makes by default.
@@ -47,24 +48,65 @@ fn vault() -> (tempfile::TempDir, Vault) {
     let path = dir.path().join("bench.db");
     let mut store = Store::open(&path).expect("open store");
     let tx = store.write().expect("write transaction");
-    let vault =
-        Vault::unlock_or_init(&tx, &path, false, "2026-11-26T12:00:00.000Z").expect("vault");
+    let vault = Vault::init(&tx, &path, "2026-11-26T12:00:00.000Z").expect("vault");
     tx.commit().expect("commit");
     (dir, vault)
 }
 
+/// An enrollment as verify holds it, with a verified TOTP and ten backup codes.
+fn totp() -> Totp {
+    Totp {
+        id: ID.into(),
+        account: "alice@example.com".into(),
+        issuer: "Example Corp".into(),
+        params: params(Algorithm::Sha1),
+        verified: true,
+        last_step: Some(58_805_280),
+        last_used_at: Some("2026-11-26T12:00:00.000Z".into()),
+        failed_attempts: 0,
+        locked_until: None,
+        created_at: "2026-11-26T11:00:00.000Z".into(),
+        updated_at: "2026-11-26T12:00:00.000Z".into(),
+        backup_codes_remaining: 10,
+        mac: None,
+    }
+}
+
 fn secrets(c: &mut Criterion) {
     let (_dir, vault) = vault();
-    let sealed = vault.seal(ID, SECRET).expect("seal");
+    let t = totp();
+    let sealed = vault.seal(&t, SECRET).expect("seal");
     let mut group = c.benchmark_group("vault");
     group.bench_function("seal_20_bytes", |b| {
-        b.iter(|| vault.seal(black_box(ID), black_box(SECRET)))
+        b.iter(|| vault.seal(black_box(&t), black_box(SECRET)))
     });
     group.bench_function("unseal_20_bytes", |b| {
-        b.iter(|| vault.open(black_box(ID), black_box(&sealed)))
+        b.iter(|| vault.open(black_box(&t), black_box(&sealed)))
     });
     group.bench_function("hash_backup_code", |b| {
         b.iter(|| vault.hash_code(black_box(ID), black_box("abcdefghjk")))
+    });
+    group.finish();
+}
+
+/// What issue 9's MACs add to one verify: the enrollment's state is digested and
+/// MACed twice (checked when loaded, renewed when saved), its last event's MAC and
+/// hash are checked, and each new event gets a hash and a MAC.
+fn macs(c: &mut Criterion) {
+    let (_dir, vault) = vault();
+    let keys = vault.keys();
+    let t = totp();
+    let hashes: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; 32]).collect();
+    let mut group = c.benchmark_group("integrity");
+    group.bench_function("derive_keys", |b| b.iter(|| black_box(&vault).keys()));
+    group.bench_function("enrollment_digest_and_mac", |b| {
+        b.iter(|| {
+            let set = integrity::backup_set_digest(black_box(&hashes));
+            keys.totp_mac(&integrity::totp_digest(black_box(&t), &set))
+        })
+    });
+    group.bench_function("event_mac", |b| {
+        b.iter(|| keys.event_mac(black_box(42), black_box(&[7u8; 32])))
     });
     group.finish();
 }
@@ -84,5 +126,5 @@ fn uri_parsing(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, code_check, secrets, uri_parsing);
+criterion_group!(benches, code_check, secrets, macs, uri_parsing);
 criterion_main!(benches);

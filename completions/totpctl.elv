@@ -57,7 +57,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --version 'Print version'
         }
         &'totpctl;verify'= {
-            cand --at 'Check the code as if it were this time (unix seconds or RFC 3339)'
+            cand --at 'Check the code as if it were this time (unix seconds or RFC 3339). A past time is checked and recorded as usual; a future one is only checked (nothing changes but the audit trail), so the replay watermark never passes the real clock'
             cand --window 'Accept codes this many steps before or after now [default: the store''s `window`]'
             cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
@@ -131,9 +131,10 @@ set edit:completion:arg-completer[totpctl] = {|@words|
         &'totpctl;log'= {
             cand --since 'Only events at or after this time (unix seconds or RFC 3339)'
             cand --limit 'Only the last N events'
+            cand --head 'Alone: print the log''s head (SEQ:HASH) to keep elsewhere. With --check H: also prove that the log still extends the head H kept earlier, which catches a whole store rolled back to an older copy'
             cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
-            cand --check 'Verify the whole hash chain instead of listing'
+            cand --check 'Check the whole store with its key instead of listing: the keyed hash chain, every enrollment against its MAC and its last event, and the settings'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

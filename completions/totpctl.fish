@@ -63,7 +63,7 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l force -d 'Rep
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l at -d 'Check the code as if it were this time (unix seconds or RFC 3339)' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l at -d 'Check the code as if it were this time (unix seconds or RFC 3339). A past time is checked and recorded as usual; a future one is only checked (nothing changes but the audit trail), so the replay watermark never passes the real clock' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l window -d 'Accept codes this many steps before or after now [default: the store\'s `window`]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
@@ -122,11 +122,12 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand config" -s h -l help -d 
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -s V -l version -d 'Print version'
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l since -d 'Only events at or after this time (unix seconds or RFC 3339)' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l limit -d 'Only the last N events' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l head -d 'Alone: print the log\'s head (SEQ:HASH) to keep elsewhere. With --check H: also prove that the log still extends the head H kept earlier, which catches a whole store rolled back to an older copy' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
-complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l check -d 'Verify the whole hash chain instead of listing'
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l check -d 'Check the whole store with its key instead of listing: the keyed hash chain, every enrollment against its MAC and its last event, and the settings'
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -s V -l version -d 'Print version'

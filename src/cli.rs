@@ -172,7 +172,9 @@ pub struct VerifyArgs {
     /// so `123 456` works unquoted
     #[arg(value_name = "CODE", num_args = 0..)]
     pub code: Vec<String>,
-    /// Check the code as if it were this time (unix seconds or RFC 3339)
+    /// Check the code as if it were this time (unix seconds or RFC 3339). A past time
+    /// is checked and recorded as usual; a future one is only checked (nothing changes
+    /// but the audit trail), so the replay watermark never passes the real clock
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
     /// Accept codes this many steps before or after now [default: the store's `window`]
@@ -308,9 +310,15 @@ pub struct LogArgs {
     /// Only the last N events
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
-    /// Verify the whole hash chain instead of listing
+    /// Check the whole store with its key instead of listing: the keyed hash chain,
+    /// every enrollment against its MAC and its last event, and the settings
     #[arg(long, conflicts_with_all = ["account", "since", "limit"])]
     pub check: bool,
+    /// Alone: print the log's head (SEQ:HASH) to keep elsewhere. With --check H:
+    /// also prove that the log still extends the head H kept earlier, which catches a
+    /// whole store rolled back to an older copy
+    #[arg(long, value_name = "H", num_args = 0..=1, conflicts_with_all = ["account", "since", "limit"])]
+    pub head: Option<Option<String>>,
 }
 
 /// Enroll existing secrets in bulk from otpauth:// URIs, one a line.

@@ -1,7 +1,6 @@
 //! The store's settings ("the instance"): their names, defaults, checks and loading.
 
 use anyhow::Result;
-use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::error::invalid;
@@ -52,17 +51,20 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Loads the settings stored in `conn`, defaults for the rest.
-    pub fn load(conn: &Connection, store: &std::path::Path) -> Result<Settings> {
+    /// The settings made of stored (key, value) pairs, defaults for the rest. The
+    /// caller has authenticated the pairs, or only shows them.
+    pub fn from_pairs(pairs: &[(String, String)], store: &std::path::Path) -> Result<Settings> {
         let mut settings = Settings::default();
-        for (key, value) in
-            crate::store::config_pairs(conn).map_err(|e| crate::store::sqlite_err(store, e))?
-        {
+        for (key, value) in pairs {
             // Values were checked when set; a bad one means the file was edited.
-            settings.set(&key, &value).map_err(|e| {
+            settings.set(key, value).map_err(|e| {
                 crate::store::corrupt(
                     store,
-                    format!("setting {key}: {}", crate::error::one_line(&e)),
+                    format!(
+                        "setting {}: {}",
+                        crate::output::sanitize(key),
+                        crate::error::one_line(&e)
+                    ),
                 )
             })?;
         }

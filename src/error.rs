@@ -52,6 +52,10 @@ pub enum Error {
     LogBroken { seq: i64, reason: String },
     #[error("{0}")]
     Store(String),
+    #[error("{0}")]
+    StoreNotFound(String),
+    #[error("{0}")]
+    Integrity(String),
 }
 
 impl Error {
@@ -66,6 +70,8 @@ impl Error {
             Error::Key(_) => "key_error",
             Error::LogBroken { .. } => "log_chain_broken",
             Error::Store(_) => "store_error",
+            Error::StoreNotFound(_) => "store_not_found",
+            Error::Integrity(_) => "integrity_error",
         }
     }
 
@@ -87,6 +93,12 @@ pub fn invalid(msg: impl Into<String>) -> anyhow::Error {
 /// Shorthand for a `key_error`.
 pub fn key_error(msg: impl Into<String>) -> anyhow::Error {
     Error::Key(msg.into()).into()
+}
+
+/// Shorthand for an `integrity_error`: the store holds something its key did not
+/// write.
+pub fn integrity_error(msg: impl Into<String>) -> anyhow::Error {
+    Error::Integrity(msg.into()).into()
 }
 
 /// Finds the typed error inside an `anyhow` chain, if there is one.

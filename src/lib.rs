@@ -6,6 +6,7 @@ pub mod cli;
 mod commands;
 pub mod config;
 pub mod error;
+pub mod integrity;
 pub mod otp;
 pub mod output;
 pub mod qr;
@@ -21,7 +22,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Exit, invalid};
 use crate::output::Output;
-use crate::store::Store;
+use crate::store::{Session, Store};
 
 /// What every command gets: where the store is, how to print, and the time.
 pub struct Ctx {
@@ -34,21 +35,36 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Opens (creating on first use) the store.
+    /// Opens (creating on first use) the store: for the commands that may create one.
     pub fn open_store(&self) -> Result<Store> {
         Store::open(&self.store_path)
     }
 
-    /// Opens the store if it exists; creates nothing.
-    pub fn existing_store(&self) -> Result<Option<Store>> {
-        Store::open_existing(&self.store_path)
+    /// Opens the store, which must exist: a missing store is `store_not_found`, never
+    /// an empty store, so that a typo in a path cannot read as "nobody has 2FA".
+    pub fn existing_store(&self) -> Result<Store> {
+        Store::open_existing(&self.store_path)?.ok_or_else(|| {
+            Error::StoreNotFound(format!(
+                "no store at {}: check --store or TOTPCTL_STORE (nothing was created; \
+                 `totpctl enroll` or `totpctl import` makes a new store)",
+                self.store_path.display()
+            ))
+            .into()
+        })
     }
 
-    /// Opens the store for a command on one enrollment: a store that does not exist
-    /// yet has no enrollment, and is not created just to say so.
-    pub fn store_for(&self, account: &str) -> Result<Store> {
-        self.existing_store()?
-            .ok_or_else(|| Error::NotFound(output::sanitize(account)).into())
+    /// Starts a write session on `store`, with its key (see [`store::Session`]).
+    /// `create_keys` lets a store that has no key yet get one.
+    pub fn session<'s>(&self, store: &'s mut Store, create_keys: bool) -> Result<Session<'s>> {
+        let now = self.now_str();
+        Session::begin(
+            store,
+            &store::session::Opening {
+                now: &now,
+                interactive: self.interactive,
+                create_keys,
+            },
+        )
     }
 
     /// `now` in the RFC 3339 form every stored timestamp uses.

@@ -14,7 +14,7 @@
 
 use std::fs;
 use std::io::{ErrorKind, IsTerminal, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -25,8 +25,9 @@ use rusqlite::Connection;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::error::{Error, key_error};
-use crate::store::{self, SqlContext, VaultRow};
+use crate::error::{Error, integrity_error, key_error};
+use crate::integrity;
+use crate::store::{self, SqlContext, Totp, VaultRow};
 
 /// The environment variable that moves the key file.
 pub const KEY_FILE_ENV: &str = "TOTPCTL_KEY_FILE";
@@ -35,7 +36,12 @@ pub const PASSPHRASE_ENV: &str = "TOTPCTL_PASSPHRASE";
 
 const KEY_PREFIX: &str = "TOTPCTL-KEY-1-";
 const NONCE_LEN: usize = 24;
-const SEAL_VERSION: u8 = 1;
+/// The first byte of a sealed secret: 2 binds it to its enrollment's account and
+/// parameters; 1 (version 1 stores) to its id only.
+const SEAL_VERSION: u8 = 2;
+/// The version of key records this build writes (see `wrap_aad`).
+const WRAP_VERSION: i64 = 2;
+const SALT_LEN: usize = 16;
 /// Argon2id parameters for new passphrase stores: 64 MiB, 3 passes, 1 lane.
 const ARGON2_M_KIB: u32 = 64 * 1024;
 const ARGON2_T: u32 = 3;
@@ -64,6 +70,13 @@ pub struct Vault {
     data_key: Key,
     hash_key: Key,
     protection: Protection,
+    /// The key-encryption key that opened them, kept to wrap them again in the
+    /// authenticated form when a version 1 store is upgraded.
+    kek: Key,
+    kdf: Option<String>,
+    salt: Option<Vec<u8>>,
+    /// The version of the key record: 1 before the store was authenticated.
+    version: i64,
 }
 
 /// Where a store's key file lives: `TOTPCTL_KEY_FILE`, else the store's path with
@@ -87,40 +100,24 @@ fn pending_path(key_file: &Path) -> PathBuf {
 }
 
 impl Vault {
-    /// Unwraps the data keys of the store. Fails with `key_error` when the store has no
-    /// keys yet, or the key at hand does not open them.
-    pub fn unlock(conn: &Connection, store_path: &Path, interactive: bool) -> Result<Vault> {
-        let row = store::vault_row(conn).sql(store_path)?.ok_or_else(|| {
-            key_error(format!(
-                "{} has no sealed secrets yet (nothing was enrolled)",
-                store_path.display()
-            ))
-        })?;
-        unwrap_row(&row, store_path, interactive)
-    }
-
-    /// Proves the key at hand opens the store before a change that needs no secret
-    /// (remove, unlock, config): whoever cannot open the store cannot change it
-    /// either. A store with nothing sealed yet has no key to check.
-    pub fn require(conn: &Connection, store_path: &Path, interactive: bool) -> Result<()> {
-        match store::vault_row(conn).sql(store_path)? {
-            Some(row) => unwrap_row(&row, store_path, interactive).map(drop),
-            None => Ok(()),
-        }
-    }
-
-    /// Like [`Vault::unlock`], but a store without keys gets fresh ones, protected by
-    /// its key file (which is created, 0600, if it does not exist yet). The caller
-    /// holds the write transaction.
-    pub fn unlock_or_init(
+    /// Unwraps the data keys of the store with the key at hand (the key file, or the
+    /// passphrase). `Ok(None)` when the store has no key record yet; the caller
+    /// decides whether that is a new store or a tampered one.
+    pub fn unlock(
         conn: &Connection,
         store_path: &Path,
         interactive: bool,
-        now: &str,
-    ) -> Result<Vault> {
-        if let Some(row) = store::vault_row(conn).sql(store_path)? {
-            return unwrap_row(&row, store_path, interactive);
+    ) -> Result<Option<Vault>> {
+        match store::vault_row(conn).sql(store_path)? {
+            Some(row) => unwrap_row(&row, store_path, interactive).map(Some),
+            None => Ok(None),
         }
+    }
+
+    /// Fresh keys for a new store, protected by its key file (which is created, 0600,
+    /// if it does not exist yet), and their record written. The caller holds the write
+    /// transaction and has made sure the store is empty.
+    pub fn init(conn: &Connection, store_path: &Path, now: &str) -> Result<Vault> {
         let key_file = key_file_path(store_path);
         let kek = match read_key_file(&key_file)? {
             Some(kek) => kek,
@@ -130,22 +127,49 @@ impl Vault {
             data_key: random_key()?,
             hash_key: random_key()?,
             protection: Protection::KeyFile,
+            kek,
+            kdf: None,
+            salt: None,
+            version: WRAP_VERSION,
         };
-        let row = vault.wrap(&kek, Protection::KeyFile, None, None)?;
+        let row = vault.wrap()?;
         store::put_vault_row(conn, &row, now).sql(store_path)?;
         Ok(vault)
+    }
+
+    /// Whether the key record predates the authenticated store (version 1).
+    pub fn is_legacy(&self) -> bool {
+        self.version < WRAP_VERSION
+    }
+
+    /// Wraps the keys again in the authenticated form, under the same key-encryption
+    /// key: the last step of upgrading a version 1 store.
+    pub fn upgrade_record(
+        &mut self,
+        conn: &Connection,
+        store_path: &Path,
+        now: &str,
+    ) -> Result<()> {
+        self.version = WRAP_VERSION;
+        let row = self.wrap()?;
+        store::put_vault_row(conn, &row, now).sql(store_path)
+    }
+
+    /// The MAC keys derived from the data key.
+    pub fn keys(&self) -> crate::integrity::Keys {
+        crate::integrity::Keys::derive(&self.data_key)
     }
 
     pub fn protection(&self) -> Protection {
         self.protection
     }
 
-    /// Seals a TOTP secret for the row `id`.
-    pub fn seal(&self, id: &str, secret: &[u8]) -> Result<Vec<u8>> {
+    /// Seals a TOTP secret to its enrollment: its id, account, issuer and parameters
+    /// are the associated data (src/integrity.rs).
+    pub fn seal(&self, t: &Totp, secret: &[u8]) -> Result<Vec<u8>> {
         let nonce = random_nonce()?;
-        let cipher = cipher(&self.data_key);
-        let aad = secret_aad(id);
-        let ct = cipher
+        let aad = integrity::secret_aad(t);
+        let ct = cipher(&self.data_key)
             .encrypt(
                 &nonce,
                 Payload {
@@ -161,30 +185,48 @@ impl Vault {
         Ok(out)
     }
 
-    /// Opens the sealed secret of row `id`.
-    pub fn open(&self, id: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        let broken = || {
-            key_error(format!(
-                "the sealed secret of enrollment {id} does not open with this store's key: \
-                 the row was altered or copied from elsewhere"
+    /// Opens the sealed secret of an enrollment; it opens only on the row it was
+    /// sealed for, with the account and parameters it was sealed with.
+    pub fn open(&self, t: &Totp, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        self.open_with(sealed, SEAL_VERSION, &integrity::secret_aad(t))
+            .ok_or_else(|| {
+                integrity_error(format!(
+                    "the sealed secret of '{}' ({}) does not open with this store's key for \
+                     that account and its parameters: the row was altered or copied from \
+                     elsewhere; nothing was accepted",
+                    crate::output::sanitize(&t.account),
+                    crate::output::sanitize(&t.id)
+                ))
+            })
+    }
+
+    /// Opens a secret sealed by a version 1 store, bound to its row id only; used
+    /// once, to seal it again in the authenticated form.
+    pub fn open_legacy(&self, t: &Totp, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let aad = [b"totpctl secret v1\0".as_slice(), t.id.as_bytes()].concat();
+        self.open_with(sealed, 1, &aad).ok_or_else(|| {
+            integrity_error(format!(
+                "the sealed secret of '{}' does not open with this store's key",
+                crate::output::sanitize(&t.account)
             ))
-        };
-        if sealed.len() < 1 + NONCE_LEN + 16 || sealed[0] != SEAL_VERSION {
-            return Err(broken());
+        })
+    }
+
+    fn open_with(&self, sealed: &[u8], version: u8, aad: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        if sealed.len() < 1 + NONCE_LEN + 16 || sealed[0] != version {
+            return None;
         }
-        let nonce = XNonce::try_from(&sealed[1..1 + NONCE_LEN]).map_err(|_| broken())?;
-        let cipher = cipher(&self.data_key);
-        let aad = secret_aad(id);
-        cipher
+        let nonce = XNonce::try_from(&sealed[1..1 + NONCE_LEN]).ok()?;
+        cipher(&self.data_key)
             .decrypt(
                 &nonce,
                 Payload {
                     msg: &sealed[1 + NONCE_LEN..],
-                    aad: &aad,
+                    aad,
                 },
             )
+            .ok()
             .map(Zeroizing::new)
-            .map_err(|_| broken())
     }
 
     /// The keyed hash a backup code of row `id` is stored as.
@@ -198,29 +240,55 @@ impl Vault {
         mac.finalize().into_bytes().into()
     }
 
-    /// A copy with a fresh data key (the backup-code key is kept), for rekeying.
-    pub fn rotated(&self, protection: Protection) -> Result<Vault> {
+    /// A new vault for a rekey: a fresh data key (so the secrets' seals and every MAC
+    /// are renewed), the backup-code key kept (the codes are stored only as hashes under
+    /// it), and the new protection. With a passphrase, the key-encryption key is derived
+    /// from it with fresh salt; with a key file, a fresh key is made, to be written by
+    /// [`Vault::write_new_key_file`].
+    pub fn rotated(&self, protection: Protection, passphrase: Option<&str>) -> Result<Vault> {
+        let (kek, kdf, salt) = match (protection, passphrase) {
+            (Protection::Passphrase, Some(passphrase)) => {
+                let mut salt = vec![0u8; SALT_LEN];
+                getrandom::fill(&mut salt)
+                    .context("the operating system's random source failed")?;
+                let kdf = kdf_string();
+                let mut kek = Zeroizing::new([0u8; 32]);
+                argon2_params()?
+                    .hash_password_into(passphrase.as_bytes(), &salt, kek.as_mut())
+                    .map_err(|e| key_error(format!("deriving the key failed: {e}")))?;
+                (kek, Some(kdf), Some(salt))
+            }
+            (Protection::Passphrase, None) => {
+                return Err(key_error("a passphrase store needs a new passphrase"));
+            }
+            (Protection::KeyFile, _) => (random_key()?, None, None),
+        };
         Ok(Vault {
             data_key: random_key()?,
             hash_key: self.hash_key.clone(),
             protection,
+            kek,
+            kdf,
+            salt,
+            version: WRAP_VERSION,
         })
     }
 
-    /// Wraps the data keys under `kek`.
-    fn wrap(
-        &self,
-        kek: &Key,
-        protection: Protection,
-        kdf: Option<String>,
-        salt: Option<Vec<u8>>,
-    ) -> Result<VaultRow> {
+    /// Wraps the data keys under the key-encryption key, bound to how they are
+    /// protected and to the record's version, so that an authenticated store's record
+    /// cannot be passed off as a version 1 one.
+    fn wrap(&self) -> Result<VaultRow> {
         let mut keys = Zeroizing::new([0u8; 64]);
         keys[..32].copy_from_slice(self.data_key.as_ref());
         keys[32..].copy_from_slice(self.hash_key.as_ref());
         let nonce = random_nonce()?;
-        let aad = wrap_aad(protection.as_str());
-        let ct = cipher(kek)
+        let aad = wrap_aad(
+            self.version,
+            self.protection.as_str(),
+            self.kdf.as_deref(),
+            self.salt.as_deref(),
+        );
+        let ct = cipher(&self.kek)
             .encrypt(
                 &nonce,
                 Payload {
@@ -232,10 +300,11 @@ impl Vault {
         let mut wrapped = nonce.to_vec();
         wrapped.extend_from_slice(&ct);
         Ok(VaultRow {
-            protection: protection.as_str().to_string(),
-            kdf,
-            salt,
+            protection: self.protection.as_str().to_string(),
+            kdf: self.kdf.clone(),
+            salt: self.salt.clone(),
             wrapped,
+            version: self.version,
         })
     }
 }
@@ -244,15 +313,30 @@ fn cipher(key: &Key) -> XChaCha20Poly1305 {
     XChaCha20Poly1305::new_from_slice(&key[..]).expect("the key is 32 bytes")
 }
 
-fn secret_aad(id: &str) -> Vec<u8> {
-    [b"totpctl secret v1\0".as_slice(), id.as_bytes()].concat()
-}
-
-fn wrap_aad(protection: &str) -> Vec<u8> {
-    [b"totpctl vault v1\0".as_slice(), protection.as_bytes()].concat()
+fn wrap_aad(version: i64, protection: &str, kdf: Option<&str>, salt: Option<&[u8]>) -> Vec<u8> {
+    if version < WRAP_VERSION {
+        return [b"totpctl vault v1\0".as_slice(), protection.as_bytes()].concat();
+    }
+    let mut aad = b"totpctl vault v2\0".to_vec();
+    for part in [
+        protection.as_bytes(),
+        kdf.unwrap_or("").as_bytes(),
+        salt.unwrap_or(&[]),
+    ] {
+        aad.extend_from_slice(&(part.len() as u64).to_be_bytes());
+        aad.extend_from_slice(part);
+    }
+    aad
 }
 
 fn unwrap_row(row: &VaultRow, store_path: &Path, interactive: bool) -> Result<Vault> {
+    if !(1..=WRAP_VERSION).contains(&row.version) {
+        return Err(integrity_error(format!(
+            "the key record of {} has version {}, which this totpctl never writes",
+            store_path.display(),
+            row.version
+        )));
+    }
     match row.protection.as_str() {
         "key-file" => {
             let key_file = key_file_path(store_path);
@@ -303,6 +387,12 @@ fn unwrap_with(row: &VaultRow, kek: &Key, protection: Protection) -> Option<Vaul
     if row.wrapped.len() < NONCE_LEN {
         return None;
     }
+    let aad = wrap_aad(
+        row.version,
+        protection.as_str(),
+        row.kdf.as_deref(),
+        row.salt.as_deref(),
+    );
     let nonce = XNonce::try_from(&row.wrapped[..NONCE_LEN]).ok()?;
     let keys = Zeroizing::new(
         cipher(kek)
@@ -310,7 +400,7 @@ fn unwrap_with(row: &VaultRow, kek: &Key, protection: Protection) -> Option<Vaul
                 &nonce,
                 Payload {
                     msg: &row.wrapped[NONCE_LEN..],
-                    aad: &wrap_aad(protection.as_str()),
+                    aad: &aad,
                 },
             )
             .ok()?,
@@ -326,6 +416,10 @@ fn unwrap_with(row: &VaultRow, kek: &Key, protection: Protection) -> Option<Vaul
         data_key,
         hash_key,
         protection,
+        kek: kek.clone(),
+        kdf: row.kdf.clone(),
+        salt: row.salt.clone(),
+        version: row.version,
     })
 }
 
@@ -341,11 +435,24 @@ fn finish_interrupted_rekey(row: &VaultRow, key_file: &Path) -> Option<Vault> {
     Some(vault)
 }
 
-/// Reads a key file; `None` if there is none.
+/// The largest key file read: a key is one short line and a comment.
+const MAX_KEY_FILE: u64 = 4096;
+
+/// Reads a key file; `None` if there is none. The file is opened without following a
+/// symbolic link and checked on the opened descriptor: a regular file, owned by this
+/// user, with no permission for anyone else.
 fn read_key_file(path: &Path) -> Result<Option<Key>> {
-    let text = match fs::read_to_string(path) {
-        Ok(t) => Zeroizing::new(t),
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+    use std::io::Read;
+    let file = match store::open_for_check(path, true) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) => {
+            return Err(key_error(format!(
+                "key file {} is a symbolic link, which totpctl does not follow for its key: \
+                 point {KEY_FILE_ENV} at the file itself",
+                path.display()
+            )));
+        }
         Err(e) => {
             return Err(key_error(format!(
                 "cannot read key file {}: {e}",
@@ -353,17 +460,11 @@ fn read_key_file(path: &Path) -> Result<Option<Key>> {
             )));
         }
     };
-    let mode = fs::metadata(path)
-        .map(|m| m.permissions().mode())
-        .unwrap_or(0o600);
-    if mode & 0o077 != 0 {
-        return Err(key_error(format!(
-            "key file {} is readable by other users (mode {:o}): run `chmod 600 {}` first",
-            path.display(),
-            mode & 0o777,
-            path.display()
-        )));
-    }
+    store::check_private_file(&file, path, "key file", true).map_err(key_error)?;
+    let mut text = Zeroizing::new(String::new());
+    file.take(MAX_KEY_FILE)
+        .read_to_string(&mut text)
+        .map_err(|e| key_error(format!("cannot read key file {}: {e}", path.display())))?;
     let not_a_key = || {
         key_error(format!(
             "{} is not a totpctl key file (no {KEY_PREFIX} line)",
@@ -445,8 +546,13 @@ pub fn read_passphrase(prompt: &str, interactive: bool) -> Result<Zeroizing<Stri
         .map_err(|e| key_error(format!("cannot read the passphrase: {e}")))
 }
 
-fn argon2_params(m: u32, t: u32, p: u32) -> Result<argon2::Argon2<'static>> {
-    let params = argon2::Params::new(m, t, p, Some(32))
+/// The one Argon2id parameter set this program writes, as its key record names it.
+fn kdf_string() -> String {
+    format!("argon2id,v=19,m={ARGON2_M_KIB},t={ARGON2_T},p={ARGON2_P}")
+}
+
+fn argon2_params() -> Result<argon2::Argon2<'static>> {
+    let params = argon2::Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, Some(32))
         .map_err(|e| key_error(format!("bad Argon2 parameters: {e}")))?;
     Ok(argon2::Argon2::new(
         argon2::Algorithm::Argon2id,
@@ -455,19 +561,28 @@ fn argon2_params(m: u32, t: u32, p: u32) -> Result<argon2::Argon2<'static>> {
     ))
 }
 
+/// Derives the key-encryption key from a passphrase. The stored parameters are input
+/// like any other: only the set this program writes is accepted, so an edited cost can
+/// neither hang the command (holding the write lock) nor weaken the derivation.
 fn derive_kek(passphrase: &str, row: &VaultRow) -> Result<Key> {
     let kdf = row.kdf.as_deref().unwrap_or_default();
-    let parse = |name: &str| -> Option<u32> {
-        kdf.split(',')
-            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
-            .and_then(|v| v.parse().ok())
-    };
-    let (Some(m), Some(t), Some(p)) = (parse("m"), parse("t"), parse("p")) else {
-        return Err(key_error(format!("unreadable Argon2id parameters {kdf:?}")));
-    };
+    if kdf != kdf_string() {
+        return Err(integrity_error(format!(
+            "the key record's passphrase parameters {:?} are not the ones totpctl writes ({}): \
+             the record was edited",
+            crate::output::sanitize(kdf),
+            kdf_string()
+        )));
+    }
     let salt = row.salt.as_deref().unwrap_or_default();
+    if salt.len() != SALT_LEN {
+        return Err(integrity_error(
+            "the key record's passphrase salt is not the 16 bytes totpctl writes: the record \
+             was edited",
+        ));
+    }
     let mut kek = Zeroizing::new([0u8; 32]);
-    argon2_params(m, t, p)?
+    argon2_params()?
         .hash_password_into(passphrase.as_bytes(), salt, kek.as_mut())
         .map_err(|e| key_error(format!("deriving the key failed: {e}")))?;
     Ok(kek)
@@ -481,54 +596,39 @@ pub enum AfterCommit {
     RemoveKeyFile { key_file: PathBuf },
 }
 
-/// Seals every secret of the store again under a new data key and wraps the keys for
-/// `protection`. Runs inside the caller's write transaction; the new key file, if
-/// any, is written beside the old one and installed by [`finish_rekey`] after commit.
-pub fn rekey(
-    conn: &Connection,
-    store_path: &Path,
-    old: &Vault,
-    protection: Protection,
-    new_passphrase: Option<&str>,
-    now: &str,
-) -> Result<(Vault, AfterCommit)> {
-    let new = old.rotated(protection)?;
-    for (id, sealed) in store::all_sealed_secrets(conn).sql(store_path)? {
-        let secret = old.open(&id, &sealed)?;
-        store::reseal(conn, &id, &new.seal(&id, &secret)?).sql(store_path)?;
-    }
-    let key_file = key_file_path(store_path);
-    let (row, after) = match (protection, new_passphrase) {
-        (Protection::Passphrase, Some(passphrase)) => {
-            let mut salt = vec![0u8; 16];
-            getrandom::fill(&mut salt).context("the operating system's random source failed")?;
-            let kdf = format!("argon2id,v=19,m={ARGON2_M_KIB},t={ARGON2_T},p={ARGON2_P}");
-            let mut kek = Zeroizing::new([0u8; 32]);
-            argon2_params(ARGON2_M_KIB, ARGON2_T, ARGON2_P)?
-                .hash_password_into(passphrase.as_bytes(), &salt, kek.as_mut())
-                .map_err(|e| key_error(format!("deriving the key failed: {e}")))?;
-            let row = new.wrap(&kek, protection, Some(kdf), Some(salt))?;
-            (row, AfterCommit::RemoveKeyFile { key_file })
-        }
-        _ => {
-            let pending = pending_path(&key_file);
-            match fs::remove_file(&pending) {
-                Ok(()) => {}
-                Err(e) if e.kind() == ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(key_error(format!(
-                        "cannot remove the stale {}: {e}",
-                        pending.display()
-                    )));
+impl Vault {
+    /// Writes the key record of a rotated vault ([`Vault::rotated`]) inside the
+    /// rekey's transaction. A new key file is written beside the old one and installed
+    /// by [`finish_rekey`] after commit, so a rekey stopped at any point leaves a store
+    /// that opens with the old key or the new one.
+    pub fn write_record_for_rekey(
+        &self,
+        conn: &Connection,
+        store_path: &Path,
+        now: &str,
+    ) -> Result<AfterCommit> {
+        let key_file = key_file_path(store_path);
+        let after = match self.protection {
+            Protection::Passphrase => AfterCommit::RemoveKeyFile { key_file },
+            Protection::KeyFile => {
+                let pending = pending_path(&key_file);
+                match fs::remove_file(&pending) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(key_error(format!(
+                            "cannot remove the stale {}: {e}",
+                            pending.display()
+                        )));
+                    }
                 }
+                write_key_file(&pending, &self.kek)?;
+                AfterCommit::InstallKeyFile { pending, key_file }
             }
-            let kek = create_key_file(&pending)?;
-            let row = new.wrap(&kek, Protection::KeyFile, None, None)?;
-            (row, AfterCommit::InstallKeyFile { pending, key_file })
-        }
-    };
-    store::put_vault_row(conn, &row, now).sql(store_path)?;
-    Ok((new, after))
+        };
+        store::put_vault_row(conn, &self.wrap()?, now).sql(store_path)?;
+        Ok(after)
+    }
 }
 
 /// Completes a committed rekey. If this fails or is interrupted, the next command

@@ -91,7 +91,7 @@ fn race_once(round: usize) {
         .expect("backup codes")
         .to_string();
     let outs = race(&env, 64, &["--json", "verify", &account, &backup]);
-    exactly_one_wins(&outs, "backup_code", "totp_incorrect_code");
+    exactly_one_wins(&outs, "backup_code", "backup_code_used");
 
     let shown = env.json(&["show", &account]);
     assert_eq!(shown["verified"], true);

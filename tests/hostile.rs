@@ -51,7 +51,9 @@ fn hostile_account_names_and_issuers_are_refused_at_enroll() {
         let e = env.json_status(&["config", "issuer", name], 2);
         assert_eq!(e["error"]["code"], "invalid_argument", "{name:?}: {e}");
     }
-    assert_eq!(env.json(&["list"]), serde_json::json!([]));
+    // Refused before anything was made: there is still no store.
+    let e = env.json_status(&["list"], 2);
+    assert_eq!(e["error"]["code"], "store_not_found", "{e}");
 }
 
 #[test]
@@ -103,7 +105,8 @@ fn planted() -> (TestEnv, Vec<(String, String)>) {
         )
         .unwrap();
         db.execute(
-            "UPDATE events SET account = ?1, detail = json_object('issuer', ?1) WHERE totp_id = ?2",
+            "UPDATE events SET account = ?1, event = ?1, \
+                 detail = json_object(?1, ?1, 'issuer', ?1) WHERE totp_id = ?2",
             [name, &e.id.as_str()],
         )
         .unwrap();
@@ -133,7 +136,7 @@ fn list_show_and_log_strip_what_was_planted_in_the_store() {
     assert!(table.contains("evil\\u{1b}[2J"), "{table}");
     assert!(table.contains("admin\\u{202e}gpj.exe"), "{table}");
     for (id, name) in &ids {
-        for args in [&["show", id][..], &["log", id], &["unlock", id]] {
+        for args in [&["show", id][..], &["log", id]] {
             let out = env.run(args);
             assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
             assert_clean(&format!("{args:?} for {name:?}"), &stdout(&out));
@@ -147,27 +150,33 @@ fn list_show_and_log_strip_what_was_planted_in_the_store() {
 }
 
 #[test]
-fn verify_remove_and_errors_strip_planted_names() {
+fn keyed_commands_refuse_planted_rows_in_clean_words() {
     let (env, ids) = planted();
     for (id, name) in &ids {
-        // Locked: the refusal names the account, sanitised.
-        let out = env.run(&["verify", id, "123456"]);
-        assert_eq!(out.status.code(), Some(3), "{name:?}: {}", stderr(&out));
-        assert_clean("verify's refusal", &stderr(&out));
-        env.json(&["unlock", id]);
-        let out = env.run(&["verify", id, "12345"]);
-        assert_eq!(out.status.code(), Some(1));
-        assert_clean("verify's rejection", &stdout(&out));
-        let out = env.run(&["backup-codes", id]);
-        assert_eq!(out.status.code(), Some(2));
-        assert_clean("backup-codes' refusal", &stderr(&out));
-        let out = env.run(&["remove", id]);
-        assert_eq!(out.status.code(), Some(2));
-        assert_clean("remove's refusal", &stderr(&out));
-        let out = env.run(&["remove", id, "--yes"]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        assert_clean("remove", &stdout(&out));
+        // Rows changed behind totpctl's back are refused by every command that uses
+        // the key, and the refusal names the account, escaped.
+        for args in [
+            &["verify", id, "123456"][..],
+            &["verify", id, "12345"],
+            &["unlock", id],
+            &["backup-codes", id],
+            &["remove", id, "--yes"],
+        ] {
+            let out = env.run(args);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{args:?} {name:?}: {}",
+                stderr(&out)
+            );
+            assert_clean(&format!("{args:?} refusal"), &stderr(&out));
+            assert_clean(&format!("{args:?} stdout"), &stdout(&out));
+            let e = env.json_status(args, 2);
+            assert_eq!(e["error"]["code"], "integrity_error", "{args:?}: {e}");
+        }
     }
+    // Nothing was written by any of them: the planted rows are still all there is.
+    assert_eq!(env.json(&["list"]).as_array().unwrap().len(), ids.len());
 }
 
 #[test]

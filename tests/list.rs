@@ -7,6 +7,7 @@ use common::{T0, TestEnv, oathtool, stdout};
 #[test]
 fn list_is_an_aligned_table_for_people_and_an_array_for_scripts() {
     let env = TestEnv::new();
+    env.create_store();
     assert_eq!(env.json(&["list"]), serde_json::json!([]));
     assert!(stdout(&env.run(&["list"])).contains("no enrollments"));
     env.enroll_with("zed@example.com", &["--issuer", "Beta"]);
@@ -176,6 +177,7 @@ fn remove_deletes_the_totp_and_its_backup_codes() {
 #[test]
 fn config_shows_checks_and_sets() {
     let env = TestEnv::new();
+    env.create_store();
     let all = env.json(&["config"]);
     assert_eq!(
         all,

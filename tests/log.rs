@@ -198,8 +198,11 @@ fn log_filters_by_account_since_and_limit() {
 #[test]
 fn log_check_passes_on_an_intact_store_and_an_empty_one() {
     let env = TestEnv::new();
+    // A store with settings but no enrollment yet.
+    env.json(&["config", "window", "2"]);
     let c = env.json(&["log", "--check"]);
     assert_eq!(c["intact"], true);
+    assert_eq!(c["events"], 1);
     let h = full_history();
     let c = h.env.json(&["log", "--check"]);
     assert_eq!(c["intact"], true, "{c}");

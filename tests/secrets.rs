@@ -176,5 +176,5 @@ fn a_sealed_secret_moved_to_another_row_does_not_open() {
         .unwrap();
     let code = oathtool(&a.secret, T0, &[]);
     let err = env.json_status(&["verify", "b", &code, "--at", &T0.to_string()], 2);
-    assert_eq!(err["error"]["code"], "key_error");
+    assert_eq!(err["error"]["code"], "integrity_error");
 }

@@ -54,7 +54,7 @@ fn the_store_is_versioned_and_marked_as_a_totpctl_store() {
     let journal: String = db
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     assert_eq!(app, 0x544F_5450);
     assert_eq!(journal, "wal");
 }
@@ -115,22 +115,38 @@ fn many_processes_creating_one_store_at_once_all_succeed() {
 }
 
 #[test]
-fn commands_that_only_read_create_no_store() {
+fn a_missing_store_is_store_not_found_and_is_not_created() {
     let env = TestEnv::new();
-    assert_eq!(env.json(&["list"]), serde_json::json!([]));
-    assert_eq!(env.json(&["log"]), serde_json::json!([]));
-    assert_eq!(env.json(&["log", "--check"])["intact"], true);
-    assert_eq!(env.json(&["config", "window"])["value"], 1);
+    // Never "not enrolled" (exit 4): a script that maps 4 to "no 2FA" must not wave
+    // everyone through because of a typo in a path.
     for args in [
+        vec!["list"],
+        vec!["log"],
+        vec!["log", "--check"],
+        vec!["log", "--head"],
+        vec!["config"],
+        vec!["config", "window"],
         vec!["show", "a"],
         vec!["verify", "a", "123456"],
         vec!["unlock", "a"],
         vec!["remove", "a", "--yes"],
         vec!["backup-codes", "a"],
+        vec!["rekey"],
     ] {
-        let err = env.json_status(&args, 4);
-        assert_eq!(err["error"]["code"], "resource_not_found", "{args:?}");
+        let err = env.json_status(&args, 2);
+        assert_eq!(err["error"]["code"], "store_not_found", "{args:?}");
+        let msg = err["error"]["message"].as_str().unwrap();
+        assert!(msg.contains(&env.store.display().to_string()), "{msg}");
     }
+    // Also when the code comes on stdin, as a login form sends it.
+    let out = env
+        .cmd()
+        .args(["--json", "verify", "a"])
+        .write_stdin("123456\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("store_not_found"));
     env.json_status(&["config", "window", "99"], 2);
     assert!(
         !env.store.exists() && !env.store.parent().unwrap().exists(),

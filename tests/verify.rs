@@ -265,9 +265,12 @@ fn backup_codes_work_once_in_any_case_with_or_without_separators() {
     assert_eq!(v["valid"], true, "{v}");
     assert_eq!(v["codeType"], "backup_code");
     assert_eq!(v["backupCodesRemaining"], 9);
+    // Used once, it is refused, and said to be used rather than wrong.
     let v = env.json_status(&["verify", "a", first], 1);
     assert_eq!(v["codeType"], "backup_code");
-    assert_eq!(v["reason"], "totp_incorrect_code");
+    assert_eq!(v["reason"], "backup_code_used");
+    let out = env.run(&["verify", "a", first]);
+    assert!(stdout(&out).contains("already used"), "{}", stdout(&out));
     let v = env.json(&["verify", "a", &codes[1].replace('-', "")]);
     assert_eq!(v["valid"], true);
     // Another account's code is not this account's.

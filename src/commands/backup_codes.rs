@@ -7,11 +7,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::cli::BackupCodesArgs;
-use crate::config::Settings;
 use crate::error::{Error, Exit, invalid};
 use crate::output::sanitize;
-use crate::store::{self, SqlContext};
-use crate::vault::Vault;
 use crate::{Ctx, backup_codes};
 
 #[derive(Serialize)]
@@ -32,32 +29,29 @@ pub fn run(args: &BackupCodesArgs, ctx: &Ctx) -> Result<Exit> {
             backup_codes::MAX_COUNT
         )));
     }
-    let mut store = ctx.store_for(&args.account)?;
-    let path = store.path().to_path_buf();
-    let now = ctx.now_str();
-    let tx = store.write()?;
-    let totp = store::get(&tx, &path, &args.account)?;
-    if !totp.verified {
-        return Err(Error::BackupCodesNotAvailable(sanitize(&totp.account)).into());
+    let mut store = ctx.existing_store()?;
+    let mut s = ctx.session(&mut store, false)?;
+    let mut e = s.get(&args.account)?;
+    if !e.totp.verified {
+        return Err(Error::BackupCodesNotAvailable(sanitize(&e.totp.account)).into());
     }
-    let count = match args.count {
-        Some(n) => n,
-        None => Settings::load(&tx, &path)?.backup_code_count,
-    };
-    let vault = Vault::unlock(&tx, &path, ctx.interactive)?;
+    let count = args.count.unwrap_or(s.settings().backup_code_count);
+    let replaced = e.totp.backup_codes_remaining;
     let codes = backup_codes::generate(count)?;
-    let hashes: Vec<[u8; 32]> = codes.iter().map(|c| vault.hash_code(&totp.id, c)).collect();
-    store::replace_backup_codes(&tx, &totp.id, &hashes).sql(&path)?;
-    store::append_event(
-        &tx,
-        &now,
+    let hashes = codes.iter().map(|c| s.hash_code(&e, c)).collect();
+    s.replace_backup_codes(&mut e, hashes)?;
+    if !s.save(&mut e)? {
+        return Err(
+            Error::Store("the enrollment changed under this command; try again".into()).into(),
+        );
+    }
+    s.event(
         "backup_codes_generated",
-        Some(&totp.account),
-        Some(&totp.id),
-        json!({ "count": count, "replaced": totp.backup_codes_remaining }),
-    )
-    .sql(&path)?;
-    tx.commit().sql(&path)?;
+        Some(&e),
+        json!({ "count": count, "replaced": replaced }),
+    )?;
+    s.commit()?;
+    let totp = e.totp;
 
     let view = BackupCodesView {
         id: totp.id,

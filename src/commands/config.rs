@@ -11,16 +11,17 @@ use crate::config::{KEYS, Settings, camel_case};
 use crate::error::Exit;
 use crate::output::sanitize;
 use crate::store::{self, SqlContext};
-use crate::vault::Vault;
 
 pub fn run(args: &ConfigArgs, ctx: &Ctx) -> Result<Exit> {
     let out = &ctx.out;
-    // Reading settings creates no store: a missing one has the defaults.
+    // Reading settings needs no key, and shows them as stored; every command that
+    // acts on them checks them against their MAC first.
     let current = || -> Result<Settings> {
-        match ctx.existing_store()? {
-            Some(store) => Settings::load(store.conn(), store.path()),
-            None => Ok(Settings::default()),
-        }
+        let store = ctx.existing_store()?;
+        Settings::from_pairs(
+            &store::config_pairs(store.conn()).sql(store.path())?,
+            store.path(),
+        )
     };
     match (&args.key, &args.value) {
         (None, _) => {
@@ -44,25 +45,20 @@ pub fn run(args: &ConfigArgs, ctx: &Ctx) -> Result<Exit> {
             // Check before creating a store for a value that would be refused.
             Settings::default().set(key, value)?;
             let mut store = ctx.open_store()?;
-            let path = store.path().to_path_buf();
-            let now = ctx.now_str();
-            let tx = store.write()?;
-            Vault::require(&tx, &path, ctx.interactive)?;
-            let mut settings = Settings::load(&tx, &path)?;
+            let mut s = ctx.session(&mut store, true)?;
+            let mut settings = s.settings().clone();
             let old = settings.get(key)?;
             let normal = settings.set(key, value)?;
-            store::set_config(&tx, key, &normal).sql(&path)?;
+            let digest = s.set_config(key, &normal)?;
             let new = settings.get(key)?;
-            store::append_event(
-                &tx,
-                &now,
+            s.event_with_state(
                 "config_changed",
                 None,
                 None,
-                json!({ "key": key, "old": old, "new": new }),
-            )
-            .sql(&path)?;
-            tx.commit().sql(&path)?;
+                &json!({ "key": key, "old": old, "new": new }).to_string(),
+                Some(&digest),
+            )?;
+            s.commit()?;
             print_one(ctx, key, &new)?;
         }
     }

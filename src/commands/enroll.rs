@@ -6,12 +6,11 @@ use anyhow::Result;
 use serde_json::json;
 
 use crate::cli::{AlgorithmArg, EnrollArgs, QrWhen};
-use crate::config::Settings;
 use crate::error::{Error, Exit, invalid};
 use crate::otp::{self, Algorithm, Params};
 use crate::output::{TotpView, check_name, sanitize};
-use crate::store::{self, SqlContext};
-use crate::vault::{self, Vault};
+use crate::store;
+use crate::vault;
 use crate::{Ctx, qr};
 
 /// Allowed secret sizes, in bytes.
@@ -35,10 +34,9 @@ pub fn run(args: &EnrollArgs, ctx: &Ctx) -> Result<Exit> {
         .transpose()?;
 
     let mut store = ctx.open_store()?;
-    let path = store.path().to_path_buf();
     let now = ctx.now_str();
-    let tx = store.write()?;
-    let settings = Settings::load(&tx, &path)?;
+    let mut s = ctx.session(&mut store, true)?;
+    let settings = s.settings().clone();
     let defaults = settings.params();
     let params = Params::new(
         args.algorithm.map_or(defaults.algorithm, algorithm),
@@ -51,49 +49,74 @@ pub fn run(args: &EnrollArgs, ctx: &Ctx) -> Result<Exit> {
         .clone()
         .unwrap_or_else(|| settings.issuer.clone());
 
-    let replaced = match store::find(&tx, &args.account).sql(&path)? {
-        Some(old) if old.account == args.account => {
-            if old.verified && !args.force {
+    let id = uuid::Uuid::now_v7().to_string();
+    let replaced = match s.find(&args.account)? {
+        Some(old) if old.totp.account == args.account => {
+            if old.totp.verified && !args.force {
                 return Err(Error::AlreadyEnabled(sanitize(&args.account)).into());
             }
-            store::delete_totp(&tx, &old.id).sql(&path)?;
-            Some(old.id)
+            s.delete(&old)?;
+            let lock_cleared = old
+                .totp
+                .locked_until
+                .as_deref()
+                .is_some_and(|u| u > now.as_str());
+            s.event_with_state(
+                "removed",
+                Some(&old.totp.account),
+                Some(&old.totp.id),
+                &json!({
+                    "verified": old.totp.verified,
+                    "backupCodes": old.totp.backup_codes_remaining,
+                    "replacedBy": id,
+                    "lockCleared": lock_cleared,
+                })
+                .to_string(),
+                None,
+            )?;
+            Some((old.totp.id, old.totp.verified, lock_cleared))
         }
         _ => None,
     };
 
-    let vault = Vault::unlock_or_init(&tx, &path, ctx.interactive, &now)?;
     let secret = vault::random_bytes(args.secret_size)?;
-    let id = uuid::Uuid::now_v7().to_string();
-    let sealed = vault.seal(&id, &secret)?;
-    store::insert_totp(
-        &tx,
-        &store::NewTotp {
-            id: &id,
-            account: &args.account,
-            issuer: &issuer,
+    let mut e = store::Enrollment {
+        totp: store::Totp {
+            id: id.clone(),
+            account: args.account.clone(),
+            issuer: issuer.clone(),
             params,
-            sealed_secret: &sealed,
             verified: false,
-            now: &now,
+            last_step: None,
+            last_used_at: None,
+            failed_attempts: 0,
+            locked_until: None,
+            created_at: now.clone(),
+            updated_at: now.clone(),
+            backup_codes_remaining: 0,
+            mac: None,
         },
-    )
-    .sql(&path)?;
-    store::append_event(
-        &tx,
-        &now,
+        backup_hashes: Vec::new(),
+    };
+    if !s.insert(&mut e, &secret)? {
+        return Err(store::corrupt(
+            s.path(),
+            format!("'{}' is enrolled twice", sanitize(&args.account)),
+        ));
+    }
+    s.event(
         "enrolled",
-        Some(&args.account),
-        Some(&id),
+        Some(&e),
         json!({
             "issuer": issuer,
             "algorithm": params.algorithm.as_str(),
             "digits": params.digits,
             "period": params.period,
-            "replaced": replaced,
+            "replaced": replaced.as_ref().map(|r| &r.0),
         }),
-    )
-    .sql(&path)?;
+    )?;
+    let created = s.created_keys;
+    let store_path = s.path().to_path_buf();
 
     let secret_b32 = otp::encode_secret(&secret);
     let uri = otp::build_uri(&params, &issuer, &args.account, &secret_b32);
@@ -107,35 +130,26 @@ pub fn run(args: &EnrollArgs, ctx: &Ctx) -> Result<Exit> {
         }
         _ => None,
     };
-    if let Err(e) = tx.commit() {
+    if let Err(err) = s.commit() {
         if let Some(file) = &written {
             let _ = std::fs::remove_file(file);
         }
-        return Err(store::sqlite_err(&path, e));
+        return Err(err);
     }
 
-    let view = TotpView {
-        secret: Some(secret_b32.clone()),
-        uri: Some(uri.clone()),
-        ..TotpView::bare(store::Totp {
-            id,
-            account: args.account.clone(),
-            issuer,
-            params,
-            verified: false,
-            last_step: None,
-            last_used_at: None,
-            failed_attempts: 0,
-            locked_until: None,
-            created_at: now.clone(),
-            updated_at: now,
-            backup_codes_remaining: 0,
-        })
+    let view = EnrollView {
+        totp: TotpView {
+            secret: Some(secret_b32.clone()),
+            uri: Some(uri.clone()),
+            ..TotpView::bare(e.totp)
+        },
+        replaced: replaced.as_ref().map(|r| r.0.clone()),
     };
     if ctx.out.json {
         ctx.out.json(&view)?;
         return Ok(Exit::Success);
     }
+    let view = view.totp;
     let draw = match args.qr {
         QrWhen::Always => true,
         QrWhen::Never => false,
@@ -154,7 +168,24 @@ pub fn run(args: &EnrollArgs, ctx: &Ctx) -> Result<Exit> {
             format!(" (issuer {})", sanitize(&view.issuer))
         }
     )?;
-    writeln!(w, "  id         {}", view.id)?;
+    writeln!(w, "  id         {}", sanitize(&view.id))?;
+    if let Some((old_id, was_verified, lock_cleared)) = &replaced {
+        writeln!(
+            w,
+            "  replaces   {} ({}{}; its secret and backup codes no longer work)",
+            sanitize(old_id),
+            if *was_verified {
+                "verified"
+            } else {
+                "unverified"
+            },
+            if *lock_cleared {
+                ", its lockout cleared"
+            } else {
+                ""
+            }
+        )?;
+    }
     writeln!(w, "  secret     {}", group(&secret_b32))?;
     writeln!(
         w,
@@ -180,8 +211,31 @@ pub fn run(args: &EnrollArgs, ctx: &Ctx) -> Result<Exit> {
         "Add it to an authenticator app now, then confirm it with: totpctl verify {}",
         shell_word(&view.account)
     )?;
+    if created {
+        writeln!(w)?;
+        writeln!(w, "New store: {}", store_path.display())?;
+        writeln!(
+            w,
+            "New key file: {}",
+            vault::key_file_path(&store_path).display()
+        )?;
+        writeln!(
+            w,
+            "{} Back up the key file apart from the store: without it no code can be verified.",
+            out.yellow("Note:")
+        )?;
+    }
     w.flush()?;
     Ok(Exit::Success)
+}
+
+/// What `enroll --json` prints: the enrollment, its secret and URI, and the id of the
+/// enrollment it replaced, if any.
+#[derive(serde::Serialize)]
+struct EnrollView {
+    #[serde(flatten)]
+    totp: TotpView,
+    replaced: Option<String>,
 }
 
 fn algorithm(a: AlgorithmArg) -> Algorithm {

@@ -9,12 +9,10 @@ use serde::Serialize;
 
 use crate::Ctx;
 use crate::cli::ImportArgs;
-use crate::config::Settings;
 use crate::error::{Exit, invalid};
 use crate::otp::{self, printable};
 use crate::output::check_name;
-use crate::store::{self, SqlContext};
-use crate::vault::Vault;
+use crate::store;
 
 /// Secrets shorter than this many bytes (128 bits) draw a warning.
 const STRONG_SECRET: usize = 16;
@@ -86,11 +84,9 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
     });
 
     let mut store = ctx.open_store()?;
-    let path = store.path().to_path_buf();
     let now = ctx.now_str();
-    let tx = store.write()?;
-    let settings = Settings::load(&tx, &path)?;
-    let vault = Vault::unlock_or_init(&tx, &path, ctx.interactive, &now)?;
+    let mut s = ctx.session(&mut store, true)?;
+    let settings = s.settings().clone();
     let verified = !args.unverified;
     let mut seen: HashSet<String> = HashSet::new();
     let mut view = ImportView {
@@ -101,8 +97,6 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
     };
     let mut warnings = Vec::new();
     let mut bytes_read = 0u64;
-    let mut inserter = store::Inserter::new(&tx).sql(&path)?;
-    let mut events = store::EventAppender::new(&tx).sql(&path)?;
     let mut detail = Vec::with_capacity(256);
     for (index, line) in reader.lines().enumerate() {
         let n = index + 1;
@@ -150,18 +144,25 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
         }
         let id = uuid::Uuid::now_v7().to_string();
         let issuer = uri.issuer.as_deref().unwrap_or(&settings.issuer);
-        let sealed = vault.seal(&id, &uri.secret)?;
-        let inserted = inserter
-            .insert_new(&store::NewTotp {
-                id: &id,
-                account: &uri.account,
-                issuer,
+        let mut e = store::Enrollment {
+            totp: store::Totp {
+                id: id.clone(),
+                account: uri.account.clone(),
+                issuer: issuer.to_string(),
                 params: uri.params,
-                sealed_secret: &sealed,
                 verified,
-                now: &now,
-            })
-            .sql(&path)?;
+                last_step: None,
+                last_used_at: None,
+                failed_attempts: 0,
+                locked_until: None,
+                created_at: now.clone(),
+                updated_at: now.clone(),
+                backup_codes_remaining: 0,
+                mac: None,
+            },
+            backup_hashes: Vec::new(),
+        };
+        let inserted = s.insert(&mut e, &uri.secret)?;
         if !inserted {
             if args.skip_existing {
                 view.skipped += 1;
@@ -195,20 +196,16 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
                 weak_secret,
             },
         )?;
-        events
-            .append(
-                &now,
-                "imported",
-                Some(&uri.account),
-                Some(&id),
-                std::str::from_utf8(&detail)?,
-            )
-            .sql(&path)?;
+        s.event_with_state(
+            "imported",
+            Some(&uri.account),
+            Some(&id),
+            std::str::from_utf8(&detail)?,
+            Some(&e.digest()),
+        )?;
         view.imported += 1;
     }
-    events.finish().sql(&path)?;
-    drop(inserter);
-    tx.commit().sql(&path)?;
+    s.commit()?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }

@@ -12,17 +12,7 @@ use crate::output::{TotpView, human_time, pad, sanitize, width};
 use crate::store::{self, ListFilter, SqlContext, Totp, TotpRef};
 
 pub fn run(args: &ListArgs, ctx: &Ctx) -> Result<Exit> {
-    let Some(store) = ctx.existing_store()? else {
-        // No store yet: nothing enrolled, and nothing created just to say so.
-        if ctx.out.json {
-            ctx.out.json(&serde_json::json!([]))?;
-        } else {
-            let mut w = ctx.out.stdout();
-            writeln!(w, "no enrollments")?;
-            w.flush()?;
-        }
-        return Ok(Exit::Success);
-    };
+    let store = ctx.existing_store()?;
     let filter = ListFilter {
         verified: match (args.verified, args.unverified) {
             (true, _) => Some(true),
@@ -168,7 +158,7 @@ fn filtered(args: &ListArgs) -> bool {
 }
 
 pub fn show(args: &ShowArgs, ctx: &Ctx) -> Result<Exit> {
-    let store = ctx.store_for(&args.account)?;
+    let store = ctx.existing_store()?;
     let t = store::get(store.conn(), store.path(), &args.account)?;
     let out = &ctx.out;
     if out.json {
@@ -259,6 +249,7 @@ mod tests {
                 created_at: borrowed.created_at.into(),
                 updated_at: borrowed.updated_at.into(),
                 backup_codes_remaining: 7,
+                mac: None,
             };
             assert_eq!(
                 serde_json::to_string(&ListItem::from(&borrowed)).unwrap(),

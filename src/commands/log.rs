@@ -6,7 +6,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::cli::LogArgs;
-use crate::error::{Error, Exit};
+use crate::error::{Exit, invalid};
 use crate::output::{human_time, pad, sanitize, width};
 use crate::store::{self, Event, EventFilter, SqlContext};
 use crate::{Ctx, parse_time, timestamp};
@@ -19,6 +19,9 @@ struct EventView {
     event: String,
     account: Option<String>,
     id: Option<String>,
+    /// Who wrote the event (`{"user", "host"}`); null on events from before actors
+    /// were recorded.
+    actor: serde_json::Value,
     detail: serde_json::Value,
 }
 
@@ -30,51 +33,107 @@ impl From<Event> for EventView {
             event: e.event,
             account: e.account,
             id: e.totp_id,
+            actor: e
+                .actor
+                .as_deref()
+                .and_then(|a| serde_json::from_str(a).ok())
+                .unwrap_or(serde_json::Value::Null),
             detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null),
         }
     }
 }
 
+/// The head as `log --head` prints it and `log --check --head` takes it back:
+/// `SEQ:HASH`, the newest event's number and chain hash in hex.
+fn head_text(seq: i64, hash: &[u8]) -> String {
+    format!("{seq}:{}", data_encoding::HEXLOWER.encode(hash))
+}
+
+fn parse_head(text: &str) -> Result<(i64, Vec<u8>)> {
+    let bad = || {
+        invalid(format!(
+            "'{}' is not a log head: give it as `log --head` printed it, SEQ:HASH",
+            crate::otp::printable(text)
+        ))
+    };
+    let (seq, hash) = text.trim().split_once(':').ok_or_else(bad)?;
+    let seq: i64 = seq.parse().ok().filter(|s| *s >= 1).ok_or_else(bad)?;
+    let hash = data_encoding::HEXLOWER_PERMISSIVE
+        .decode(hash.as_bytes())
+        .ok()
+        .filter(|h| h.len() == 32)
+        .ok_or_else(bad)?;
+    Ok((seq, hash))
+}
+
 pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
     let out = &ctx.out;
-    let Some(store) = ctx.existing_store()? else {
-        // No store, no events: nothing is created just to say so.
+    let store = ctx.existing_store()?;
+    if args.check {
+        let kept = match &args.head {
+            Some(Some(h)) => Some(parse_head(h)?),
+            _ => None,
+        };
+        let audit = store::audit(
+            &store,
+            ctx.interactive,
+            kept.as_ref().map(|(s, h)| (*s, h.as_slice())),
+        )?;
+        let head = audit.head.as_ref().map(|(s, h)| head_text(*s, h));
         if out.json {
-            out.json(&if args.check {
-                serde_json::json!({ "intact": true, "events": 0 })
-            } else {
-                serde_json::json!([])
-            })?;
+            out.json(&serde_json::json!({
+                "intact": true,
+                "events": audit.events,
+                "enrollments": audit.enrollments,
+                "authenticated": audit.authenticated,
+                "head": head,
+            }))?;
         } else {
             let mut w = out.stdout();
-            writeln!(w, "no events")?;
+            writeln!(
+                w,
+                "{} the audit log is intact: {}, {} checked against it{}",
+                out.green("ok:"),
+                plural(audit.events, "event"),
+                plural(audit.enrollments, "enrollment"),
+                match &kept {
+                    Some((seq, _)) => format!("; it extends the head kept at event #{seq}"),
+                    None => String::new(),
+                }
+            )?;
+            if !audit.authenticated {
+                writeln!(
+                    w,
+                    "note: this store predates authenticated logs; the first command that uses \
+                     its key upgrades it"
+                )?;
+            }
             w.flush()?;
         }
         return Ok(Exit::Success);
-    };
-    if args.check {
-        let checked = store::check_chain(store.conn()).sql(store.path())?;
-        return match checked {
-            Ok(count) => {
-                if out.json {
-                    out.json(&serde_json::json!({ "intact": true, "events": count }))?;
-                } else {
-                    let mut w = out.stdout();
-                    writeln!(
-                        w,
-                        "{} the audit log is intact: {count} events",
-                        out.green("ok:")
-                    )?;
-                    w.flush()?;
-                }
-                Ok(Exit::Success)
+    }
+    if let Some(given) = &args.head {
+        if given.is_some() {
+            return Err(invalid(
+                "--head H is checked with --check; --head alone prints the head",
+            ));
+        }
+        let head = store::head(store.conn()).sql(store.path())?;
+        let text = head.as_ref().map(|h| head_text(h.seq, &h.hash));
+        if out.json {
+            out.json(&serde_json::json!({
+                "seq": head.as_ref().map(|h| h.seq),
+                "head": text,
+            }))?;
+        } else {
+            let mut w = out.stdout();
+            match text {
+                Some(t) => writeln!(w, "{t}")?,
+                None => writeln!(w, "no events")?,
             }
-            Err(problem) => Err(Error::LogBroken {
-                seq: problem.seq,
-                reason: problem.reason,
-            }
-            .into()),
-        };
+            w.flush()?;
+        }
+        return Ok(Exit::Success);
     }
     let filter = EventFilter {
         account: args.account.clone(),
@@ -108,7 +167,7 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
     let mut rows = 0u64;
     store::for_each_event(&tx, &filter, |e| {
         account_width = account_width.max(width(&sanitize(e.account.as_deref().unwrap_or("-"))));
-        event_width = event_width.max(width(&e.event));
+        event_width = event_width.max(width(&sanitize(&e.event)));
         rows += 1;
         Ok(())
     })?;
@@ -135,7 +194,7 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
             "{:>6}  {:<20}  {}  {}  {}",
             e.seq,
             human_time(&e.at),
-            pad(&e.event, event_width),
+            pad(&sanitize(&e.event), event_width),
             pad(&account, account_width),
             detail_text(&e.detail)
         )?;
@@ -152,11 +211,16 @@ fn detail_text(detail: &str) -> String {
             .iter()
             .filter(|(_, v)| !v.is_null())
             .map(|(k, v)| match v {
-                serde_json::Value::String(s) => format!("{k}={}", sanitize(s)),
-                other => format!("{k}={other}"),
+                serde_json::Value::String(s) => format!("{}={}", sanitize(k), sanitize(s)),
+                other => format!("{}={}", sanitize(k), sanitize(&other.to_string())),
             })
             .collect::<Vec<_>>()
             .join(" "),
         _ => sanitize(detail),
     }
+}
+
+/// `1 event`, `2 events`.
+fn plural(n: u64, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }

@@ -10,50 +10,39 @@ use zeroize::Zeroizing;
 use crate::Ctx;
 use crate::cli::RekeyArgs;
 use crate::error::{Exit, key_error};
-use crate::store::{self, SqlContext};
-use crate::vault::{self, PASSPHRASE_ENV, Protection, Vault};
+use crate::vault::{self, PASSPHRASE_ENV, Protection};
 
 /// The environment variable with the new passphrase when the store already has one.
 pub const NEW_PASSPHRASE_ENV: &str = "TOTPCTL_NEW_PASSPHRASE";
 
 pub fn run(args: &RekeyArgs, ctx: &Ctx) -> Result<Exit> {
-    let mut store = ctx.open_store()?;
-    let path = store.path().to_path_buf();
-    let now = ctx.now_str();
-    let tx = store.write()?;
-    // A store with nothing sealed yet gets its keys now, so that a passphrase can be
-    // chosen before the first enrollment.
-    let old = Vault::unlock_or_init(&tx, &path, ctx.interactive, &now)?;
+    // Only a passphrase may be chosen before the first enrollment, on a new store.
+    let mut store = if args.passphrase {
+        ctx.open_store()?
+    } else {
+        ctx.existing_store()?
+    };
+    let mut s = ctx.session(&mut store, args.passphrase)?;
+    let from = s.vault().protection();
     let target = if args.passphrase {
         Protection::Passphrase
     } else if args.key_file {
         Protection::KeyFile
     } else {
-        old.protection()
+        from
     };
     let passphrase = match target {
-        Protection::Passphrase => Some(new_passphrase(ctx, old.protection())?),
+        Protection::Passphrase => Some(new_passphrase(ctx, from)?),
         Protection::KeyFile => None,
     };
-    let count = store::all_sealed_secrets(&tx).sql(&path)?.len();
-    let (_new, after) = vault::rekey(
-        &tx,
-        &path,
-        &old,
-        target,
-        passphrase.as_deref().map(String::as_str),
-        &now,
-    )?;
-    store::append_event(
-        &tx,
-        &now,
+    let (count, after) = s.rekey(target, passphrase.as_deref().map(String::as_str))?;
+    s.event(
         "rekeyed",
         None,
-        None,
-        json!({ "from": old.protection().as_str(), "to": target.as_str(), "enrollments": count }),
-    )
-    .sql(&path)?;
-    tx.commit().sql(&path)?;
+        json!({ "from": from.as_str(), "to": target.as_str(), "enrollments": count }),
+    )?;
+    let path = s.path().to_path_buf();
+    s.commit()?;
     vault::finish_rekey(after)?;
 
     let out = &ctx.out;

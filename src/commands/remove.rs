@@ -9,32 +9,28 @@ use crate::Ctx;
 use crate::cli::RemoveArgs;
 use crate::error::{Exit, invalid};
 use crate::output::sanitize;
-use crate::store::{self, SqlContext};
-use crate::vault::Vault;
+use crate::store;
 
 pub fn run(args: &RemoveArgs, ctx: &Ctx) -> Result<Exit> {
-    let mut store = ctx.store_for(&args.account)?;
-    let path = store.path().to_path_buf();
+    let mut store = ctx.existing_store()?;
     if !args.yes {
         // Look the account up first, so a typo is "not found", not a question.
-        let t = store::get(store.conn(), &path, &args.account)?;
+        let t = store::get(store.conn(), store.path(), &args.account)?;
         confirm(ctx, &t.account)?;
     }
-    let now = ctx.now_str();
-    let tx = store.write()?;
-    let t = store::get(&tx, &path, &args.account)?;
-    Vault::require(&tx, &path, ctx.interactive)?;
-    store::delete_totp(&tx, &t.id).sql(&path)?;
-    store::append_event(
-        &tx,
-        &now,
+    let mut s = ctx.session(&mut store, false)?;
+    let e = s.get(&args.account)?;
+    s.delete(&e)?;
+    s.event_with_state(
         "removed",
-        Some(&t.account),
-        Some(&t.id),
-        json!({ "verified": t.verified, "backupCodes": t.backup_codes_remaining }),
-    )
-    .sql(&path)?;
-    tx.commit().sql(&path)?;
+        Some(&e.totp.account),
+        Some(&e.totp.id),
+        &json!({ "verified": e.totp.verified, "backupCodes": e.totp.backup_codes_remaining })
+            .to_string(),
+        None,
+    )?;
+    s.commit()?;
+    let t = e.totp;
     let out = &ctx.out;
     if out.json {
         out.json(&json!({ "id": t.id, "account": t.account, "removed": true }))?;

@@ -7,30 +7,29 @@ use serde_json::json;
 
 use crate::Ctx;
 use crate::cli::UnlockArgs;
-use crate::error::Exit;
+use crate::error::{Error, Exit};
 use crate::output::{TotpView, sanitize};
-use crate::store::{self, SqlContext};
-use crate::vault::Vault;
 
 pub fn run(args: &UnlockArgs, ctx: &Ctx) -> Result<Exit> {
-    let mut store = ctx.store_for(&args.account)?;
-    let path = store.path().to_path_buf();
+    let mut store = ctx.existing_store()?;
     let now = ctx.now_str();
-    let tx = store.write()?;
-    let before = store::get(&tx, &path, &args.account)?;
-    Vault::require(&tx, &path, ctx.interactive)?;
-    store::unlock(&tx, &before.id, &now).sql(&path)?;
-    store::append_event(
-        &tx,
-        &now,
+    let mut s = ctx.session(&mut store, false)?;
+    let mut e = s.get(&args.account)?;
+    let before = e.totp.clone();
+    e.totp.failed_attempts = 0;
+    e.totp.locked_until = None;
+    if !s.save(&mut e)? {
+        return Err(
+            Error::Store("the enrollment changed under this command; try again".into()).into(),
+        );
+    }
+    s.event(
         "unlocked",
-        Some(&before.account),
-        Some(&before.id),
+        Some(&e),
         json!({ "lockedUntil": before.locked_until, "failedAttempts": before.failed_attempts }),
-    )
-    .sql(&path)?;
-    let after = store::get(&tx, &path, &before.id)?;
-    tx.commit().sql(&path)?;
+    )?;
+    s.commit()?;
+    let after = e.totp;
     let out = &ctx.out;
     if out.json {
         out.json(&TotpView::audit(after))?;

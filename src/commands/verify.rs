@@ -11,14 +11,12 @@ use anyhow::Result;
 use chrono::Duration;
 use serde::Serialize;
 use serde_json::json;
-use subtle::ConstantTimeEq;
 
 use crate::cli::VerifyArgs;
 use crate::config::Settings;
 use crate::error::{Error, Exit, invalid};
 use crate::output::sanitize;
-use crate::store::{self, SqlContext};
-use crate::vault::Vault;
+use crate::store;
 use crate::{Ctx, backup_codes, otp, parse_time, timestamp};
 
 /// Why a code was rejected: Clerk's error codes.
@@ -27,6 +25,7 @@ enum Reason {
     Incorrect,
     Replayed,
     InvalidLength,
+    UsedBackupCode,
 }
 
 impl Reason {
@@ -35,6 +34,7 @@ impl Reason {
             Reason::Incorrect => "totp_incorrect_code",
             Reason::Replayed => "totp_replayed_code",
             Reason::InvalidLength => "totp_invalid_length",
+            Reason::UsedBackupCode => "backup_code_used",
         }
     }
 }
@@ -76,6 +76,10 @@ struct VerifyView {
 
 pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
     let at = args.at.as_deref().map(parse_time).transpose()?;
+    // A code checked at a future --at is only checked: recording its step would move
+    // the replay watermark past the real clock and turn every real code into a
+    // "replay". So nothing changes but the audit trail, which records the check.
+    let check_only = at.is_some_and(|at| at > ctx.now);
     if let Some(w) = args.window
         && w > otp::MAX_WINDOW
     {
@@ -84,96 +88,93 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
             otp::MAX_WINDOW
         )));
     }
-    let mut store = ctx.store_for(&args.account)?;
-    let path = store.path().to_path_buf();
+    let mut store = ctx.existing_store()?;
     let now = ctx.now_str();
+    // Ask only for the code of an account that exists and is not locked out, so that
+    // neither a typo nor a lockout is reported after someone typed a code. This look
+    // is unauthenticated and decides nothing: all is checked again, with the key,
+    // under the write lock below.
     let input = if args.code.is_empty() {
-        // Ask only for the code of an account that exists and is not locked out, so
-        // that neither a typo nor a lockout is reported after someone typed a code.
-        // Both are checked again under the write lock below.
-        let t = store::get(store.conn(), &path, &args.account)?;
-        if let Some(until) = t.locked_until.filter(|u| *u > now) {
-            return Err(Error::Locked {
-                account: sanitize(&t.account),
-                until,
-            }
-            .into());
+        let t = store::get(store.conn(), store.path(), &args.account)?;
+        if t.locked_until.as_deref().is_some_and(|u| u > now.as_str()) {
+            None
+        } else {
+            Some(read_code(ctx, &args.account)?)
         }
-        read_code(ctx, &args.account)?
     } else {
-        zeroize::Zeroizing::new(args.code.concat())
+        Some(zeroize::Zeroizing::new(args.code.concat()))
     };
 
-    let tx = store.write()?;
-    let mut totp = store::get(&tx, &path, &args.account)?;
-    let settings = Settings::load(&tx, &path)?;
+    let mut s = ctx.session(&mut store, false)?;
+    let mut e = s.get(&args.account)?;
+    let settings = s.settings().clone();
+    let before = e.totp.clone();
 
-    if let Some(until) = totp.locked_until.clone() {
+    if let Some(until) = e.totp.locked_until.clone() {
         if until > now {
-            // Locked: the code is not looked at.
-            store::append_event(
-                &tx,
-                &now,
+            // Locked: the code is not looked at, but the attempt is on the record,
+            // whichever way the code came.
+            s.event(
                 "code_rejected",
-                Some(&totp.account),
-                Some(&totp.id),
+                Some(&e),
                 json!({ "reason": "user_locked", "lockedUntil": until }),
-            )
-            .sql(&path)?;
-            tx.commit().sql(&path)?;
+            )?;
+            s.commit()?;
             return Err(Error::Locked {
-                account: sanitize(&totp.account),
+                account: sanitize(&e.totp.account),
                 until,
             }
             .into());
         }
         // The lockout has run out: the count starts again, on the record.
-        store::unlock(&tx, &totp.id, &now).sql(&path)?;
-        store::append_event(
-            &tx,
-            &now,
+        e.totp.failed_attempts = 0;
+        e.totp.locked_until = None;
+        save(&mut s, &mut e)?;
+        s.event(
             "unlocked",
-            Some(&totp.account),
-            Some(&totp.id),
-            json!({ "lockedUntil": until, "failedAttempts": totp.failed_attempts, "expired": true }),
-        )
-        .sql(&path)?;
-        totp.failed_attempts = 0;
-        totp.locked_until = None;
+            Some(&e),
+            json!({ "lockedUntil": until, "failedAttempts": before.failed_attempts, "expired": true }),
+        )?;
     }
+    let Some(input) = input else {
+        // Locked when looked at, but no longer: the code was not read yet.
+        s.commit()?;
+        return Err(invalid(
+            "the account's lockout ran out as the code was about to be asked: run verify again",
+        ));
+    };
 
-    let vault = Vault::unlock(&tx, &path, ctx.interactive)?;
     let window = args.window.unwrap_or(settings.window);
     let digits_only = otp::normalize_code(&input);
+    let now_step = e.totp.params.step_at(at.unwrap_or(ctx.now).timestamp());
 
     // Backup codes first, as Clerk does.
     let outcome: (CodeType, Result<Option<i64>, Reason>) = if let Some(code) =
         backup_codes::normalize(&input)
     {
-        let hash = vault.hash_code(&totp.id, &code);
-        let known = store::backup_code_hashes(&tx, &totp.id).sql(&path)?;
-        let mut matched = false;
-        for stored in &known {
-            matched |= bool::from(stored.as_slice().ct_eq(&hash[..]));
-        }
-        let consumed =
-            matched && store::consume_backup_code(&tx, &totp.id, &hash, &now).sql(&path)?;
-        (
-            CodeType::BackupCode,
-            if consumed {
-                Ok(None)
-            } else {
-                Err(Reason::Incorrect)
-            },
-        )
-    } else if digits_only.len() == usize::from(totp.params.digits)
+        let hash = s.hash_code(&e, &code);
+        let live = if check_only {
+            e.backup_hashes.iter().any(|h| h[..] == hash[..])
+        } else {
+            s.consume_backup_code(&mut e, &hash)?
+        };
+        let result = if live {
+            Ok(None)
+        } else if s.backup_code_was_used(&e, &hash)? {
+            Err(Reason::UsedBackupCode)
+        } else {
+            Err(Reason::Incorrect)
+        };
+        (CodeType::BackupCode, result)
+    } else if digits_only.len() == usize::from(e.totp.params.digits)
         && digits_only.bytes().all(|b| b.is_ascii_digit())
     {
-        let sealed = store::sealed_secret(&tx, &totp.id).sql(&path)?;
-        let secret = vault.open(&totp.id, &sealed)?;
-        let now_step = totp.params.step_at(at.unwrap_or(ctx.now).timestamp());
-        let result = match otp::find_step(&totp.params, &secret, &digits_only, now_step, window) {
-            Some(m) if store::accept_step(&tx, &totp.id, m.step, &now).sql(&path)? => {
+        let secret = s.secret(&e)?;
+        let result = match otp::find_step(&e.totp.params, &secret, &digits_only, now_step, window) {
+            Some(m) if e.totp.last_step.is_none_or(|last| m.step > last) => {
+                if !check_only {
+                    e.totp.last_step = Some(m.step);
+                }
                 Ok(Some(m.drift))
             }
             Some(_) => Err(Reason::Replayed),
@@ -186,66 +187,89 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
 
     let (code_type, result) = outcome;
     let mut view = VerifyView {
-        id: totp.id.clone(),
-        account: totp.account.clone(),
+        id: e.totp.id.clone(),
+        account: e.totp.account.clone(),
         valid: result.is_ok(),
         code_type: Some(code_type.as_str()),
         drift: None,
         reason: None,
-        verified: totp.verified,
-        backup_codes_remaining: totp.backup_codes_remaining,
+        verified: e.totp.verified,
+        backup_codes_remaining: e.totp.backup_codes_remaining,
         backup_codes: None,
-        failed_attempts: totp.failed_attempts,
+        failed_attempts: e.totp.failed_attempts,
         locked_until: None,
     };
-    let account = Some(totp.account.as_str());
-    let id = Some(totp.id.as_str());
+    // What the audit trail says of the time the code was checked at, if not now.
+    let at_detail = at.map(timestamp);
+    if check_only {
+        view.drift = result.ok().flatten();
+        view.reason = result.err().map(Reason::code);
+        if result == Err(Reason::InvalidLength) {
+            view.code_type = None;
+        }
+        s.event(
+            "code_checked",
+            Some(&e),
+            json!({
+                "type": view.code_type,
+                "valid": view.valid,
+                "reason": view.reason,
+                "at": at_detail,
+                "recorded": false,
+            }),
+        )?;
+        s.commit()?;
+        print(ctx, &view, &settings)?;
+        return Ok(if view.valid {
+            Exit::Success
+        } else {
+            Exit::Rejected
+        });
+    }
     match result {
         Ok(drift) => {
             view.drift = drift;
-            view.failed_attempts = 0;
-            store::append_event(
-                &tx,
-                &now,
-                "code_accepted",
-                account,
-                id,
-                json!({ "type": code_type.as_str(), "drift": drift }),
-            )
-            .sql(&path)?;
-            if code_type == CodeType::BackupCode {
-                view.backup_codes_remaining = totp.backup_codes_remaining.saturating_sub(1);
-                store::append_event(
-                    &tx,
-                    &now,
-                    "backup_code_used",
-                    account,
-                    id,
-                    json!({ "remaining": view.backup_codes_remaining }),
-                )
-                .sql(&path)?;
+            e.totp.last_used_at = Some(now.clone());
+            e.totp.failed_attempts = 0;
+            e.totp.locked_until = None;
+            let newly_verified = !e.totp.verified;
+            e.totp.verified = true;
+            let mut fresh_codes = None;
+            if newly_verified && settings.backup_codes && e.backup_hashes.is_empty() {
+                let codes = backup_codes::generate(settings.backup_code_count)?;
+                let hashes = codes.iter().map(|c| s.hash_code(&e, c)).collect();
+                s.replace_backup_codes(&mut e, hashes)?;
+                fresh_codes = Some(codes);
             }
-            if !totp.verified {
-                view.verified = true;
-                store::append_event(&tx, &now, "verified", account, id, json!({})).sql(&path)?;
-                if settings.backup_codes && totp.backup_codes_remaining == 0 {
-                    let codes = backup_codes::generate(settings.backup_code_count)?;
-                    let hashes: Vec<[u8; 32]> =
-                        codes.iter().map(|c| vault.hash_code(&totp.id, c)).collect();
-                    store::replace_backup_codes(&tx, &totp.id, &hashes).sql(&path)?;
-                    store::append_event(
-                        &tx,
-                        &now,
-                        "backup_codes_generated",
-                        account,
-                        id,
-                        json!({ "count": codes.len() }),
-                    )
-                    .sql(&path)?;
-                    view.backup_codes_remaining = settings.backup_code_count;
-                    view.backup_codes =
-                        Some(codes.iter().map(|c| backup_codes::display(c)).collect());
-                }
+            save(&mut s, &mut e)?;
+            view.failed_attempts = 0;
+            view.verified = true;
+            view.backup_codes_remaining = e.totp.backup_codes_remaining;
+            s.event(
+                "code_accepted",
+                Some(&e),
+                with_at(
+                    json!({ "type": code_type.as_str(), "drift": drift }),
+                    &at_detail,
+                ),
+            )?;
+            if code_type == CodeType::BackupCode {
+                s.event(
+                    "backup_code_used",
+                    Some(&e),
+                    json!({ "remaining": e.totp.backup_codes_remaining }),
+                )?;
+            }
+            if newly_verified {
+                s.event("verified", Some(&e), json!({}))?;
+            }
+            if let Some(codes) = fresh_codes {
+                s.event(
+                    "backup_codes_generated",
+                    Some(&e),
+                    json!({ "count": codes.len() }),
+                )?;
+                view.backup_codes = Some(codes.iter().map(|c| backup_codes::display(c)).collect());
             }
         }
         Err(reason) => {
@@ -253,41 +277,64 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
             if reason == Reason::InvalidLength {
                 view.code_type = None;
             }
-            let failed = store::count_failure(&tx, &totp.id, &now).sql(&path)?;
+            e.totp.failed_attempts = e.totp.failed_attempts.saturating_add(1);
+            let failed = e.totp.failed_attempts;
+            let locks = settings.lockout_attempts > 0 && failed >= settings.lockout_attempts;
+            let until = locks.then(|| {
+                timestamp(ctx.now + Duration::seconds(i64::from(settings.lockout_seconds)))
+            });
+            e.totp.locked_until = until.clone();
+            save(&mut s, &mut e)?;
             view.failed_attempts = failed;
-            store::append_event(
-                &tx,
-                &now,
+            s.event(
                 "code_rejected",
-                account,
-                id,
-                json!({ "type": view.code_type, "reason": reason.code(), "failedAttempts": failed }),
-            )
-            .sql(&path)?;
-            if settings.lockout_attempts > 0 && failed >= settings.lockout_attempts {
-                let until =
-                    timestamp(ctx.now + Duration::seconds(i64::from(settings.lockout_seconds)));
-                store::lock(&tx, &totp.id, &until).sql(&path)?;
-                store::append_event(
-                    &tx,
-                    &now,
+                Some(&e),
+                with_at(
+                    json!({ "type": view.code_type, "reason": reason.code(), "failedAttempts": failed }),
+                    &at_detail,
+                ),
+            )?;
+            if let Some(until) = until {
+                s.event(
                     "locked",
-                    account,
-                    id,
+                    Some(&e),
                     json!({ "lockedUntil": until, "failedAttempts": failed }),
-                )
-                .sql(&path)?;
+                )?;
                 view.locked_until = Some(until);
             }
         }
     }
-    tx.commit().sql(&path)?;
+    s.commit()?;
     print(ctx, &view, &settings)?;
     Ok(if view.valid {
         Exit::Success
     } else {
         Exit::Rejected
     })
+}
+
+/// Saves an enrollment's new state. The session holds the write lock, so the row
+/// cannot have changed since it was loaded; if it did, nothing is recorded.
+fn save(s: &mut store::Session<'_>, e: &mut store::Enrollment) -> Result<()> {
+    if s.save(e)? {
+        Ok(())
+    } else {
+        Err(Error::Store(format!(
+            "the enrollment of '{}' changed while it was being verified; nothing was \
+             recorded: try again",
+            sanitize(&e.totp.account)
+        ))
+        .into())
+    }
+}
+
+/// Adds `"at"` to an event's detail when the code was checked at a time given with
+/// --at, so the trail shows which time was used.
+fn with_at(mut detail: serde_json::Value, at: &Option<String>) -> serde_json::Value {
+    if let Some(at) = at {
+        detail["at"] = at.clone().into();
+    }
+    detail
 }
 
 /// Reads the code from a no-echo prompt on a terminal, else one line of stdin.
@@ -345,6 +392,7 @@ fn print(ctx: &Ctx, view: &VerifyView, settings: &Settings) -> Result<()> {
         let reason = match view.reason {
             Some("totp_replayed_code") => "the code was already used (replayed)",
             Some("totp_invalid_length") => "that is neither a TOTP code nor a backup code",
+            Some("backup_code_used") => "that backup code was already used",
             _ => "the code is incorrect",
         };
         writeln!(w, "{} rejected for {account}: {reason}", out.red("✗"))?;

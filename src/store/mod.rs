@@ -8,7 +8,10 @@
 //! check-then-record (replay protection, lockout counting) is atomic.
 
 mod events;
+mod files;
+mod queries;
 mod schema;
+pub mod session;
 
 use std::fs;
 use std::io::ErrorKind;
@@ -17,14 +20,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Result, anyhow};
-use rusqlite::{
-    Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior, params,
-};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior};
 
-pub use events::{
-    Appender as EventAppender, ChainProblem, Event, EventFilter, append as append_event,
-    check_chain, for_each_event,
-};
+pub use events::{Actor, ChainProblem, Event, EventFilter, Head, for_each_event, head};
+pub use files::{check_private_file, open_for_check};
+pub use queries::*;
+pub use session::{Audit, Enrollment, Session, audit};
 
 use crate::error::Error;
 use crate::otp::{Algorithm, Params};
@@ -54,7 +55,7 @@ impl Store {
     }
 
     fn open_with(path: &Path, create_missing: bool) -> Result<Option<Store>> {
-        match fs::symlink_metadata(path) {
+        match fs::metadata(path) {
             Ok(meta) if meta.is_dir() => {
                 return Err(store_err(format!(
                     "{} is a directory, not a store file: pass the path of a file, e.g. {}",
@@ -75,6 +76,7 @@ impl Store {
                 )));
             }
         }
+        check_file(path)?;
         check_length(path)?;
         let conn = connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         let store = Store {
@@ -93,6 +95,11 @@ impl Store {
     /// The connection, for read-only queries.
     pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// The schema version of the store.
+    pub fn schema_version(&self) -> Result<i32> {
+        Ok(self.identity()?.1)
     }
 
     /// Starts a write transaction, holding the write lock from its first statement.
@@ -125,6 +132,17 @@ impl Store {
                 schema::VERSION
             )));
         }
+        if version < schema::AUTHENTICATED
+            && schema::has_authenticated_tables(&self.conn).map_err(|e| self.err(e))?
+        {
+            return Err(crate::error::integrity_error(format!(
+                "{} says it is schema version {version}, but it holds the authenticated \
+                 tables of version {}: its version was edited to take it back; restore it \
+                 from a backup",
+                self.path.display(),
+                schema::AUTHENTICATED
+            )));
+        }
         if version < schema::VERSION {
             self.migrate()?;
         }
@@ -155,6 +173,21 @@ impl Store {
             )
             .map_err(|e| self.err(e))
     }
+}
+
+/// Refuses a store that someone else could have planted or written: see
+/// [`files`]. The file is opened without blocking, so a FIFO at the path is refused at
+/// once instead of hanging.
+fn check_file(path: &Path) -> Result<()> {
+    let file = files::open_for_check(path, false)
+        .map_err(|e| store_err(format!("cannot open {}: {e}", path.display())))?
+        .ok_or_else(|| store_err(format!("{} vanished as it was opened", path.display())))?;
+    files::check_private_file(&file, path, "store", false).map_err(store_err)?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    files::check_store_dir(dir).map_err(store_err)
 }
 
 /// Refuses an SQLite file cut short in the middle of a page. SQLite itself refuses a
@@ -320,12 +353,15 @@ pub struct Totp {
     pub created_at: String,
     pub updated_at: String,
     pub backup_codes_remaining: u32,
+    /// The MAC over the row's state and live backup codes (src/integrity.rs); `None`
+    /// on a store no keyed command has upgraded yet.
+    pub mac: Option<Vec<u8>>,
 }
 
 const TOTP_COLUMNS: &str = "t.id, t.account, t.issuer, t.algorithm, t.digits, t.period, \
      t.verified, t.last_step, t.last_used_at, t.failed_attempts, t.locked_until, \
      t.created_at, t.updated_at, \
-     (SELECT count(*) FROM backup_codes b WHERE b.totp_id = t.id)";
+     (SELECT count(*) FROM backup_codes b WHERE b.totp_id = t.id AND b.used_at IS NULL), t.mac";
 
 fn algorithm_at(r: &Row<'_>, i: usize) -> rusqlite::Result<Algorithm> {
     let text = match r.get_ref(i)?.as_str() {
@@ -349,17 +385,21 @@ fn not_text(e: Option<rusqlite::Error>, i: usize) -> rusqlite::Error {
     ))
 }
 
-fn totp_from_row(r: &Row<'_>) -> rusqlite::Result<Totp> {
+/// The parameters at columns 3 to 5, checked as strictly as on input: a period of 0
+/// or 1 digit in the file is damage (or an attack), never something to compute with.
+fn params_at(r: &Row<'_>) -> rusqlite::Result<Params> {
     let algorithm = algorithm_at(r, 3)?;
+    Params::new(algorithm, r.get(4)?, r.get(5)?).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Integer, e.into())
+    })
+}
+
+fn totp_from_row(r: &Row<'_>) -> rusqlite::Result<Totp> {
     Ok(Totp {
         id: r.get(0)?,
         account: r.get(1)?,
         issuer: r.get(2)?,
-        params: Params {
-            algorithm,
-            digits: r.get(4)?,
-            period: r.get(5)?,
-        },
+        params: params_at(r)?,
         verified: r.get(6)?,
         last_step: r.get(7)?,
         last_used_at: r.get(8)?,
@@ -368,6 +408,7 @@ fn totp_from_row(r: &Row<'_>) -> rusqlite::Result<Totp> {
         created_at: r.get(11)?,
         updated_at: r.get(12)?,
         backup_codes_remaining: r.get(13)?,
+        mac: r.get(14)?,
     })
 }
 
@@ -395,12 +436,6 @@ pub fn get(conn: &Connection, path: &Path, account_or_id: &str) -> Result<Totp> 
     find(conn, account_or_id)
         .map_err(|e| sqlite_err(path, e))?
         .ok_or_else(|| Error::NotFound(crate::output::sanitize(account_or_id)).into())
-}
-
-/// The sealed secret of an enrollment.
-pub fn sealed_secret(conn: &Connection, id: &str) -> rusqlite::Result<Vec<u8>> {
-    conn.prepare_cached("SELECT secret FROM totps WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
 }
 
 /// Which enrollments `list` shows.
@@ -459,16 +494,11 @@ pub fn for_each_totp_ref(
                 Err(_) => Err(not_text(r.get::<_, Option<String>>(i).err(), i)),
             }
         };
-        let algorithm = algorithm_at(r, 3)?;
         f(&TotpRef {
             id: text(0)?,
             account: text(1)?,
             issuer: text(2)?,
-            params: Params {
-                algorithm,
-                digits: r.get(4)?,
-                period: r.get(5)?,
-            },
+            params: params_at(r)?,
             verified: r.get(6)?,
             last_used_at: opt_text(8)?,
             failed_attempts: r.get(9)?,
@@ -505,215 +535,6 @@ fn query_totps(
     while let Some(row) = rows.next()? {
         f(row)?;
     }
-    Ok(())
-}
-
-/// A new enrollment to insert.
-pub struct NewTotp<'a> {
-    pub id: &'a str,
-    pub account: &'a str,
-    pub issuer: &'a str,
-    pub params: Params,
-    pub sealed_secret: &'a [u8],
-    pub verified: bool,
-    pub now: &'a str,
-}
-
-/// Inserts one new enrollment (enroll).
-pub fn insert_totp(conn: &Connection, t: &NewTotp<'_>) -> rusqlite::Result<()> {
-    // The caller removed any enrollment of the account in this transaction, so an
-    // insert that adds nothing means the store changed under it: refuse.
-    match Inserter::new(conn)?.insert_new(t)? {
-        true => Ok(()),
-        false => Err(rusqlite::Error::StatementChangedRows(0)),
-    }
-}
-
-/// Inserts many enrollments in one write transaction (import), with its statement
-/// prepared once for the whole run.
-pub struct Inserter<'c> {
-    insert: rusqlite::CachedStatement<'c>,
-}
-
-impl<'c> Inserter<'c> {
-    pub fn new(conn: &'c Connection) -> rusqlite::Result<Inserter<'c>> {
-        // The account's unique index answers "is it enrolled already?" as part of the
-        // insert, instead of a separate lookup per account.
-        let insert = conn.prepare_cached(
-            "INSERT INTO totps (id, account, issuer, algorithm, digits, period, secret, \
-                                verified, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) \
-             ON CONFLICT (account) DO NOTHING",
-        )?;
-        Ok(Inserter { insert })
-    }
-
-    /// Inserts `t` unless its account is enrolled already; returns whether it did.
-    pub fn insert_new(&mut self, t: &NewTotp<'_>) -> rusqlite::Result<bool> {
-        let inserted = self.insert.execute(params![
-            t.id,
-            t.account,
-            t.issuer,
-            t.params.algorithm.as_str(),
-            t.params.digits,
-            t.params.period,
-            t.sealed_secret,
-            t.verified,
-            t.now
-        ])?;
-        Ok(inserted == 1)
-    }
-}
-
-/// Deletes an enrollment and, through the foreign key, its backup codes.
-pub fn delete_totp(conn: &Connection, id: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached("DELETE FROM totps WHERE id = ?1")?
-        .execute([id])?;
-    Ok(())
-}
-
-/// Records an accepted TOTP step, only if it is later than the last accepted one.
-/// Returns false when it is not (a replay). Resets the lockout count.
-pub fn accept_step(conn: &Connection, id: &str, step: i64, now: &str) -> rusqlite::Result<bool> {
-    let changed = conn
-        .prepare_cached(
-            "UPDATE totps SET last_step = ?2, last_used_at = ?3, updated_at = ?3, \
-                    verified = 1, failed_attempts = 0, locked_until = NULL \
-             WHERE id = ?1 AND (last_step IS NULL OR last_step < ?2)",
-        )?
-        .execute(params![id, step, now])?;
-    Ok(changed == 1)
-}
-
-/// Records an accepted backup code: it is consumed, and the lockout count reset.
-/// Returns false if the code was consumed by someone else first.
-pub fn consume_backup_code(
-    conn: &Connection,
-    id: &str,
-    hash: &[u8],
-    now: &str,
-) -> rusqlite::Result<bool> {
-    let deleted = conn
-        .prepare_cached("DELETE FROM backup_codes WHERE totp_id = ?1 AND hash = ?2")?
-        .execute(params![id, hash])?;
-    if deleted == 1 {
-        conn.prepare_cached(
-            "UPDATE totps SET last_used_at = ?2, updated_at = ?2, failed_attempts = 0, \
-                    locked_until = NULL WHERE id = ?1",
-        )?
-        .execute(params![id, now])?;
-    }
-    Ok(deleted == 1)
-}
-
-/// The backup-code hashes of an enrollment.
-pub fn backup_code_hashes(conn: &Connection, id: &str) -> rusqlite::Result<Vec<Vec<u8>>> {
-    conn.prepare_cached("SELECT hash FROM backup_codes WHERE totp_id = ?1")?
-        .query_map([id], |r| r.get(0))?
-        .collect()
-}
-
-/// Replaces the whole set of backup codes of an enrollment.
-pub fn replace_backup_codes(
-    conn: &Connection,
-    id: &str,
-    hashes: &[[u8; 32]],
-) -> rusqlite::Result<()> {
-    conn.prepare_cached("DELETE FROM backup_codes WHERE totp_id = ?1")?
-        .execute([id])?;
-    let mut insert =
-        conn.prepare_cached("INSERT INTO backup_codes (totp_id, hash) VALUES (?1, ?2)")?;
-    for hash in hashes {
-        insert.execute(params![id, &hash[..]])?;
-    }
-    Ok(())
-}
-
-/// Counts one rejected code. Returns the new count.
-pub fn count_failure(conn: &Connection, id: &str, now: &str) -> rusqlite::Result<u32> {
-    conn.prepare_cached(
-        "UPDATE totps SET failed_attempts = failed_attempts + 1, updated_at = ?2 \
-         WHERE id = ?1 RETURNING failed_attempts",
-    )?
-    .query_row(params![id, now], |r| r.get(0))
-}
-
-/// Locks an enrollment until `until`.
-pub fn lock(conn: &Connection, id: &str, until: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE totps SET locked_until = ?2 WHERE id = ?1")?
-        .execute(params![id, until])?;
-    Ok(())
-}
-
-/// Clears a lockout and the count of rejected codes.
-pub fn unlock(conn: &Connection, id: &str, now: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "UPDATE totps SET failed_attempts = 0, locked_until = NULL, updated_at = ?2 WHERE id = ?1",
-    )?
-    .execute(params![id, now])?;
-    Ok(())
-}
-
-/// Every enrollment's id and sealed secret, for rekeying.
-pub fn all_sealed_secrets(conn: &Connection) -> rusqlite::Result<Vec<(String, Vec<u8>)>> {
-    conn.prepare("SELECT id, secret FROM totps")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect()
-}
-
-/// Replaces an enrollment's sealed secret (same secret, new key).
-pub fn reseal(conn: &Connection, id: &str, sealed: &[u8]) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE totps SET secret = ?2 WHERE id = ?1")?
-        .execute(params![id, sealed])?;
-    Ok(())
-}
-
-/// The stored settings, as (key, value) pairs.
-pub fn config_pairs(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
-    conn.prepare_cached("SELECT key, value FROM config")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect()
-}
-
-pub fn set_config(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO config (key, value) VALUES (?1, ?2) \
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute([key, value])?;
-    Ok(())
-}
-
-/// The row that says how the store's data key is protected.
-#[derive(Debug, Clone)]
-pub struct VaultRow {
-    pub protection: String,
-    pub kdf: Option<String>,
-    pub salt: Option<Vec<u8>>,
-    pub wrapped: Vec<u8>,
-}
-
-pub fn vault_row(conn: &Connection) -> rusqlite::Result<Option<VaultRow>> {
-    conn.prepare_cached("SELECT protection, kdf, salt, wrapped FROM vault WHERE id = 1")?
-        .query_row([], |r| {
-            Ok(VaultRow {
-                protection: r.get(0)?,
-                kdf: r.get(1)?,
-                salt: r.get(2)?,
-                wrapped: r.get(3)?,
-            })
-        })
-        .optional()
-}
-
-pub fn put_vault_row(conn: &Connection, row: &VaultRow, now: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO vault (id, protection, kdf, salt, wrapped, updated_at) \
-         VALUES (1, ?1, ?2, ?3, ?4, ?5) \
-         ON CONFLICT (id) DO UPDATE SET protection = excluded.protection, kdf = excluded.kdf, \
-             salt = excluded.salt, wrapped = excluded.wrapped, updated_at = excluded.updated_at",
-    )?
-    .execute(params![row.protection, row.kdf, row.salt, row.wrapped, now])?;
     Ok(())
 }
 

@@ -73,7 +73,33 @@ const MIGRATIONS: &[&str] = &[
         hash BLOB NOT NULL
     );
     ",
+    // 2: everything that decides acceptance is authenticated under the store's key
+    // (src/integrity.rs), the audit chain is keyed, and events name their actor and
+    // the state they left behind. The MAC columns stay NULL until the first command
+    // holding the key fills them (see `Upgrade` in src/store/session.rs), so that
+    // list, show and log can still read a store that no keyed command has opened.
+    "
+    ALTER TABLE totps ADD COLUMN mac BLOB;
+    ALTER TABLE vault ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE events ADD COLUMN actor TEXT;
+    ALTER TABLE events ADD COLUMN state BLOB;
+    ALTER TABLE events ADD COLUMN mac BLOB;
+    ALTER TABLE log_head ADD COLUMN mac BLOB;
+    -- A used backup code is kept, marked, so that it can be told from a wrong one.
+    ALTER TABLE backup_codes ADD COLUMN used_at TEXT;
+
+    -- Authenticated values that belong to the store as a whole ('config_mac').
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY NOT NULL,
+        value BLOB NOT NULL
+    ) WITHOUT ROWID;
+    ",
 ];
+
+/// The first version whose data is authenticated. A store that has the tables of this
+/// version but claims an older one had its version edited: it is refused, never
+/// migrated again.
+pub const AUTHENTICATED: i32 = 2;
 
 /// The schema version this build writes.
 pub const VERSION: i32 = MIGRATIONS.len() as i32;
@@ -81,9 +107,23 @@ pub const VERSION: i32 = MIGRATIONS.len() as i32;
 /// Applies the migrations after `from`, then records the new version. The caller
 /// holds the transaction.
 pub fn migrate(conn: &Connection, from: i32) -> rusqlite::Result<()> {
+    // The caller refuses a store whose version was taken back below the tables it
+    // has (see `has_authenticated_tables`), so each migration runs on the schema it
+    // was written for.
     let from = usize::try_from(from).unwrap_or(0);
     for sql in MIGRATIONS.iter().skip(from) {
         conn.execute_batch(sql)?;
     }
     conn.pragma_update(None, "user_version", VERSION)
+}
+
+/// Whether the store has the tables of the authenticated schema, whatever its
+/// `user_version` says.
+pub fn has_authenticated_tables(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
 }

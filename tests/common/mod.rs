@@ -113,6 +113,13 @@ impl TestEnv {
         self.json_status(args, 0)
     }
 
+    /// Creates the store (and its key) with nothing enrolled, the way a user would:
+    /// by setting a setting to its default value.
+    #[track_caller]
+    pub fn create_store(&self) {
+        self.json(&["config", "window", "1"]);
+    }
+
     /// Enrolls `account` with extra flags and returns what was printed.
     #[track_caller]
     pub fn enroll_with(&self, account: &str, flags: &[&str]) -> Enrolled {
