@@ -42,10 +42,15 @@ pub enum Error {
     BackupCodesNotAvailable(String),
     #[error(
         "'{account}' is locked after too many rejected codes until {}; an admin can \
-         clear it with 'totpctl unlock'",
+         clear it with: {unlock}",
         crate::output::human_time(until)
     )]
-    Locked { account: String, until: String },
+    Locked {
+        account: String,
+        until: String,
+        /// The `totpctl unlock …` command line that clears it, ready to paste.
+        unlock: String,
+    },
     #[error("{0}")]
     Key(String),
     #[error("the audit log is broken at event #{seq}: {reason}")]

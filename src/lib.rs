@@ -26,6 +26,10 @@ use crate::store::Store;
 /// What every command gets: where the store is, how to print, and the time.
 pub struct Ctx {
     pub store_path: PathBuf,
+    /// The store as the user named it (`--store` or `TOTPCTL_STORE`) when it is not the
+    /// default one: the commands suggested to the user must carry it to reach the same
+    /// store. None for the default store.
+    pub store_arg: Option<PathBuf>,
     pub out: Output,
     /// The time the command started; the one clock every record of it uses.
     pub now: DateTime<Utc>,
@@ -49,6 +53,22 @@ impl Ctx {
     pub fn store_for(&self, account: &str) -> Result<Store> {
         self.existing_store()?
             .ok_or_else(|| Error::NotFound(output::sanitize(account)).into())
+    }
+
+    /// A `totpctl …` command line to suggest to the user, which pastes as is: with
+    /// `--store` when the store is not the default, each word quoted for the shell.
+    pub fn command_line(&self, words: &[&str]) -> String {
+        output::command_line(self.store_arg.as_deref(), words)
+    }
+
+    /// The command line of `command` on one account, as [`Ctx::command_line`]; an
+    /// account that starts with `-` comes after `--`, so it is not taken for an option.
+    pub fn account_command(&self, command: &str, account: &str) -> String {
+        if account.starts_with('-') {
+            self.command_line(&[command, "--", account])
+        } else {
+            self.command_line(&[command, account])
+        }
     }
 
     /// `now` in the RFC 3339 form every stored timestamp uses.
@@ -96,14 +116,19 @@ pub fn run(cli: Cli) -> Result<Exit> {
     if let Command::Completions(args) = &cli.command {
         return commands::completions::run(args, &out);
     }
-    let store_path = match cli.global.store {
+    let (store_path, store_arg) = match cli.global.store {
         Some(p) if p.as_os_str().is_empty() => return Err(invalid("--store is empty")),
-        Some(p) => p,
-        None => default_store_path()?,
+        Some(p) => {
+            // Named, but the default all the same: hints need not repeat it.
+            let is_default = default_store_path().is_ok_and(|d| d == p);
+            (p.clone(), (!is_default).then_some(p))
+        }
+        None => (default_store_path()?, None),
     };
     let interactive = !cli.global.json && io::stdin().is_terminal();
     let ctx = Ctx {
         store_path,
+        store_arg,
         out,
         now: Utc::now(),
         interactive,

@@ -9,6 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use common::tmux::Tmux;
 use common::{TestEnv, stderr, stdout};
 
 const SHELLS: &[(&str, &str)] = &[
@@ -390,93 +391,6 @@ fn dates_are_readable_in_tables_and_rfc3339_in_json() {
     assert!(shown.contains(" UTC"), "{shown}");
     let j = env.json(&["show", "alice"]);
     chrono::DateTime::parse_from_rfc3339(j["createdAt"].as_str().unwrap()).unwrap();
-}
-
-/// A program running in a detached tmux session: a real terminal whose screen can be
-/// read, and typed into only once the program asks.
-struct Tmux {
-    dir: tempfile::TempDir,
-}
-
-impl Tmux {
-    fn socket(&self) -> PathBuf {
-        self.dir.path().join("tmux.sock")
-    }
-
-    fn tmux(&self) -> Command {
-        let mut cmd = Command::new("tmux");
-        cmd.arg("-S").arg(self.socket());
-        cmd
-    }
-
-    /// Starts `totpctl ARGS` with only `vars` and the store in its environment.
-    fn start(env: &TestEnv, vars: &[(&str, &str)], args: &str) -> Tmux {
-        let t = Tmux {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        let mut line = format!(
-            "env -i PATH=/usr/bin:/bin TERM=xterm HOME='{}' TOTPCTL_STORE='{}'",
-            env.dir.path().join("home").display(),
-            env.store.display()
-        );
-        for (k, v) in vars {
-            line.push_str(&format!(" {k}='{v}'"));
-        }
-        line.push_str(&format!(
-            " '{}' {args}; echo EXIT=$?; sleep 600",
-            bin().display()
-        ));
-        let status = t
-            .tmux()
-            .args(["new-session", "-d", "-x", "150", "-y", "50"])
-            .arg(line)
-            .status()
-            .expect("tmux is installed (Debian package tmux)");
-        assert!(status.success());
-        t
-    }
-
-    fn screen(&self) -> String {
-        let out = self.tmux().args(["capture-pane", "-p"]).output().unwrap();
-        stdout(&out)
-    }
-
-    /// Waits until the screen shows `text`; returns the screen.
-    #[track_caller]
-    fn wait_for(&self, text: &str) -> String {
-        for _ in 0..600 {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("the terminal never showed {text:?}:\n{}", self.screen());
-    }
-
-    /// Types `text` and Enter.
-    fn type_line(&self, text: &str) {
-        assert!(
-            self.tmux()
-                .args(["send-keys", "-l", text])
-                .status()
-                .unwrap()
-                .success()
-        );
-        assert!(
-            self.tmux()
-                .args(["send-keys", "Enter"])
-                .status()
-                .unwrap()
-                .success()
-        );
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.tmux().arg("kill-server").output();
-    }
 }
 
 #[test]

@@ -96,6 +96,7 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
             return Err(Error::Locked {
                 account: sanitize(&t.account),
                 until,
+                unlock: ctx.account_command("unlock", &t.account),
             }
             .into());
         }
@@ -124,6 +125,7 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
             return Err(Error::Locked {
                 account: sanitize(&totp.account),
                 until,
+                unlock: ctx.account_command("unlock", &totp.account),
             }
             .into());
         }
