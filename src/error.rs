@@ -38,8 +38,15 @@ pub enum Error {
         "'{0}' already has a verified TOTP; pass --force to replace it (its backup codes go too)"
     )]
     AlreadyEnabled(String),
-    #[error("'{0}' has no verified TOTP yet: verify a code first, then generate backup codes")]
-    BackupCodesNotAvailable(String),
+    #[error(
+        "'{account}' has no verified TOTP yet: verify a code first ({verify}), then \
+         generate backup codes"
+    )]
+    BackupCodesNotAvailable {
+        account: String,
+        /// The `totpctl verify …` command line, ready to paste.
+        verify: String,
+    },
     #[error(
         "'{account}' is locked after too many rejected codes until {}; an admin can \
          clear it with: {unlock}",
@@ -66,7 +73,7 @@ impl Error {
             Error::InvalidArgument(_) => "invalid_argument",
             Error::NotFound(_) => "resource_not_found",
             Error::AlreadyEnabled(_) => "totp_already_enabled",
-            Error::BackupCodesNotAvailable(_) => "backup_codes_not_available",
+            Error::BackupCodesNotAvailable { .. } => "backup_codes_not_available",
             Error::Locked { .. } => "user_locked",
             Error::Key(_) => "key_error",
             Error::LogBroken { .. } => "log_chain_broken",

@@ -255,6 +255,17 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// Asks on the terminal with no echo (codes, passphrases). Ctrl-D at the prompt is an
+/// end-of-file error, after a newline, so that the error does not land on the
+/// prompt's line.
+pub fn prompt_hidden(prompt: &str) -> io::Result<String> {
+    rpassword::prompt_password(prompt).inspect_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            let _ = writeln!(io::stderr());
+        }
+    })
+}
+
 /// Reads one line from stdin (for codes and import), without its line ending.
 pub fn read_stdin_line(what: &str) -> Result<String> {
     let mut line = String::new();

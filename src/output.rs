@@ -269,6 +269,15 @@ pub fn command_line(store: Option<&Path>, words: &[&str]) -> String {
     line
 }
 
+/// `1 enrollment`, `2 enrollments`: a count and a noun that takes an `s`.
+pub fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Pads `text` to `width` terminal columns.
 pub fn pad(text: &str, width: usize) -> String {
     let w = unicode_width::UnicodeWidthStr::width(text);

@@ -290,12 +290,13 @@ fn remove_asks_on_a_terminal() {
         "{screen}"
     );
     assert!(screen.contains("[y/N]"), "{screen}");
-    assert_eq!(status, Some(2), "{screen}");
-    assert!(screen.contains("not removed"), "{screen}");
+    // No is an answer, not an error (issue 10).
+    assert_eq!(status, Some(0), "{screen}");
+    assert!(screen.contains("Nothing removed"), "{screen}");
     assert_eq!(accounts(&env), ["alice", "bob"]);
     // Just Enter is no.
     let (_, status) = on_tty(&env, &[], "remove alice", "\n");
-    assert_eq!(status, Some(2));
+    assert_eq!(status, Some(0));
     assert_eq!(accounts(&env), ["alice", "bob"]);
     let (screen, status) = on_tty(&env, &[], "remove alice", "y\n");
     assert_eq!(status, Some(0), "{screen}");
@@ -508,4 +509,56 @@ fn verify_does_not_ask_for_a_code_it_would_refuse() {
     let screen = t.wait_for("EXIT=");
     assert!(screen.contains("EXIT=4"), "{screen}");
     assert!(!screen.contains("Code for"), "{screen}");
+}
+
+/// Issue 10: at the code prompt an empty Enter asks again (three times in all), and
+/// Ctrl-D ends the prompt's line before the error is printed.
+#[test]
+fn the_code_prompt_asks_again_after_an_empty_enter_and_ends_its_line_on_ctrl_d() {
+    let env = TestEnv::new();
+    let alice = env.enroll("alice");
+    let code = common::oathtool(&alice.secret, common::T0, &[]);
+    let t = Tmux::start(&env, &[], &format!("verify alice --at {}", common::T0));
+    t.wait_for("Code for alice:");
+    t.type_line("");
+    t.type_line("");
+    t.type_line(&code);
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert_eq!(screen.matches("Code for alice:").count(), 3, "{screen}");
+    drop(t);
+    // Three empty answers give up.
+    let t = Tmux::start(&env, &[], "verify alice");
+    t.wait_for("Code for alice:");
+    for _ in 0..3 {
+        t.type_line("");
+    }
+    let screen = t.wait_for("EXIT=");
+    assert!(
+        screen.contains("EXIT=2") && screen.contains("no code given"),
+        "{screen}"
+    );
+    drop(t);
+    // Ctrl-D: the error starts a line of its own.
+    let t = Tmux::start(&env, &[], "verify alice");
+    t.wait_for("Code for alice:");
+    t.send_keys("C-d");
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=2"), "{screen}");
+    let error_line = screen
+        .lines()
+        .find(|l| l.contains("no code given"))
+        .unwrap_or_else(|| panic!("no error shown:\n{screen}"));
+    assert!(error_line.starts_with("totpctl: "), "{screen}");
+    // At remove's question too.
+    let t = Tmux::start(&env, &[], "remove alice");
+    t.wait_for("[y/N]");
+    t.send_keys("C-d");
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    let line = screen
+        .lines()
+        .find(|l| l.contains("Nothing removed"))
+        .unwrap();
+    assert!(line.starts_with("Nothing removed"), "{screen}");
 }

@@ -38,7 +38,11 @@ pub fn run(args: &BackupCodesArgs, ctx: &Ctx) -> Result<Exit> {
     let tx = store.write()?;
     let totp = store::get(&tx, &path, &args.account)?;
     if !totp.verified {
-        return Err(Error::BackupCodesNotAvailable(sanitize(&totp.account)).into());
+        return Err(Error::BackupCodesNotAvailable {
+            account: sanitize(&totp.account),
+            verify: ctx.account_command("verify", &totp.account),
+        }
+        .into());
     }
     let count = match args.count {
         Some(n) => n,

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::cli::LogArgs;
 use crate::error::{Error, Exit};
-use crate::output::{human_time, pad, sanitize, width};
+use crate::output::{human_time, pad, plural, sanitize, width};
 use crate::store::{self, Event, EventFilter, SqlContext};
 use crate::{Ctx, parse_time, timestamp};
 
@@ -62,8 +62,9 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
                     let mut w = out.stdout();
                     writeln!(
                         w,
-                        "{} the audit log is intact: {count} events",
-                        out.green("ok:")
+                        "{} the audit log is intact: {}",
+                        out.green("ok:"),
+                        plural(count, "event")
                     )?;
                     w.flush()?;
                 }

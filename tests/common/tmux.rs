@@ -85,6 +85,17 @@ impl Tmux {
         panic!("the terminal never showed {text:?}:\n{}", self.screen());
     }
 
+    /// Sends one key by its tmux name (`C-d`, `Enter`).
+    pub fn send_keys(&self, key: &str) {
+        assert!(
+            self.tmux()
+                .args(["send-keys", key])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
     /// Types `text` and Enter.
     pub fn type_line(&self, text: &str) {
         assert!(
