@@ -129,8 +129,10 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --version 'Print version'
         }
         &'totpctl;log'= {
-            cand --since 'Only events at or after this time (unix seconds or RFC 3339)'
-            cand --limit 'Only the last N events'
+            cand --since 'Only events at or after this time: a span before now (30m, 24h, 7d), unix seconds or RFC 3339'
+            cand --until 'Only events at or before this time (as --since)'
+            cand --event 'Only events of this kind (enrolled, code_accepted, code_rejected, verified, locked, unlocked, backup_codes_generated, backup_code_used, removed, imported, config_changed, rekeyed); repeat it for several'
+            cand --limit 'Only the newest N of the matching events, still printed oldest first'
             cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --check 'Verify the whole hash chain instead of listing'

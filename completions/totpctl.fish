@@ -120,8 +120,10 @@ never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l since -d 'Only events at or after this time (unix seconds or RFC 3339)' -r
-complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l limit -d 'Only the last N events' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l since -d 'Only events at or after this time: a span before now (30m, 24h, 7d), unix seconds or RFC 3339' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l until -d 'Only events at or before this time (as --since)' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l event -d 'Only events of this kind (enrolled, code_accepted, code_rejected, verified, locked, unlocked, backup_codes_generated, backup_code_used, removed, imported, config_changed, rekeyed); repeat it for several' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l limit -d 'Only the newest N of the matching events, still printed oldest first' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''

@@ -297,19 +297,30 @@ pub struct ConfigArgs {
 #[command(after_help = "\
 Examples:
   totpctl log alice@example.com
-  totpctl log --since 2026-11-01T00:00:00Z --json | jq -c '.[] | select(.event==\"code_rejected\")'
+  totpctl log --since 24h --event code_rejected --event locked
+  totpctl log --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z --json
+  totpctl log --limit 20
   totpctl log --check")]
 pub struct LogArgs {
     /// Only events of this account (name or id)
     pub account: Option<String>,
-    /// Only events at or after this time (unix seconds or RFC 3339)
+    /// Only events at or after this time: a span before now (30m, 24h, 7d), unix
+    /// seconds or RFC 3339
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// Only the last N events
+    /// Only events at or before this time (as --since)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only events of this kind (enrolled, code_accepted, code_rejected, verified,
+    /// locked, unlocked, backup_codes_generated, backup_code_used, removed, imported,
+    /// config_changed, rekeyed); repeat it for several
+    #[arg(long, value_name = "NAME")]
+    pub event: Vec<String>,
+    /// Only the newest N of the matching events, still printed oldest first
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
     /// Verify the whole hash chain instead of listing
-    #[arg(long, conflicts_with_all = ["account", "since", "limit"])]
+    #[arg(long, conflicts_with_all = ["account", "since", "until", "event", "limit"])]
     pub check: bool,
 }
 

@@ -101,6 +101,38 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>> {
         })
 }
 
+/// Parses a time given on the command line as [`parse_time`] does, or as a span
+/// before `now`: a number and a unit, `90s`, `30m`, `24h`, `7d`, `2w`.
+pub fn parse_time_or_ago(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    let trimmed = text.trim();
+    let unit_at = trimmed.len().saturating_sub(1);
+    if let (Some(unit), Ok(n)) = (
+        trimmed.get(unit_at..),
+        trimmed.get(..unit_at).unwrap_or_default().parse::<u32>(),
+    ) {
+        let seconds: i64 = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            "w" => 604_800,
+            _ => 0,
+        };
+        if seconds > 0 {
+            return chrono::Duration::try_seconds(i64::from(n) * seconds)
+                .and_then(|d| now.checked_sub_signed(d))
+                .ok_or_else(|| invalid(format!("'{trimmed}' reaches too far back")));
+        }
+    }
+    parse_time(text).map_err(|_| {
+        invalid(format!(
+            "'{}' is not a time: give a span before now (30m, 24h, 7d), unix seconds \
+             (1764158400) or RFC 3339 (2026-11-26T12:00:00Z)",
+            otp::printable(trimmed)
+        ))
+    })
+}
+
 /// The store used without --store: `totpctl.db` in the per-user data directory.
 pub fn default_store_path() -> Result<PathBuf> {
     let dirs = directories::ProjectDirs::from("", "", "totpctl").ok_or_else(|| {

@@ -224,12 +224,12 @@ impl TotpView {
     }
 }
 
-/// An RFC 3339 timestamp as people read it: `2026-11-26 12:30 UTC`.
+/// An RFC 3339 timestamp as people read it, to the second: `2026-11-26 12:30:05 UTC`.
 pub fn human_time(rfc3339: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(rfc3339) {
         Ok(t) => t
             .with_timezone(&chrono::Utc)
-            .format("%Y-%m-%d %H:%M UTC")
+            .format("%Y-%m-%d %H:%M:%S UTC")
             .to_string(),
         Err(_) => sanitize(rfc3339),
     }

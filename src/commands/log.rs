@@ -6,10 +6,26 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::cli::LogArgs;
-use crate::error::{Error, Exit};
+use crate::error::{Error, Exit, invalid};
 use crate::output::{human_time, pad, plural, sanitize, width};
 use crate::store::{self, Event, EventFilter, SqlContext};
-use crate::{Ctx, parse_time, timestamp};
+use crate::{Ctx, parse_time_or_ago, timestamp};
+
+/// The names of the events the store records, for `--event`.
+pub const EVENTS: &[&str] = &[
+    "enrolled",
+    "code_accepted",
+    "code_rejected",
+    "verified",
+    "locked",
+    "unlocked",
+    "backup_codes_generated",
+    "backup_code_used",
+    "removed",
+    "imported",
+    "config_changed",
+    "rekeyed",
+];
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -77,14 +93,26 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
             .into()),
         };
     }
+    for name in &args.event {
+        if !EVENTS.contains(&name.as_str()) {
+            return Err(invalid(format!(
+                "unknown event '{}'; the events are: {}",
+                sanitize(name),
+                EVENTS.join(", ")
+            )));
+        }
+    }
+    let time = |t: &Option<String>| -> Result<Option<String>> {
+        Ok(t.as_deref()
+            .map(|t| parse_time_or_ago(t, ctx.now))
+            .transpose()?
+            .map(timestamp))
+    };
     let filter = EventFilter {
         account: args.account.clone(),
-        since: args
-            .since
-            .as_deref()
-            .map(parse_time)
-            .transpose()?
-            .map(timestamp),
+        since: time(&args.since)?,
+        until: time(&args.until)?,
+        events: args.event.clone(),
         limit: args.limit,
     };
     let mut w = out.stdout();
@@ -122,7 +150,7 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
         w,
         "{}",
         out.bold(&format!(
-            "{:>6}  {:<20}  {}  {}  DETAIL",
+            "{:>6}  {:<23}  {}  {}  DETAIL",
             "SEQ",
             "TIME",
             pad("EVENT", event_width),
@@ -133,7 +161,7 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
         let account = sanitize(e.account.as_deref().unwrap_or("-"));
         writeln!(
             w,
-            "{:>6}  {:<20}  {}  {}  {}",
+            "{:>6}  {:<23}  {}  {}  {}",
             e.seq,
             human_time(&e.at),
             pad(&e.event, event_width),
