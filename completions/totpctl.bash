@@ -461,13 +461,17 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__list)
-            opts="-h -V --verified --unverified --issuer --locked --store --json --color --help --version"
+            opts="-h -V --verified --unverified --issuer --locked --no-backup-codes --unused-since --store --json --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --issuer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unused-since)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -68,12 +68,14 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --version 'Print version'
         }
         &'totpctl;list'= {
-            cand --issuer 'Only accounts of this issuer'
+            cand --issuer 'Only accounts of this issuer: the whole name, ignoring the case of ASCII letters (acme matches Acme, not Acme Corp)'
+            cand --unused-since 'Only accounts never used, or last used before TIME: a span before now (30m, 24h, 90d), unix seconds or RFC 3339'
             cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --verified 'Only accounts whose TOTP is verified'
             cand --unverified 'Only accounts whose TOTP is not verified yet'
             cand --locked 'Only accounts that are locked out now'
+            cand --no-backup-codes 'Only accounts without a backup code left'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

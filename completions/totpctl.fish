@@ -72,7 +72,8 @@ never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l issuer -d 'Only accounts of this issuer' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l issuer -d 'Only accounts of this issuer: the whole name, ignoring the case of ASCII letters (acme matches Acme, not Acme Corp)' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l unused-since -d 'Only accounts never used, or last used before TIME: a span before now (30m, 24h, 90d), unix seconds or RFC 3339' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
@@ -80,6 +81,7 @@ never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l verified -d 'Only accounts whose TOTP is verified'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l unverified -d 'Only accounts whose TOTP is not verified yet'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l locked -d 'Only accounts that are locked out now'
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l no-backup-codes -d 'Only accounts without a backup code left'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -s V -l version -d 'Print version'

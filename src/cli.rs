@@ -183,13 +183,17 @@ pub struct VerifyArgs {
 /// List enrollments for audit; never shows a secret, URI or backup code.
 ///
 /// A table for people, a JSON array with --json. Rows are ordered by account name and
-/// streamed, so memory stays flat however large the store.
+/// streamed, so memory stays flat however large the store. On a terminal the table
+/// fits its width: long names are cut with …, and a narrow terminal drops the
+/// less important columns (FAILED first, then BACKUP CODES, ISSUER, LAST USED).
+/// Filters combine: an account must match all of them.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
   totpctl list
   totpctl list --unverified --issuer Acme
-  totpctl list --verified --json | jq -r '.[].account'")]
+  totpctl list --verified --no-backup-codes
+  totpctl list --unused-since 90d --json | jq -r '.[].account'")]
 pub struct ListArgs {
     /// Only accounts whose TOTP is verified
     #[arg(long, conflicts_with = "unverified")]
@@ -197,12 +201,20 @@ pub struct ListArgs {
     /// Only accounts whose TOTP is not verified yet
     #[arg(long)]
     pub unverified: bool,
-    /// Only accounts of this issuer
+    /// Only accounts of this issuer: the whole name, ignoring the case of ASCII
+    /// letters (acme matches Acme, not Acme Corp)
     #[arg(long, value_name = "NAME")]
     pub issuer: Option<String>,
     /// Only accounts that are locked out now
     #[arg(long)]
     pub locked: bool,
+    /// Only accounts without a backup code left
+    #[arg(long)]
+    pub no_backup_codes: bool,
+    /// Only accounts never used, or last used before TIME: a span before now (30m,
+    /// 24h, 90d), unix seconds or RFC 3339
+    #[arg(long, value_name = "TIME")]
+    pub unused_since: Option<String>,
 }
 
 /// Show one enrollment: the fields of `list`, never a secret.
