@@ -439,7 +439,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__import)
-            opts="-h -V --unverified --skip-existing --store --json --color --help --version"
+            opts="-h -V --unverified --skip-existing --dry-run --store --json --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -149,6 +149,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --color 'When to use colour'
             cand --unverified 'Import the TOTPs as not yet verified'
             cand --skip-existing 'Skip accounts that already exist instead of failing'
+            cand --dry-run 'Check every line and report what would be imported, changing nothing (needs no key, creates no store)'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

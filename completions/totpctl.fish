@@ -140,6 +140,7 @@ always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l unverified -d 'Import the TOTPs as not yet verified'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l skip-existing -d 'Skip accounts that already exist instead of failing'
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l dry-run -d 'Check every line and report what would be imported, changing nothing (needs no key, creates no store)'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -s V -l version -d 'Print version'

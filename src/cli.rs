@@ -339,12 +339,15 @@ pub struct LogArgs {
 /// Enroll existing secrets in bulk from otpauth:// URIs, one a line.
 ///
 /// For migrations from another system. Blank lines and lines starting with # are
-/// skipped. The whole file is one transaction: it all goes in, or nothing does, and an
-/// error names its line. Secrets shorter than 128 bits are accepted with a warning.
-/// Imported TOTPs count as verified unless --unverified.
+/// skipped. The whole file is one transaction: it all goes in, or nothing does. Every
+/// bad line is reported in one run (the first 100 with their reasons, then a count).
+/// Secrets shorter than 128 bits are accepted with a warning. Imported TOTPs count as
+/// verified unless --unverified; they have no backup codes until `backup-codes`
+/// makes them.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
+  totpctl import exported.txt --dry-run
   totpctl import exported.txt
   grep -v '^#' exported.txt | totpctl import - --skip-existing --json")]
 pub struct ImportArgs {
@@ -357,6 +360,10 @@ pub struct ImportArgs {
     /// Skip accounts that already exist instead of failing
     #[arg(long)]
     pub skip_existing: bool,
+    /// Check every line and report what would be imported, changing nothing (needs
+    /// no key, creates no store)
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Replace the key that seals the store's secrets, without losing any enrollment.

@@ -58,6 +58,13 @@ pub enum Error {
         /// The `totpctl unlock …` command line that clears it, ready to paste.
         unlock: String,
     },
+    #[error("{summary}")]
+    BadLines {
+        summary: String,
+        total: u64,
+        /// The first of them: line number and what is wrong.
+        lines: Vec<(u64, String)>,
+    },
     #[error("{0}")]
     Key(String),
     #[error("the audit log is broken at event #{seq}: {reason}")]
@@ -70,7 +77,7 @@ impl Error {
     /// The stable JSON error code.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::InvalidArgument(_) => "invalid_argument",
+            Error::InvalidArgument(_) | Error::BadLines { .. } => "invalid_argument",
             Error::NotFound(_) => "resource_not_found",
             Error::AlreadyEnabled(_) => "totp_already_enabled",
             Error::BackupCodesNotAvailable { .. } => "backup_codes_not_available",

@@ -204,6 +204,13 @@ pub fn report(err: &anyhow::Error, json: bool) -> Exit {
         match typed {
             Some(Error::Locked { until, .. }) => body["lockedUntil"] = until.clone().into(),
             Some(Error::LogBroken { seq, .. }) => body["event"] = (*seq).into(),
+            Some(Error::BadLines { total, lines, .. }) => {
+                body["badLines"] = (*total).into();
+                body["lines"] = lines
+                    .iter()
+                    .map(|(line, message)| serde_json::json!({ "line": line, "message": message }))
+                    .collect();
+            }
             _ => {}
         }
         let mut stdout = io::stdout().lock();

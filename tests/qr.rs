@@ -275,12 +275,7 @@ fn the_terminal_drawing_fits_the_terminal_or_is_left_out() {
 
     // Too narrow for any QR code of this URI: none is drawn, and the output says why
     // and what to do instead.
-    let t = Tmux::start_sized(
-        &env,
-        &[],
-        &format!("enroll narrow@example.com --color never"),
-        40,
-    );
+    let t = Tmux::start_sized(&env, &[], "enroll narrow@example.com --color never", 40);
     t.wait_for("EXIT=");
     let screen = t.screen_joined();
     assert!(screen.contains("EXIT=0"), "{screen}");
