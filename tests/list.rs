@@ -180,14 +180,18 @@ fn config_shows_checks_and_sets() {
     assert_eq!(
         all,
         serde_json::json!({
-            "issuer": "totpctl", "backupCodes": true, "backupCodeCount": 10, "window": 1,
-            "lockoutAttempts": 10, "lockoutSeconds": 3600, "algorithm": "SHA1", "digits": 6, "period": 30
+            "issuer": "totpctl", "backup-codes": true, "backup-code-count": 10, "window": 1,
+            "lockout-attempts": 10, "lockout-seconds": 3600, "algorithm": "SHA1", "digits": 6, "period": 30
         })
     );
     assert_eq!(
         env.json(&["config", "window"]),
         serde_json::json!({"key": "window", "value": 1})
     );
+    // One naming in and out (issue 10): every key printed is a key config takes.
+    for (key, value) in all.as_object().unwrap() {
+        assert_eq!(env.json(&["config", key])["value"], *value, "{key}");
+    }
     assert_eq!(env.json(&["config", "backup-codes", "off"])["value"], false);
     assert_eq!(stdout(&env.run(&["config", "backup-codes"])), "off\n");
     assert_eq!(

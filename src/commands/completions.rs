@@ -10,10 +10,17 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 
 use crate::cli::{Cli, CompletionsArgs, GenerateDocsArgs};
-use crate::error::Exit;
+use crate::error::{Exit, invalid};
 use crate::output::Output;
 
 pub fn run(args: &CompletionsArgs, out: &Output) -> Result<Exit> {
+    if out.json {
+        // A script is not JSON; printing one with --json would break the promise of
+        // exactly one JSON value on stdout.
+        return Err(invalid(
+            "completions prints a shell script, not JSON: leave out --json",
+        ));
+    }
     // Generated into memory first: clap_complete panics when its writer fails, and a
     // closed pipe (`totpctl completions zsh | head`) must end quietly instead.
     let mut bytes = Vec::new();
