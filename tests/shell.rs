@@ -164,14 +164,11 @@ fn man_pages_render_cleanly() {
             text.contains("NAME") && text.contains("SYNOPSIS"),
             "{name}:\n{text}"
         );
-        assert!(
-            text.contains("Examples:"),
-            "{name} has no examples:\n{text}"
-        );
+        assert!(text.contains("EXAMPLES"), "{name} has no examples:\n{text}");
     }
     let top = stdout(&man(&repo().join("man/totpctl.1")));
     for word in [
-        "Exit codes:",
+        "EXIT STATUS",
         "TOTPCTL_STORE",
         "TOTPCTL_PASSPHRASE",
         "enroll",
@@ -179,6 +176,61 @@ fn man_pages_render_cleanly() {
     ] {
         assert!(top.contains(word), "totpctl(1) lacks {word}:\n{top}");
     }
+}
+
+/// Issue 10: every page has ENVIRONMENT, FILES and EXIT STATUS and no EXTRA heading;
+/// every page it refers to exists; a subcommand's synopsis is `totpctl verify …` with
+/// the global options.
+#[test]
+fn man_pages_refer_to_pages_that_exist_and_show_real_synopses() {
+    let pages = files(&repo().join("man"));
+    for name in pages.keys() {
+        let text = stdout(&man(&repo().join("man").join(name)));
+        for section in [
+            "SYNOPSIS",
+            "EXAMPLES",
+            "EXIT STATUS",
+            "ENVIRONMENT",
+            "FILES",
+        ] {
+            assert!(
+                text.lines().any(|l| l == section),
+                "{name} has no {section} section:\n{text}"
+            );
+        }
+        assert!(!text.contains("EXTRA"), "{name}:\n{text}");
+        // Every `totpctl…(1)` reference names a page that is there.
+        for (i, _) in text.match_indices("(1)") {
+            let start = text[..i]
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .map_or(0, |p| p + 1);
+            let page = &text[start..i];
+            if page.starts_with("totpctl") {
+                assert!(
+                    pages.contains_key(&format!("{page}.1")),
+                    "{name} refers to {page}(1), which does not exist"
+                );
+            }
+        }
+        let synopsis: String = text
+            .lines()
+            .skip_while(|l| *l != "SYNOPSIS")
+            .skip(1)
+            .take_while(|l| l.starts_with(' '))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let expected = match name.strip_suffix(".1").unwrap().strip_prefix("totpctl-") {
+            Some(sub) => format!("totpctl {sub} "),
+            None => "totpctl ".to_string(),
+        };
+        assert!(synopsis.starts_with(&expected), "{name}: {synopsis}");
+        for global in ["--store", "--json"] {
+            assert!(synopsis.contains(global), "{name}: {synopsis}");
+        }
+    }
+    let top = stdout(&man(&repo().join("man/totpctl.1")));
+    assert!(top.contains("totpctl-verify(1)"), "{top}");
 }
 
 /// A store with enough rows that listing them fills any pipe buffer.
