@@ -74,12 +74,14 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;list' {
-            [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Only accounts of this issuer')
+            [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Only accounts of this issuer: the whole name, ignoring the case of ASCII letters (acme matches Acme, not Acme Corp)')
+            [CompletionResult]::new('--unused-since', '--unused-since', [CompletionResultType]::ParameterName, 'Only accounts never used, or last used before TIME: a span before now (30m, 24h, 90d), unix seconds or RFC 3339')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The SQLite store [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--verified', '--verified', [CompletionResultType]::ParameterName, 'Only accounts whose TOTP is verified')
             [CompletionResult]::new('--unverified', '--unverified', [CompletionResultType]::ParameterName, 'Only accounts whose TOTP is not verified yet')
             [CompletionResult]::new('--locked', '--locked', [CompletionResultType]::ParameterName, 'Only accounts that are locked out now')
+            [CompletionResult]::new('--no-backup-codes', '--no-backup-codes', [CompletionResultType]::ParameterName, 'Only accounts without a backup code left')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -141,8 +143,10 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;log' {
-            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events at or after this time (unix seconds or RFC 3339)')
-            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Only the last N events')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events at or after this time: a span before now (30m, 24h, 7d), unix seconds or RFC 3339')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only events at or before this time (as --since)')
+            [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Only events of this kind (enrolled, code_accepted, code_rejected, verified, locked, unlocked, backup_codes_generated, backup_code_used, removed, imported, config_changed, rekeyed); repeat it for several')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Only the newest N of the matching events, still printed oldest first')
             [CompletionResult]::new('--head', '--head', [CompletionResultType]::ParameterName, 'Alone: print the log''s head (SEQ:HASH) to keep elsewhere. With --check H: also prove that the log still extends the head H kept earlier, which catches a whole store rolled back to an older copy')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The SQLite store [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
@@ -159,6 +163,7 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--unverified', '--unverified', [CompletionResultType]::ParameterName, 'Import the TOTPs as not yet verified')
             [CompletionResult]::new('--skip-existing', '--skip-existing', [CompletionResultType]::ParameterName, 'Skip accounts that already exist instead of failing')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Check every line and report what would be imported, changing nothing (needs no key, creates no store)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -439,7 +439,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__import)
-            opts="-h -V --unverified --skip-existing --store --json --color --help --version"
+            opts="-h -V --unverified --skip-existing --dry-run --store --json --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -461,13 +461,17 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__list)
-            opts="-h -V --verified --unverified --issuer --locked --store --json --color --help --version"
+            opts="-h -V --verified --unverified --issuer --locked --no-backup-codes --unused-since --store --json --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --issuer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unused-since)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -487,13 +491,21 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__log)
-            opts="-h -V --since --limit --check --head --store --json --color --help --version"
+            opts="-h -V --since --until --event --limit --check --head --store --json --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --event)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

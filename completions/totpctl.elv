@@ -68,12 +68,14 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --version 'Print version'
         }
         &'totpctl;list'= {
-            cand --issuer 'Only accounts of this issuer'
+            cand --issuer 'Only accounts of this issuer: the whole name, ignoring the case of ASCII letters (acme matches Acme, not Acme Corp)'
+            cand --unused-since 'Only accounts never used, or last used before TIME: a span before now (30m, 24h, 90d), unix seconds or RFC 3339'
             cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --verified 'Only accounts whose TOTP is verified'
             cand --unverified 'Only accounts whose TOTP is not verified yet'
             cand --locked 'Only accounts that are locked out now'
+            cand --no-backup-codes 'Only accounts without a backup code left'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -129,8 +131,10 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --version 'Print version'
         }
         &'totpctl;log'= {
-            cand --since 'Only events at or after this time (unix seconds or RFC 3339)'
-            cand --limit 'Only the last N events'
+            cand --since 'Only events at or after this time: a span before now (30m, 24h, 7d), unix seconds or RFC 3339'
+            cand --until 'Only events at or before this time (as --since)'
+            cand --event 'Only events of this kind (enrolled, code_accepted, code_rejected, verified, locked, unlocked, backup_codes_generated, backup_code_used, removed, imported, config_changed, rekeyed); repeat it for several'
+            cand --limit 'Only the newest N of the matching events, still printed oldest first'
             cand --head 'Alone: print the log''s head (SEQ:HASH) to keep elsewhere. With --check H: also prove that the log still extends the head H kept earlier, which catches a whole store rolled back to an older copy'
             cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
@@ -146,6 +150,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --color 'When to use colour'
             cand --unverified 'Import the TOTPs as not yet verified'
             cand --skip-existing 'Skip accounts that already exist instead of failing'
+            cand --dry-run 'Check every line and report what would be imported, changing nothing (needs no key, creates no store)'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

@@ -72,7 +72,8 @@ never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l issuer -d 'Only accounts of this issuer' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l issuer -d 'Only accounts of this issuer: the whole name, ignoring the case of ASCII letters (acme matches Acme, not Acme Corp)' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l unused-since -d 'Only accounts never used, or last used before TIME: a span before now (30m, 24h, 90d), unix seconds or RFC 3339' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
@@ -80,6 +81,7 @@ never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l verified -d 'Only accounts whose TOTP is verified'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l unverified -d 'Only accounts whose TOTP is not verified yet'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l locked -d 'Only accounts that are locked out now'
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l no-backup-codes -d 'Only accounts without a backup code left'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -s V -l version -d 'Print version'
@@ -120,8 +122,10 @@ never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l since -d 'Only events at or after this time (unix seconds or RFC 3339)' -r
-complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l limit -d 'Only the last N events' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l since -d 'Only events at or after this time: a span before now (30m, 24h, 7d), unix seconds or RFC 3339' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l until -d 'Only events at or before this time (as --since)' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l event -d 'Only events of this kind (enrolled, code_accepted, code_rejected, verified, locked, unlocked, backup_codes_generated, backup_code_used, removed, imported, config_changed, rekeyed); repeat it for several' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l limit -d 'Only the newest N of the matching events, still printed oldest first' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l head -d 'Alone: print the log\'s head (SEQ:HASH) to keep elsewhere. With --check H: also prove that the log still extends the head H kept earlier, which catches a whole store rolled back to an older copy' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
@@ -137,6 +141,7 @@ always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l unverified -d 'Import the TOTPs as not yet verified'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l skip-existing -d 'Skip accounts that already exist instead of failing'
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l dry-run -d 'Check every line and report what would be imported, changing nothing (needs no key, creates no store)'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -s V -l version -d 'Print version'

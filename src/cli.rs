@@ -185,13 +185,17 @@ pub struct VerifyArgs {
 /// List enrollments for audit; never shows a secret, URI or backup code.
 ///
 /// A table for people, a JSON array with --json. Rows are ordered by account name and
-/// streamed, so memory stays flat however large the store.
+/// streamed, so memory stays flat however large the store. On a terminal the table
+/// fits its width: long names are cut with …, and a narrow terminal drops the
+/// less important columns (FAILED first, then BACKUP CODES, ISSUER, LAST USED).
+/// Filters combine: an account must match all of them.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
   totpctl list
   totpctl list --unverified --issuer Acme
-  totpctl list --verified --json | jq -r '.[].account'")]
+  totpctl list --verified --no-backup-codes
+  totpctl list --unused-since 90d --json | jq -r '.[].account'")]
 pub struct ListArgs {
     /// Only accounts whose TOTP is verified
     #[arg(long, conflicts_with = "unverified")]
@@ -199,12 +203,20 @@ pub struct ListArgs {
     /// Only accounts whose TOTP is not verified yet
     #[arg(long)]
     pub unverified: bool,
-    /// Only accounts of this issuer
+    /// Only accounts of this issuer: the whole name, ignoring the case of ASCII
+    /// letters (acme matches Acme, not Acme Corp)
     #[arg(long, value_name = "NAME")]
     pub issuer: Option<String>,
     /// Only accounts that are locked out now
     #[arg(long)]
     pub locked: bool,
+    /// Only accounts without a backup code left
+    #[arg(long)]
+    pub no_backup_codes: bool,
+    /// Only accounts never used, or last used before TIME: a span before now (30m,
+    /// 24h, 90d), unix seconds or RFC 3339
+    #[arg(long, value_name = "TIME")]
+    pub unused_since: Option<String>,
 }
 
 /// Show one enrollment: the fields of `list`, never a secret.
@@ -299,37 +311,51 @@ pub struct ConfigArgs {
 #[command(after_help = "\
 Examples:
   totpctl log alice@example.com
-  totpctl log --since 2026-11-01T00:00:00Z --json | jq -c '.[] | select(.event==\"code_rejected\")'
+  totpctl log --since 24h --event code_rejected --event locked
+  totpctl log --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z --json
+  totpctl log --limit 20
   totpctl log --check")]
 pub struct LogArgs {
     /// Only events of this account (name or id)
     pub account: Option<String>,
-    /// Only events at or after this time (unix seconds or RFC 3339)
+    /// Only events at or after this time: a span before now (30m, 24h, 7d), unix
+    /// seconds or RFC 3339
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// Only the last N events
+    /// Only events at or before this time (as --since)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only events of this kind (enrolled, code_accepted, code_rejected, verified,
+    /// locked, unlocked, backup_codes_generated, backup_code_used, removed, imported,
+    /// config_changed, rekeyed); repeat it for several
+    #[arg(long, value_name = "NAME")]
+    pub event: Vec<String>,
+    /// Only the newest N of the matching events, still printed oldest first
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
     /// Check the whole store with its key instead of listing: the keyed hash chain,
     /// every enrollment against its MAC and its last event, and the settings
-    #[arg(long, conflicts_with_all = ["account", "since", "limit"])]
+    #[arg(long, conflicts_with_all = ["account", "since", "until", "event", "limit"])]
     pub check: bool,
     /// Alone: print the log's head (SEQ:HASH) to keep elsewhere. With --check H:
     /// also prove that the log still extends the head H kept earlier, which catches a
     /// whole store rolled back to an older copy
-    #[arg(long, value_name = "H", num_args = 0..=1, conflicts_with_all = ["account", "since", "limit"])]
+    #[arg(long, value_name = "H", num_args = 0..=1, conflicts_with_all = ["account", "since", "until", "event", "limit"])]
     pub head: Option<Option<String>>,
 }
 
 /// Enroll existing secrets in bulk from otpauth:// URIs, one a line.
 ///
 /// For migrations from another system. Blank lines and lines starting with # are
-/// skipped. The whole file is one transaction: it all goes in, or nothing does, and an
-/// error names its line. Secrets shorter than 128 bits are accepted with a warning.
-/// Imported TOTPs count as verified unless --unverified.
+/// skipped. The whole file is one transaction: it all goes in, or nothing does. Every
+/// bad line is reported in one run (the first 100 with their reasons, then a count).
+/// Secrets shorter than 128 bits are accepted with a warning. Imported TOTPs count as
+/// verified unless --unverified; they have no backup codes until `backup-codes`
+/// makes them.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
+  totpctl import exported.txt --dry-run
   totpctl import exported.txt
   grep -v '^#' exported.txt | totpctl import - --skip-existing --json")]
 pub struct ImportArgs {
@@ -342,6 +368,10 @@ pub struct ImportArgs {
     /// Skip accounts that already exist instead of failing
     #[arg(long)]
     pub skip_existing: bool,
+    /// Check every line and report what would be imported, changing nothing (needs
+    /// no key, creates no store)
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Replace the key that seals the store's secrets, without losing any enrollment.

@@ -19,9 +19,10 @@ pub const KEYS: &[&str] = &[
     "period",
 ];
 
-/// The checked settings of a store.
+/// The checked settings of a store. Serialised with the names `config` takes
+/// (`backup-code-count`), so that `config --json` prints the keys it accepts.
 #[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "kebab-case")]
 pub struct Settings {
     pub issuer: String,
     pub backup_codes: bool,
@@ -136,8 +137,7 @@ impl Settings {
     /// The value of `key` as `config KEY` prints it.
     pub fn get(&self, key: &str) -> Result<serde_json::Value> {
         let v = serde_json::to_value(self)?;
-        let camel = camel_case(key);
-        match v.get(&camel) {
+        match v.get(key) {
             Some(value) if KEYS.contains(&key) => Ok(value.clone()),
             _ => Err(unknown_key(key)),
         }
@@ -177,21 +177,4 @@ where
                 otp::printable(value)
             ))
         })
-}
-
-/// `backup-code-count` → `backupCodeCount`, the JSON name.
-pub fn camel_case(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    let mut upper = false;
-    for c in key.chars() {
-        if c == '-' {
-            upper = true;
-        } else if upper {
-            out.push(c.to_ascii_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }

@@ -38,14 +38,33 @@ pub enum Error {
         "'{0}' already has a verified TOTP; pass --force to replace it (its backup codes go too)"
     )]
     AlreadyEnabled(String),
-    #[error("'{0}' has no verified TOTP yet: verify a code first, then generate backup codes")]
-    BackupCodesNotAvailable(String),
+    #[error(
+        "'{account}' has no verified TOTP yet: verify a code first ({verify}), then \
+         generate backup codes"
+    )]
+    BackupCodesNotAvailable {
+        account: String,
+        /// The `totpctl verify …` command line, ready to paste.
+        verify: String,
+    },
     #[error(
         "'{account}' is locked after too many rejected codes until {}; an admin can \
-         clear it with 'totpctl unlock'",
+         clear it with: {unlock}",
         crate::output::human_time(until)
     )]
-    Locked { account: String, until: String },
+    Locked {
+        account: String,
+        until: String,
+        /// The `totpctl unlock …` command line that clears it, ready to paste.
+        unlock: String,
+    },
+    #[error("{summary}")]
+    BadLines {
+        summary: String,
+        total: u64,
+        /// The first of them: line number and what is wrong.
+        lines: Vec<(u64, String)>,
+    },
     #[error("{0}")]
     Key(String),
     #[error("the audit log is broken at event #{seq}: {reason}")]
@@ -62,10 +81,10 @@ impl Error {
     /// The stable JSON error code.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::InvalidArgument(_) => "invalid_argument",
+            Error::InvalidArgument(_) | Error::BadLines { .. } => "invalid_argument",
             Error::NotFound(_) => "resource_not_found",
             Error::AlreadyEnabled(_) => "totp_already_enabled",
-            Error::BackupCodesNotAvailable(_) => "backup_codes_not_available",
+            Error::BackupCodesNotAvailable { .. } => "backup_codes_not_available",
             Error::Locked { .. } => "user_locked",
             Error::Key(_) => "key_error",
             Error::LogBroken { .. } => "log_chain_broken",

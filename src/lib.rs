@@ -27,6 +27,10 @@ use crate::store::{Session, Store};
 /// What every command gets: where the store is, how to print, and the time.
 pub struct Ctx {
     pub store_path: PathBuf,
+    /// The store as the user named it (`--store` or `TOTPCTL_STORE`) when it is not the
+    /// default one: the commands suggested to the user must carry it to reach the same
+    /// store. None for the default store.
+    pub store_arg: Option<PathBuf>,
     pub out: Output,
     /// The time the command started; the one clock every record of it uses.
     pub now: DateTime<Utc>,
@@ -67,6 +71,22 @@ impl Ctx {
         )
     }
 
+    /// A `totpctl …` command line to suggest to the user, which pastes as is: with
+    /// `--store` when the store is not the default, each word quoted for the shell.
+    pub fn command_line(&self, words: &[&str]) -> String {
+        output::command_line(self.store_arg.as_deref(), words)
+    }
+
+    /// The command line of `command` on one account, as [`Ctx::command_line`]; an
+    /// account that starts with `-` comes after `--`, so it is not taken for an option.
+    pub fn account_command(&self, command: &str, account: &str) -> String {
+        if account.starts_with('-') {
+            self.command_line(&[command, "--", account])
+        } else {
+            self.command_line(&[command, account])
+        }
+    }
+
     /// `now` in the RFC 3339 form every stored timestamp uses.
     pub fn now_str(&self) -> String {
         timestamp(self.now)
@@ -97,6 +117,38 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>> {
         })
 }
 
+/// Parses a time given on the command line as [`parse_time`] does, or as a span
+/// before `now`: a number and a unit, `90s`, `30m`, `24h`, `7d`, `2w`.
+pub fn parse_time_or_ago(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    let trimmed = text.trim();
+    let unit_at = trimmed.len().saturating_sub(1);
+    if let (Some(unit), Ok(n)) = (
+        trimmed.get(unit_at..),
+        trimmed.get(..unit_at).unwrap_or_default().parse::<u32>(),
+    ) {
+        let seconds: i64 = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            "w" => 604_800,
+            _ => 0,
+        };
+        if seconds > 0 {
+            return chrono::Duration::try_seconds(i64::from(n) * seconds)
+                .and_then(|d| now.checked_sub_signed(d))
+                .ok_or_else(|| invalid(format!("'{trimmed}' reaches too far back")));
+        }
+    }
+    parse_time(text).map_err(|_| {
+        invalid(format!(
+            "'{}' is not a time: give a span before now (30m, 24h, 7d), unix seconds \
+             (1764158400) or RFC 3339 (2026-11-26T12:00:00Z)",
+            otp::printable(trimmed)
+        ))
+    })
+}
+
 /// The store used without --store: `totpctl.db` in the per-user data directory.
 pub fn default_store_path() -> Result<PathBuf> {
     let dirs = directories::ProjectDirs::from("", "", "totpctl").ok_or_else(|| {
@@ -112,14 +164,19 @@ pub fn run(cli: Cli) -> Result<Exit> {
     if let Command::Completions(args) = &cli.command {
         return commands::completions::run(args, &out);
     }
-    let store_path = match cli.global.store {
+    let (store_path, store_arg) = match cli.global.store {
         Some(p) if p.as_os_str().is_empty() => return Err(invalid("--store is empty")),
-        Some(p) => p,
-        None => default_store_path()?,
+        Some(p) => {
+            // Named, but the default all the same: hints need not repeat it.
+            let is_default = default_store_path().is_ok_and(|d| d == p);
+            (p.clone(), (!is_default).then_some(p))
+        }
+        None => (default_store_path()?, None),
     };
     let interactive = !cli.global.json && io::stdin().is_terminal();
     let ctx = Ctx {
         store_path,
+        store_arg,
         out,
         now: Utc::now(),
         interactive,
@@ -163,6 +220,13 @@ pub fn report(err: &anyhow::Error, json: bool) -> Exit {
         match typed {
             Some(Error::Locked { until, .. }) => body["lockedUntil"] = until.clone().into(),
             Some(Error::LogBroken { seq, .. }) => body["event"] = (*seq).into(),
+            Some(Error::BadLines { total, lines, .. }) => {
+                body["badLines"] = (*total).into();
+                body["lines"] = lines
+                    .iter()
+                    .map(|(line, message)| serde_json::json!({ "line": line, "message": message }))
+                    .collect();
+            }
             _ => {}
         }
         let mut stdout = io::stdout().lock();
@@ -243,6 +307,17 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
             || e.downcast_ref::<serde_json::Error>()
                 .and_then(|e| e.io_error_kind())
                 .is_some_and(|k| k == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Asks on the terminal with no echo (codes, passphrases). Ctrl-D at the prompt is an
+/// end-of-file error, after a newline, so that the error does not land on the
+/// prompt's line.
+pub fn prompt_hidden(prompt: &str) -> io::Result<String> {
+    rpassword::prompt_password(prompt).inspect_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            let _ = writeln!(io::stderr());
+        }
     })
 }
 

@@ -155,7 +155,9 @@ const URI_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~')
     .remove(b'@');
 
-/// Builds the Key URI Format URI that authenticator apps read.
+/// Builds the Key URI Format URI that authenticator apps read. Parameters equal to the
+/// format's defaults (SHA1, 6 digits, 30 seconds) are left out, as
+/// google-authenticator does, so that the URI and its QR code stay small.
 pub fn build_uri(params: &Params, issuer: &str, account: &str, secret_b32: &str) -> String {
     let issuer_enc = utf8_percent_encode(issuer, URI_ESCAPE).to_string();
     let account_enc = utf8_percent_encode(account, URI_ESCAPE);
@@ -164,10 +166,15 @@ pub fn build_uri(params: &Params, issuer: &str, account: &str, secret_b32: &str)
     } else {
         format!("otpauth://totp/{issuer_enc}:{account_enc}?secret={secret_b32}&issuer={issuer_enc}")
     };
-    uri.push_str(&format!(
-        "&algorithm={}&digits={}&period={}",
-        params.algorithm, params.digits, params.period
-    ));
+    if params.algorithm != Algorithm::Sha1 {
+        uri.push_str(&format!("&algorithm={}", params.algorithm));
+    }
+    if params.digits != 6 {
+        uri.push_str(&format!("&digits={}", params.digits));
+    }
+    if params.period != 30 {
+        uri.push_str(&format!("&period={}", params.period));
+    }
     uri
 }
 

@@ -2,6 +2,7 @@
 //! and the sanitising of text that came from the store or the user.
 
 use std::io::{self, BufWriter, IsTerminal, StdoutLock, Write};
+use std::path::Path;
 
 use anyhow::Result;
 use serde::Serialize;
@@ -16,6 +17,9 @@ pub struct Output {
     pub color: bool,
     /// Whether stdout is a terminal.
     pub tty: bool,
+    /// The width of the terminal in columns: stdout's terminal, else `COLUMNS`; None
+    /// when neither says.
+    pub columns: Option<usize>,
 }
 
 impl Output {
@@ -29,7 +33,20 @@ impl Output {
                     tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 }
             };
-        Output { json, color, tty }
+        let columns = terminal_size::terminal_size_of(io::stdout())
+            .map(|(w, _)| usize::from(w.0))
+            .or_else(|| {
+                std::env::var("COLUMNS")
+                    .ok()
+                    .and_then(|c| c.trim().parse::<usize>().ok())
+                    .filter(|&c| c > 0)
+            });
+        Output {
+            json,
+            color,
+            tty,
+            columns,
+        }
     }
 
     /// A buffered, locked stdout.
@@ -207,14 +224,57 @@ impl TotpView {
     }
 }
 
-/// An RFC 3339 timestamp as people read it: `2026-11-26 12:30 UTC`.
+/// An RFC 3339 timestamp as people read it, to the second: `2026-11-26 12:30:05 UTC`.
 pub fn human_time(rfc3339: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(rfc3339) {
         Ok(t) => t
             .with_timezone(&chrono::Utc)
-            .format("%Y-%m-%d %H:%M UTC")
+            .format("%Y-%m-%d %H:%M:%S UTC")
             .to_string(),
         Err(_) => sanitize(rfc3339),
+    }
+}
+
+/// A word for a POSIX shell command line: as it is when it is safe unquoted, else in
+/// single quotes. Control characters are escaped first (as [`sanitize`] does), so the
+/// word cannot rewrite the terminal it is printed on.
+pub fn shell_word(text: &str) -> String {
+    let text = sanitize(text);
+    // zsh expands a word that starts with `=`.
+    if !text.is_empty()
+        && !text.starts_with('=')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%._-+/=,:".contains(c))
+    {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// A `totpctl …` command line that pastes as is into a shell: `--store PATH` first
+/// when `store` is given (the store is not the default one), then `words`, each
+/// quoted when it needs it. Placeholders such as `ACCOUNT` pass through unquoted.
+pub fn command_line(store: Option<&Path>, words: &[&str]) -> String {
+    let mut line = String::from("totpctl");
+    if let Some(store) = store {
+        line.push_str(" --store ");
+        line.push_str(&shell_word(&store.to_string_lossy()));
+    }
+    for word in words {
+        line.push(' ');
+        line.push_str(&shell_word(word));
+    }
+    line
+}
+
+/// `1 enrollment`, `2 enrollments`: a count and a noun that takes an `s`.
+pub fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
@@ -222,6 +282,28 @@ pub fn human_time(rfc3339: &str) -> String {
 pub fn pad(text: &str, width: usize) -> String {
     let w = unicode_width::UnicodeWidthStr::width(text);
     format!("{text}{}", " ".repeat(width.saturating_sub(w)))
+}
+
+/// `text` cut to at most `width` terminal columns, ending in `…` when it was cut.
+pub fn truncate(text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    if self::width(text) <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
 }
 
 /// The terminal width of `text`.

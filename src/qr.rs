@@ -16,8 +16,40 @@ const QUIET: usize = 4;
 const PNG_SCALE: usize = 8;
 
 fn encode(data: &str) -> Result<QrCode> {
-    QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M)
+    encode_at(data, EcLevel::M)
+}
+
+fn encode_at(data: &str, level: EcLevel) -> Result<QrCode> {
+    QrCode::with_error_correction_level(data.as_bytes(), level)
         .map_err(|e| invalid(format!("the URI does not fit in a QR code: {e}")))
+}
+
+/// A terminal drawing, or why there is none.
+#[derive(Debug)]
+pub enum Drawing {
+    /// The drawing, one line per two rows of modules.
+    Drawn(String),
+    /// The smallest drawing needs this many columns, more than the terminal has.
+    TooWide { needs: usize },
+}
+
+/// Draws the code for a terminal of `columns` columns (None: unknown, draw anyway),
+/// quiet zone included, two modules per character cell. Error correction M is
+/// preferred; when that is too wide, the smaller symbol of level L. Light modules are
+/// drawn as blocks and dark ones left blank. With `color`, every line is painted
+/// white on black, so the code reads right on any terminal theme; without it, it
+/// reads right on the usual light-on-dark terminal.
+pub fn terminal(data: &str, color: bool, columns: Option<usize>) -> Result<Drawing> {
+    let mut needs = usize::MAX;
+    for level in [EcLevel::M, EcLevel::L] {
+        let code = encode_at(data, level)?;
+        let width = code.width() + 2 * QUIET;
+        if columns.is_none_or(|c| width <= c) {
+            return Ok(Drawing::Drawn(draw(&modules(&code), color)));
+        }
+        needs = needs.min(width);
+    }
+    Ok(Drawing::TooWide { needs })
 }
 
 /// The code as rows of booleans (true = dark), quiet zone included.
@@ -34,12 +66,7 @@ fn modules(code: &QrCode) -> Vec<Vec<bool>> {
     rows
 }
 
-/// Draws the code for a terminal, two modules per character cell. Light modules are
-/// drawn as blocks and dark ones left blank. With `color`, every line is painted
-/// white on black, so the code reads right on any terminal theme; without it, it
-/// reads right on the usual light-on-dark terminal.
-pub fn terminal(data: &str, color: bool) -> Result<String> {
-    let rows = modules(&encode(data)?);
+fn draw(rows: &[Vec<bool>], color: bool) -> String {
     let mut out = String::new();
     for pair in rows.chunks(2) {
         if color {
@@ -62,7 +89,7 @@ pub fn terminal(data: &str, color: bool) -> Result<String> {
         }
         out.push('\n');
     }
-    Ok(out)
+    out
 }
 
 /// The image formats `--qr-file` writes, chosen by extension.

@@ -541,7 +541,7 @@ pub fn read_passphrase(prompt: &str, interactive: bool) -> Result<Zeroizing<Stri
              to be asked for it"
         )));
     }
-    rpassword::prompt_password(prompt)
+    crate::prompt_hidden(prompt)
         .map(Zeroizing::new)
         .map_err(|e| key_error(format!("cannot read the passphrase: {e}")))
 }

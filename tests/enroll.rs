@@ -18,7 +18,7 @@ fn prints_secret_and_uri_once_with_the_defaults() {
     assert_eq!(
         e.uri,
         format!(
-            "otpauth://totp/totpctl:alice@example.com?secret={}&issuer=totpctl&algorithm=SHA1&digits=6&period=30",
+            "otpauth://totp/totpctl:alice@example.com?secret={}&issuer=totpctl",
             e.secret
         )
     );
@@ -65,7 +65,7 @@ fn human_output_groups_the_secret_and_says_it_is_shown_once() {
     assert_eq!(groups.len(), 8, "{secret_line}");
     assert!(groups.iter().all(|g| g.len() == 4));
     assert!(text.contains("only time"), "{text}");
-    assert!(text.contains("totpctl verify bob"));
+    assert!(text.contains(" verify bob"), "{text}");
     assert!(!text.contains('\u{1b}'), "colour into a pipe");
     // The grouped secret works in oathtool once the spaces are gone.
     let code = oathtool(&groups.concat(), T0, &[]);
@@ -198,4 +198,93 @@ fn re_enrolling_a_verified_account_needs_force_and_drops_backup_codes() {
     assert_eq!(show["backupCodesRemaining"], 0);
     let v = env.json_status(&["verify", "a", &codes[0]], 1);
     assert_eq!(v["valid"], false);
+}
+
+/// Runs a command line printed by totpctl in `sh`, as a user pasting it into a new
+/// shell would: no TOTPCTL_STORE, the binary on PATH.
+fn paste(env: &TestEnv, line: &str) -> std::process::Output {
+    let bin_dir = assert_cmd::cargo::cargo_bin("totpctl");
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(line)
+        .env_remove("TOTPCTL_STORE")
+        .env_remove("XDG_DATA_HOME")
+        .env("HOME", env.dir.path().join("home"))
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin", bin_dir.parent().unwrap().display()),
+        )
+        .output()
+        .unwrap()
+}
+
+/// Issue 10: the commands printed as hints paste as is: they name the store when it is
+/// not the default one, and quote the account for the shell.
+#[test]
+fn hints_paste_as_is_with_the_store_and_a_quoted_account() {
+    let env = TestEnv::new();
+    env.json(&["config", "lockout-attempts", "1"]);
+    let account = "O'Brien & Sons";
+    // Given with --store (not the default store of this home).
+    let out = env
+        .cmd()
+        .env_remove("TOTPCTL_STORE")
+        .arg("--store")
+        .arg(&env.store)
+        .args(["enroll", account])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = stdout(&out);
+    let hint = text
+        .lines()
+        .find_map(|l| {
+            l.split_once("confirm it with: ")
+                .map(|(_, c)| c.to_string())
+        })
+        .unwrap_or_else(|| panic!("no verify hint in:\n{text}"));
+    assert!(hint.contains("--store"), "{hint}");
+    // Pasted, with a wrong code: it reaches the same store and account (exit 1, not 4).
+    let out = paste(&env, &format!("{hint} 000000"));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{hint}: {}",
+        common::stderr(&out)
+    );
+    // The account is now locked; the lockout message's unlock command pastes too.
+    let out = paste(&env, &format!("{hint} 000000"));
+    assert_eq!(out.status.code(), Some(3), "{}", common::stderr(&out));
+    let err = common::stderr(&out);
+    let unlock = err
+        .split_once("clear it with: ")
+        .map(|(_, c)| c.trim().to_string())
+        .unwrap_or_else(|| panic!("no unlock hint in {err}"));
+    assert!(
+        unlock.contains(" unlock ") && unlock.contains("--store"),
+        "{unlock}"
+    );
+    let out = paste(&env, &unlock);
+    assert!(out.status.success(), "{unlock}: {}", common::stderr(&out));
+    assert!(env.json(&["show", account])["lockedUntil"].is_null());
+
+    // On the default store the hint needs no --store, and pastes as well.
+    let out = paste(&env, "totpctl enroll 'bob smith'");
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = stdout(&out);
+    let hint = text
+        .lines()
+        .find_map(|l| {
+            l.split_once("confirm it with: ")
+                .map(|(_, c)| c.to_string())
+        })
+        .unwrap_or_else(|| panic!("no verify hint in:\n{text}"));
+    assert_eq!(hint, "totpctl verify 'bob smith'");
+    let out = paste(&env, &format!("{hint} 000000"));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{hint}: {}",
+        common::stderr(&out)
+    );
 }

@@ -189,3 +189,106 @@ fn a_misspelled_subcommand_gets_a_suggestion() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("enroll"), "{}", stderr(&out));
 }
+
+/// The keys the README's JSON table lists for `command`: the first `{…}` of its row,
+/// `?` marking keys that are not always printed. Returns (always, sometimes).
+fn documented_keys(command: &str) -> (Vec<String>, Vec<String>) {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with(&format!("| `{command}` |")))
+        .unwrap_or_else(|| panic!("the README's JSON table has no row for {command}"));
+    let braces = row
+        .split_once('{')
+        .and_then(|(_, rest)| rest.split_once('}'))
+        .unwrap_or_else(|| panic!("no {{…}} in the README row for {command}: {row}"))
+        .0;
+    let (mut always, mut sometimes) = (Vec::new(), Vec::new());
+    for key in braces.split(',').map(str::trim) {
+        match key.strip_suffix('?') {
+            Some(k) => sometimes.push(k.to_string()),
+            None => always.push(key.to_string()),
+        }
+    }
+    (always, sometimes)
+}
+
+#[track_caller]
+fn assert_documented(command: &str, value: &serde_json::Value) {
+    let printed: Vec<&String> = value
+        .as_object()
+        .unwrap_or_else(|| panic!("{command}: {value}"))
+        .keys()
+        .collect();
+    let (always, sometimes) = documented_keys(command);
+    for key in &printed {
+        assert!(
+            always.contains(key) || sometimes.contains(key),
+            "{command} prints {key}, which the README does not list"
+        );
+    }
+    for key in &always {
+        assert!(
+            printed.contains(&key),
+            "the README says {command} prints {key}; it does not: {value}"
+        );
+    }
+}
+
+/// Issue 10: the README says exactly which keys each command prints with --json,
+/// `config` prints the keys it takes, and `completions --json` is refused as JSON.
+#[test]
+fn the_readme_documents_the_json_of_every_command() {
+    let env = TestEnv::new();
+    let e = env.json_status(&["completions", "bash"], 2);
+    assert_eq!(e["error"]["code"], "invalid_argument", "{e}");
+
+    assert_documented("enroll", &env.json(&["enroll", "alice"]));
+    let (_, codes) = env.enroll_verified("bob", common::T0);
+    assert_documented("verify", &env.json(&["verify", "bob", &codes[0]]));
+    assert_documented(
+        "verify",
+        &env.json_status(&["verify", "bob", "aaaaa-bbbbb"], 1),
+    );
+    let list = env.json(&["list"]);
+    assert_documented("list", &list[0]);
+    assert_eq!(
+        env.json(&["show", "bob"])
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        list[0].as_object().unwrap().keys().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        env.json(&["unlock", "bob"])
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        list[0].as_object().unwrap().keys().collect::<Vec<_>>()
+    );
+    assert_documented("backup-codes", &env.json(&["backup-codes", "bob"]));
+    assert_documented("config", &env.json(&["config"]));
+    assert_documented(
+        "config KEY`, `config KEY VALUE",
+        &env.json(&["config", "window"]),
+    );
+    assert_documented(
+        "config KEY`, `config KEY VALUE",
+        &env.json(&["config", "window", "2"]),
+    );
+    assert_documented("log", &env.json(&["log"])[0]);
+    assert_documented("log --check", &env.json(&["log", "--check"]));
+    assert_documented("log --head", &env.json(&["log", "--head"]));
+    let out = env
+        .cmd()
+        .args(["--json", "import", "-"])
+        .write_stdin("otpauth://totp/carol?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n")
+        .output()
+        .unwrap();
+    assert_documented("import", &common::parse_one_json(&out.stdout));
+    assert_documented("rekey", &env.json(&["rekey"]));
+    assert_documented("remove", &env.json(&["remove", "alice", "--yes"]));
+}

@@ -460,3 +460,101 @@ fn a_plus_in_the_label_is_kept() {
         "Big Co"
     );
 }
+
+/// Issue 10: every bad line is reported in one run (the first 100, then a count),
+/// nothing is imported; --dry-run checks everything and changes nothing; the summary
+/// says the imported enrollments have no backup codes and how to make them.
+#[test]
+fn every_bad_line_in_one_run_a_dry_run_and_the_backup_codes_hint() {
+    let env = TestEnv::new();
+    env.enroll("taken");
+    let mut text = format!("otpauth://totp/good1?secret={S1}\n");
+    text.push_str("not a uri\n");
+    text.push_str(&format!("otpauth://totp/taken?secret={S1}\n"));
+    text.push_str(&format!("otpauth://totp/good1?secret={S2}\n"));
+    text.push_str(&format!("otpauth://totp/good2?secret={S2}\n"));
+    text.push_str("otpauth://totp/nosecret\n");
+    let out = import(&env, &text, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    for (line, what) in [
+        (2, "otpauth"),
+        (3, "already enrolled"),
+        (4, "twice"),
+        (6, "secret"),
+    ] {
+        let shown = err
+            .lines()
+            .find(|l| l.contains(&format!("stdin line {line}:")))
+            .unwrap_or_else(|| panic!("line {line} not reported: {err}"));
+        assert!(shown.contains(what), "{shown}");
+    }
+    assert!(err.lines().last().unwrap().contains("4 bad lines"), "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert_eq!(accounts(&env), ["taken"]);
+    let e = import_json(&env, &text, &[], 2);
+    assert_eq!(e["error"]["code"], "invalid_argument");
+    assert_eq!(e["error"]["badLines"], 4);
+    let lines: Vec<i64> = e["error"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["line"].as_i64().unwrap())
+        .collect();
+    assert_eq!(lines, [2, 3, 4, 6]);
+
+    // More than 100 bad lines: the first 100, then a count.
+    let many: String = (0..150).map(|i| format!("junk {i}\n")).collect();
+    let out = import(&env, &many, &[]);
+    let err = stderr(&out);
+    assert_eq!(
+        err.lines().filter(|l| l.contains("stdin line")).count(),
+        100,
+        "{err}"
+    );
+    assert!(
+        err.contains("50 more bad lines") && err.contains("150 bad lines"),
+        "{err}"
+    );
+    let e = import_json(&env, &many, &[], 2);
+    assert_eq!(e["error"]["badLines"], 150);
+    assert_eq!(e["error"]["lines"].as_array().unwrap().len(), 100);
+
+    // A dry run of a good file changes nothing, not even the log.
+    let good = format!("otpauth://totp/good1?secret={S1}\notpauth://totp/good2?secret={S2}\n");
+    let before = env.store_bytes();
+    let out = import(&env, &good, &["--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("would import 2 accounts"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(env.store_bytes(), before);
+    let v = import_json(&env, &good, &["--dry-run"], 0);
+    assert_eq!(
+        (v["imported"].as_u64(), v["dryRun"].as_bool()),
+        (Some(2), Some(true))
+    );
+    // …and reports a bad file as the real import does.
+    let e = import_json(&env, &text, &["--dry-run"], 2);
+    assert_eq!(e["error"]["badLines"], 4);
+    assert_eq!(accounts(&env), ["taken"]);
+
+    // The real import: its summary says none has backup codes, and how to make them.
+    let out = import(&env, &good, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary = stdout(&out);
+    assert!(summary.contains("no backup codes"), "{summary}");
+    let hint = summary
+        .lines()
+        .find_map(|l| l.split_once("with: ").map(|(_, c)| c.to_string()))
+        .unwrap_or_else(|| panic!("no command in {summary}"));
+    assert!(
+        hint.contains("--store") && hint.ends_with("backup-codes ACCOUNT"),
+        "{hint}"
+    );
+    assert_eq!(accounts(&env), ["good1", "good2", "taken"]);
+    let v = import_json(&env, &format!("otpauth://totp/good3?secret={S1}\n"), &[], 0);
+    assert_eq!(v["withoutBackupCodes"], 1);
+}

@@ -182,14 +182,18 @@ fn config_shows_checks_and_sets() {
     assert_eq!(
         all,
         serde_json::json!({
-            "issuer": "totpctl", "backupCodes": true, "backupCodeCount": 10, "window": 1,
-            "lockoutAttempts": 10, "lockoutSeconds": 3600, "algorithm": "SHA1", "digits": 6, "period": 30
+            "issuer": "totpctl", "backup-codes": true, "backup-code-count": 10, "window": 1,
+            "lockout-attempts": 10, "lockout-seconds": 3600, "algorithm": "SHA1", "digits": 6, "period": 30
         })
     );
     assert_eq!(
         env.json(&["config", "window"]),
         serde_json::json!({"key": "window", "value": 1})
     );
+    // One naming in and out (issue 10): every key printed is a key config takes.
+    for (key, value) in all.as_object().unwrap() {
+        assert_eq!(env.json(&["config", key])["value"], *value, "{key}");
+    }
     assert_eq!(env.json(&["config", "backup-codes", "off"])["value"], false);
     assert_eq!(stdout(&env.run(&["config", "backup-codes"])), "off\n");
     assert_eq!(
@@ -212,4 +216,94 @@ fn config_shows_checks_and_sets() {
         1,
         "a refused value changed the setting"
     );
+}
+
+/// Issue 10: the table fits the terminal: in 80 columns long names are cut with …,
+/// in 40 the less important columns go; into a pipe nothing is cut.
+#[test]
+fn the_table_fits_the_terminal_width() {
+    use common::tmux::Tmux;
+    let env = TestEnv::new();
+    let long = format!("{}@example.com", "a-very-long-account-name".repeat(4));
+    let issuer = "Example Corporation International Holdings";
+    env.enroll_with(&long, &["--issuer", issuer]);
+    env.enroll_verified("amy", T0);
+    env.enroll("bo");
+    // Without a limit the table is far wider than 80 columns.
+    let piped = stdout(&env.run(&["list"]));
+    assert!(piped.lines().any(|l| l.chars().count() > 100), "{piped}");
+    assert!(piped.contains(&long) && !piped.contains('…'), "{piped}");
+
+    for (columns, dropped) in [(80u16, &[][..]), (40, &["FAILED", "BACKUP CODES"][..])] {
+        let t = Tmux::start_sized(&env, &[], "list --color never", columns);
+        t.wait_for("EXIT=");
+        let screen = t.screen_joined();
+        assert!(screen.contains("EXIT=0"), "{screen}");
+        let table: Vec<&str> = screen
+            .lines()
+            .take_while(|l| !l.starts_with("EXIT="))
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        assert_eq!(table.len(), 4, "{columns}: {screen}");
+        for line in &table {
+            assert!(
+                line.chars().count() <= usize::from(columns),
+                "{columns} columns, a line of {}:\n{screen}",
+                line.chars().count()
+            );
+        }
+        assert!(
+            table[0].starts_with("ACCOUNT") && table[0].contains("VERIFIED"),
+            "{screen}"
+        );
+        for column in dropped {
+            assert!(!table[0].contains(column), "{columns}: {screen}");
+        }
+        // The long account is cut with an ellipsis, the short ones are whole.
+        let cut = table.iter().find(|l| l.starts_with("a-very-long")).unwrap();
+        assert!(cut.contains('…') && !cut.contains(&long), "{screen}");
+        assert!(table.iter().any(|l| l.starts_with("amy ")), "{screen}");
+    }
+}
+
+/// Issue 10: who has no backup codes, who has not signed in since a time, and
+/// `--issuer` ignoring case; the same with and without --json.
+#[test]
+fn list_filters_no_backup_codes_unused_since_and_issuer_case() {
+    let env = TestEnv::new();
+    env.json(&["config", "backup-codes", "off"]);
+    env.enroll_verified("nocodes", T0);
+    env.json(&["config", "backup-codes", "on"]);
+    env.enroll_verified("withcodes", T0);
+    env.enroll_with("never", &["--issuer", "Acme"]);
+    assert_eq!(env.accounts(&["--no-backup-codes"]), ["never", "nocodes"]);
+    assert_eq!(
+        env.accounts(&["--no-backup-codes", "--verified"]),
+        ["nocodes"]
+    );
+    // The verified ones were used just now; "never" never was.
+    assert_eq!(env.accounts(&["--unused-since", "7d"]), ["never"]);
+    assert_eq!(
+        env.accounts(&["--unused-since", "2999-01-01T00:00:00Z"]),
+        ["never", "nocodes", "withcodes"]
+    );
+    assert_eq!(env.accounts(&["--issuer", "acme"]), ["never"]);
+    assert_eq!(env.accounts(&["--issuer", "ACME"]), ["never"]);
+    assert!(env.accounts(&["--issuer", "Acm"]).is_empty());
+    let table = stdout(&env.run(&["list", "--unused-since", "7d"]));
+    assert_eq!(table.lines().count(), 2, "{table}");
+    assert!(
+        table.lines().nth(1).unwrap().starts_with("never"),
+        "{table}"
+    );
+    let table = stdout(&env.run(&[
+        "list",
+        "--no-backup-codes",
+        "--verified",
+        "--unused-since",
+        "0",
+    ]));
+    assert!(table.contains("no enrollments match"), "{table}");
+    let e = env.json_status(&["list", "--unused-since", "soon"], 2);
+    assert_eq!(e["error"]["code"], "invalid_argument");
 }

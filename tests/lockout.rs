@@ -309,3 +309,35 @@ fn parallel_wrong_codes_lock_exactly_at_the_threshold() {
     assert_eq!(locked_accounts(&env), vec!["alice"]);
     verify(&env, "alice", &oathtool(&alice.secret, t, &[]), t, 3);
 }
+
+/// Issue 10: a rejection says how many attempts are left, in words that read right
+/// for one and for many, and other counts are plural only when they should be.
+#[test]
+fn messages_count_the_attempts_left_with_the_right_plural() {
+    let env = TestEnv::new();
+    set(&env, "lockout-attempts", "3");
+    let alice = env.enroll("alice");
+    let wrong = wrong_code(&alice.secret, T0);
+    let human = |expected_status: i32| {
+        let out = env.run(&["verify", "alice", &wrong, "--at", &T0.to_string()]);
+        assert_eq!(out.status.code(), Some(expected_status), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let text = human(1);
+    assert!(text.contains("2 attempts left before lockout"), "{text}");
+    let text = human(1);
+    assert!(text.contains("1 attempt left before lockout"), "{text}");
+    let text = human(1);
+    assert!(
+        text.contains("locked until") && text.contains("after 3 rejected codes"),
+        "{text}"
+    );
+    env.json(&["unlock", "alice"]);
+    // One enrollment, one event: singular.
+    let env = TestEnv::new();
+    env.enroll("bob");
+    let text = stdout(&env.run(&["rekey"]));
+    assert!(text.contains("Rekeyed 1 enrollment "), "{text}");
+    let text = stdout(&env.run(&["log", "--check"]));
+    assert!(!text.contains("1 events"), "{text}");
+}

@@ -342,3 +342,61 @@ fn log_check_names_the_first_of_several_bad_events_and_catches_a_forged_head() {
     let (seq, count) = blamed_after("UPDATE log_head SET seq = seq + 1");
     assert_eq!(seq as usize, count + 1);
 }
+
+/// Issue 10: `--event` (repeatable), `--until`, relative times for both, and human
+/// times to the second (JSON keeps the milliseconds).
+#[test]
+fn log_filters_by_event_and_until_takes_relative_times_and_shows_seconds() {
+    let h = full_history();
+    let env = &h.env;
+    let all = events(env, &[]);
+
+    let rejected = events(env, &["--event", "code_rejected"]);
+    assert!(!rejected.is_empty());
+    assert!(kinds(&rejected).iter().all(|k| *k == "code_rejected"));
+    let two = events(env, &["--event", "locked", "--event", "unlocked"]);
+    let expected: Vec<i64> = all
+        .iter()
+        .filter(|e| matches!(e["event"].as_str(), Some("locked" | "unlocked")))
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert!(expected.len() >= 2);
+    assert_eq!(seqs(&two), expected);
+    let e = env.json_status(&["log", "--event", "nonsense"], 2);
+    assert_eq!(e["error"]["code"], "invalid_argument");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("code_rejected"),
+        "{e}"
+    );
+
+    // Everything happened within the last week, nothing before it.
+    assert_eq!(events(env, &["--since", "7d"]).len(), all.len());
+    assert_eq!(events(env, &["--since", "168h"]).len(), all.len());
+    assert!(events(env, &["--until", "7d"]).is_empty());
+    assert!(events(env, &["--until", "10080m"]).is_empty());
+    assert_eq!(
+        events(env, &["--until", "2999-01-01T00:00:00Z"]).len(),
+        all.len()
+    );
+    let first = all[0]["at"].as_str().unwrap();
+    assert_eq!(seqs(&events(env, &["--until", first])), [1]);
+    // --limit keeps the newest of the matching events.
+    let last = events(env, &["--event", "code_rejected", "--limit", "1"]);
+    assert_eq!(seqs(&last), seqs(&rejected[rejected.len() - 1..]));
+    for bad in ["7x", "d", "-7d", "7 days"] {
+        let e = env.json_status(&["log", "--since", bad], 2);
+        assert_eq!(e["error"]["code"], "invalid_argument", "{bad}");
+    }
+
+    // JSON keeps milliseconds; the table shows each event's own second.
+    let table = stdout(&env.run(&["log"]));
+    for (line, e) in table.lines().skip(1).zip(&all) {
+        let at = e["at"].as_str().unwrap();
+        assert_eq!(at.len(), "2026-11-26T12:00:00.000Z".len(), "{at}");
+        let second = format!("{} {} UTC", &at[..10], &at[11..19]);
+        assert!(line.contains(&second), "{line:?} lacks {second:?}");
+    }
+}

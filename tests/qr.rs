@@ -201,3 +201,103 @@ fn a_bad_qr_file_leaves_no_enrollment() {
     );
     assert!(!gif.exists() && !missing.exists());
 }
+
+/// Issue 10: in a terminal of a fixed width the drawing fits, quiet zone included, and
+/// decodes to the printed URI; one that cannot fit is not drawn, and enroll says so
+/// and names --qr-file instead of claiming a QR code was shown.
+#[test]
+fn the_terminal_drawing_fits_the_terminal_or_is_left_out() {
+    use common::tmux::Tmux;
+    let env = TestEnv::new();
+    let account = "first.middle.lastname.with.a.long.suffix@subsidiary.example.com";
+    let issuer = "Example Corporation International";
+    let t = Tmux::start_sized(
+        &env,
+        &[],
+        &format!("enroll {account} --issuer '{issuer}' --color never"),
+        80,
+    );
+    t.wait_for("EXIT=");
+    let screen = t.screen_joined();
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    let uri = screen
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("uri"))
+        .map(|u| u.trim().to_string())
+        .expect("the URI line");
+    let drawing: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains('█') || l.contains('▀') || l.contains('▄'))
+        .collect();
+    assert!(!drawing.is_empty(), "no QR drawn in 80 columns:\n{screen}");
+    for line in &drawing {
+        assert!(
+            line.chars().count() <= 80,
+            "a QR line is {} columns wide in an 80-column terminal:\n{screen}",
+            line.chars().count()
+        );
+    }
+    let rows = drawing_to_pixels(&drawing.join("\n"));
+    assert_eq!(decode_rqrr(&rows, 4), uri);
+    // Defaults are left out of the URI, as google-authenticator does…
+    assert!(!uri.contains("algorithm=") && !uri.contains("digits=") && !uri.contains("period="));
+    assert!(
+        screen.contains("the secret, the URI and the QR code are shown"),
+        "{screen}"
+    );
+    drop(t);
+    // …and other implementations read it as SHA1, 6 digits, 30 s.
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, pyotp; print(pyotp.parse_uri(sys.argv[1]).at(int(sys.argv[2])))",
+            &uri,
+            &common::T0.to_string(),
+        ])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "pyotp: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let secret = uri
+        .split("secret=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        common::oathtool(secret, common::T0, &[])
+    );
+
+    // Too narrow for any QR code of this URI: none is drawn, and the output says why
+    // and what to do instead.
+    let t = Tmux::start_sized(&env, &[], "enroll narrow@example.com --color never", 40);
+    t.wait_for("EXIT=");
+    let screen = t.screen_joined();
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(!screen.contains('█') && !screen.contains('▀'), "{screen}");
+    assert!(
+        screen.contains("No QR code") && screen.contains("--qr-file"),
+        "{screen}"
+    );
+    assert!(!screen.contains("QR code are shown"), "{screen}");
+}
+
+/// Issue 10: without a drawing (--qr never, or a pipe), enroll does not claim that a
+/// QR code was shown.
+#[test]
+fn no_claim_of_a_qr_code_that_was_not_drawn() {
+    let env = TestEnv::new();
+    for args in [&["enroll", "a"][..], &["enroll", "b", "--qr", "never"]] {
+        let text = stdout(&env.run(args));
+        assert!(
+            text.contains("only time the secret and the URI are shown"),
+            "{text}"
+        );
+        assert!(!text.contains("QR"), "{args:?}: {text}");
+    }
+}

@@ -9,6 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use common::tmux::Tmux;
 use common::{TestEnv, stderr, stdout};
 
 const SHELLS: &[(&str, &str)] = &[
@@ -163,14 +164,11 @@ fn man_pages_render_cleanly() {
             text.contains("NAME") && text.contains("SYNOPSIS"),
             "{name}:\n{text}"
         );
-        assert!(
-            text.contains("Examples:"),
-            "{name} has no examples:\n{text}"
-        );
+        assert!(text.contains("EXAMPLES"), "{name} has no examples:\n{text}");
     }
     let top = stdout(&man(&repo().join("man/totpctl.1")));
     for word in [
-        "Exit codes:",
+        "EXIT STATUS",
         "TOTPCTL_STORE",
         "TOTPCTL_PASSPHRASE",
         "enroll",
@@ -178,6 +176,61 @@ fn man_pages_render_cleanly() {
     ] {
         assert!(top.contains(word), "totpctl(1) lacks {word}:\n{top}");
     }
+}
+
+/// Issue 10: every page has ENVIRONMENT, FILES and EXIT STATUS and no EXTRA heading;
+/// every page it refers to exists; a subcommand's synopsis is `totpctl verify …` with
+/// the global options.
+#[test]
+fn man_pages_refer_to_pages_that_exist_and_show_real_synopses() {
+    let pages = files(&repo().join("man"));
+    for name in pages.keys() {
+        let text = stdout(&man(&repo().join("man").join(name)));
+        for section in [
+            "SYNOPSIS",
+            "EXAMPLES",
+            "EXIT STATUS",
+            "ENVIRONMENT",
+            "FILES",
+        ] {
+            assert!(
+                text.lines().any(|l| l == section),
+                "{name} has no {section} section:\n{text}"
+            );
+        }
+        assert!(!text.contains("EXTRA"), "{name}:\n{text}");
+        // Every `totpctl…(1)` reference names a page that is there.
+        for (i, _) in text.match_indices("(1)") {
+            let start = text[..i]
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .map_or(0, |p| p + 1);
+            let page = &text[start..i];
+            if page.starts_with("totpctl") {
+                assert!(
+                    pages.contains_key(&format!("{page}.1")),
+                    "{name} refers to {page}(1), which does not exist"
+                );
+            }
+        }
+        let synopsis: String = text
+            .lines()
+            .skip_while(|l| *l != "SYNOPSIS")
+            .skip(1)
+            .take_while(|l| l.starts_with(' '))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let expected = match name.strip_suffix(".1").unwrap().strip_prefix("totpctl-") {
+            Some(sub) => format!("totpctl {sub} "),
+            None => "totpctl ".to_string(),
+        };
+        assert!(synopsis.starts_with(&expected), "{name}: {synopsis}");
+        for global in ["--store", "--json"] {
+            assert!(synopsis.contains(global), "{name}: {synopsis}");
+        }
+    }
+    let top = stdout(&man(&repo().join("man/totpctl.1")));
+    assert!(top.contains("totpctl-verify(1)"), "{top}");
 }
 
 /// A store with enough rows that listing them fills any pipe buffer.
@@ -289,12 +342,13 @@ fn remove_asks_on_a_terminal() {
         "{screen}"
     );
     assert!(screen.contains("[y/N]"), "{screen}");
-    assert_eq!(status, Some(2), "{screen}");
-    assert!(screen.contains("not removed"), "{screen}");
+    // No is an answer, not an error (issue 10).
+    assert_eq!(status, Some(0), "{screen}");
+    assert!(screen.contains("Nothing removed"), "{screen}");
     assert_eq!(accounts(&env), ["alice", "bob"]);
     // Just Enter is no.
     let (_, status) = on_tty(&env, &[], "remove alice", "\n");
-    assert_eq!(status, Some(2));
+    assert_eq!(status, Some(0));
     assert_eq!(accounts(&env), ["alice", "bob"]);
     let (screen, status) = on_tty(&env, &[], "remove alice", "y\n");
     assert_eq!(status, Some(0), "{screen}");
@@ -390,93 +444,6 @@ fn dates_are_readable_in_tables_and_rfc3339_in_json() {
     assert!(shown.contains(" UTC"), "{shown}");
     let j = env.json(&["show", "alice"]);
     chrono::DateTime::parse_from_rfc3339(j["createdAt"].as_str().unwrap()).unwrap();
-}
-
-/// A program running in a detached tmux session: a real terminal whose screen can be
-/// read, and typed into only once the program asks.
-struct Tmux {
-    dir: tempfile::TempDir,
-}
-
-impl Tmux {
-    fn socket(&self) -> PathBuf {
-        self.dir.path().join("tmux.sock")
-    }
-
-    fn tmux(&self) -> Command {
-        let mut cmd = Command::new("tmux");
-        cmd.arg("-S").arg(self.socket());
-        cmd
-    }
-
-    /// Starts `totpctl ARGS` with only `vars` and the store in its environment.
-    fn start(env: &TestEnv, vars: &[(&str, &str)], args: &str) -> Tmux {
-        let t = Tmux {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        let mut line = format!(
-            "env -i PATH=/usr/bin:/bin TERM=xterm HOME='{}' TOTPCTL_STORE='{}'",
-            env.dir.path().join("home").display(),
-            env.store.display()
-        );
-        for (k, v) in vars {
-            line.push_str(&format!(" {k}='{v}'"));
-        }
-        line.push_str(&format!(
-            " '{}' {args}; echo EXIT=$?; sleep 600",
-            bin().display()
-        ));
-        let status = t
-            .tmux()
-            .args(["new-session", "-d", "-x", "150", "-y", "50"])
-            .arg(line)
-            .status()
-            .expect("tmux is installed (Debian package tmux)");
-        assert!(status.success());
-        t
-    }
-
-    fn screen(&self) -> String {
-        let out = self.tmux().args(["capture-pane", "-p"]).output().unwrap();
-        stdout(&out)
-    }
-
-    /// Waits until the screen shows `text`; returns the screen.
-    #[track_caller]
-    fn wait_for(&self, text: &str) -> String {
-        for _ in 0..600 {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("the terminal never showed {text:?}:\n{}", self.screen());
-    }
-
-    /// Types `text` and Enter.
-    fn type_line(&self, text: &str) {
-        assert!(
-            self.tmux()
-                .args(["send-keys", "-l", text])
-                .status()
-                .unwrap()
-                .success()
-        );
-        assert!(
-            self.tmux()
-                .args(["send-keys", "Enter"])
-                .status()
-                .unwrap()
-                .success()
-        );
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.tmux().arg("kill-server").output();
-    }
 }
 
 #[test]
@@ -594,4 +561,56 @@ fn verify_does_not_ask_for_a_code_it_would_refuse() {
     let screen = t.wait_for("EXIT=");
     assert!(screen.contains("EXIT=4"), "{screen}");
     assert!(!screen.contains("Code for"), "{screen}");
+}
+
+/// Issue 10: at the code prompt an empty Enter asks again (three times in all), and
+/// Ctrl-D ends the prompt's line before the error is printed.
+#[test]
+fn the_code_prompt_asks_again_after_an_empty_enter_and_ends_its_line_on_ctrl_d() {
+    let env = TestEnv::new();
+    let alice = env.enroll("alice");
+    let code = common::oathtool(&alice.secret, common::T0, &[]);
+    let t = Tmux::start(&env, &[], &format!("verify alice --at {}", common::T0));
+    t.wait_for("Code for alice:");
+    t.type_line("");
+    t.type_line("");
+    t.type_line(&code);
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert_eq!(screen.matches("Code for alice:").count(), 3, "{screen}");
+    drop(t);
+    // Three empty answers give up.
+    let t = Tmux::start(&env, &[], "verify alice");
+    t.wait_for("Code for alice:");
+    for _ in 0..3 {
+        t.type_line("");
+    }
+    let screen = t.wait_for("EXIT=");
+    assert!(
+        screen.contains("EXIT=2") && screen.contains("no code given"),
+        "{screen}"
+    );
+    drop(t);
+    // Ctrl-D: the error starts a line of its own.
+    let t = Tmux::start(&env, &[], "verify alice");
+    t.wait_for("Code for alice:");
+    t.send_keys("C-d");
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=2"), "{screen}");
+    let error_line = screen
+        .lines()
+        .find(|l| l.contains("no code given"))
+        .unwrap_or_else(|| panic!("no error shown:\n{screen}"));
+    assert!(error_line.starts_with("totpctl: "), "{screen}");
+    // At remove's question too.
+    let t = Tmux::start(&env, &[], "remove alice");
+    t.wait_for("[y/N]");
+    t.send_keys("C-d");
+    let screen = t.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    let line = screen
+        .lines()
+        .find(|l| l.contains("Nothing removed"))
+        .unwrap();
+    assert!(line.starts_with("Nothing removed"), "{screen}");
 }

@@ -33,7 +33,11 @@ pub fn run(args: &BackupCodesArgs, ctx: &Ctx) -> Result<Exit> {
     let mut s = ctx.session(&mut store, false)?;
     let mut e = s.get(&args.account)?;
     if !e.totp.verified {
-        return Err(Error::BackupCodesNotAvailable(sanitize(&e.totp.account)).into());
+        return Err(Error::BackupCodesNotAvailable {
+            account: sanitize(&e.totp.account),
+            verify: ctx.account_command("verify", &e.totp.account),
+        }
+        .into());
     }
     let count = args.count.unwrap_or(s.settings().backup_code_count);
     let replaced = e.totp.backup_codes_remaining;

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::Ctx;
 use crate::cli::ConfigArgs;
-use crate::config::{KEYS, Settings, camel_case};
+use crate::config::{KEYS, Settings};
 use crate::error::Exit;
 use crate::output::sanitize;
 use crate::store::{self, SqlContext};
@@ -32,7 +32,7 @@ pub fn run(args: &ConfigArgs, ctx: &Ctx) -> Result<Exit> {
                 let all = serde_json::to_value(&settings)?;
                 let mut w = out.stdout();
                 for key in KEYS {
-                    writeln!(w, "{key:<18} {}", plain(&all[camel_case(key)]))?;
+                    writeln!(w, "{key:<18} {}", plain(&all[*key]))?;
                 }
                 w.flush()?;
             }

@@ -196,20 +196,51 @@ pub fn run(args: &EnrollArgs, ctx: &Ctx) -> Result<Exit> {
     if let Some(file) = &written {
         writeln!(w, "  qr image   {}", file.display())?;
     }
+    let mut drawn = false;
     if draw {
         writeln!(w)?;
-        write!(w, "{}", qr::terminal(&uri, out.color)?)?;
+        match qr::terminal(&uri, out.color, out.columns)? {
+            qr::Drawing::Drawn(drawing) => {
+                write!(w, "{drawing}")?;
+                drawn = true;
+            }
+            qr::Drawing::TooWide { needs } => {
+                let columns = out.columns.unwrap_or_default();
+                match &written {
+                    Some(file) => writeln!(
+                        w,
+                        "{} No QR code here: it needs {needs} columns and the terminal has \
+                         {columns}. Scan the image {} instead.",
+                        out.yellow("Note:"),
+                        file.display()
+                    )?,
+                    None => writeln!(
+                        w,
+                        "{} No QR code here: it needs {needs} columns and the terminal has \
+                         {columns}. Type the secret into the app, or enroll again (this \
+                         unverified enrollment is replaced) in a wider terminal or with \
+                         --qr-file PATH.png to write the QR code to an image.",
+                        out.yellow("Note:")
+                    )?,
+                }
+            }
+        }
     }
     writeln!(w)?;
+    let shown = if drawn {
+        "the secret, the URI and the QR code are"
+    } else {
+        "the secret and the URI are"
+    };
     writeln!(
         w,
-        "{} This is the only time the secret, the URI and the QR code are shown.",
+        "{} This is the only time {shown} shown.",
         out.yellow("Note:")
     )?;
     writeln!(
         w,
-        "Add it to an authenticator app now, then confirm it with: totpctl verify {}",
-        shell_word(&view.account)
+        "Add it to an authenticator app now, then confirm it with: {}",
+        ctx.account_command("verify", &view.account)
     )?;
     if created {
         writeln!(w)?;
@@ -254,17 +285,4 @@ fn group(secret: &str) -> String {
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Quotes an account name for a shell command line when it needs it.
-fn shell_word(text: &str) -> String {
-    let text = sanitize(text);
-    if text
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "@._-+/=,".contains(c))
-    {
-        text
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
 }

@@ -9,11 +9,16 @@ use serde::Serialize;
 
 use crate::Ctx;
 use crate::cli::ImportArgs;
-use crate::error::{Exit, invalid};
+use crate::config::Settings;
+use crate::error::{Error, Exit, invalid};
 use crate::otp::{self, printable};
-use crate::output::check_name;
-use crate::store;
+use crate::output::{check_name, plural};
+use crate::store::{self, Session, SqlContext, Store};
 
+/// The longest line read: a URI with a 64-byte secret and the longest account and
+/// issuer, percent-encoded, fits several times over. A longer line is reported
+/// without being held in memory.
+const MAX_LINE: usize = 16 * 1024;
 /// Secrets shorter than this many bytes (128 bits) draw a warning.
 const STRONG_SECRET: usize = 16;
 /// Warnings printed one by one before they are only counted.
@@ -26,6 +31,9 @@ struct ImportView {
     skipped: u64,
     weak_secrets: u64,
     verified: bool,
+    /// How many of the imported enrollments have no backup code (all of them).
+    without_backup_codes: u64,
+    dry_run: bool,
 }
 
 /// The detail of an `imported` event. Its fields are in the order `json!` sorts them
@@ -83,132 +91,44 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
         bar
     });
 
-    let mut store = ctx.open_store()?;
     let now = ctx.now_str();
-    let mut s = ctx.session(&mut store, true)?;
-    let settings = s.settings().clone();
-    let verified = !args.unverified;
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut view = ImportView {
-        imported: 0,
-        skipped: 0,
-        weak_secrets: 0,
-        verified,
+    let path = ctx.store_path.clone();
+    let lines = Lines {
+        args,
+        name: &name,
+        now: &now,
+        path: &path,
+        progress: progress.as_ref(),
     };
-    let mut warnings = Vec::new();
-    let mut bytes_read = 0u64;
-    let mut detail = Vec::with_capacity(256);
-    for (index, line) in reader.lines().enumerate() {
-        let n = index + 1;
-        let line = line.map_err(|e| {
-            if e.kind() == io::ErrorKind::InvalidData {
-                invalid(format!(
-                    "{name} line {n} is not valid UTF-8; nothing was imported"
-                ))
-            } else {
-                anyhow::Error::new(e).context(format!("{name}: cannot read line {n}"))
-            }
-        })?;
-        bytes_read += line.len() as u64 + 1;
-        if let Some(bar) = &progress
-            && n % 1024 == 0
-        {
-            bar.set_position(bytes_read);
-            bar.set_message(format!("{} accounts", view.imported));
-        }
-        // Files saved by Windows tools often start with a byte-order mark.
-        let text = if n == 1 {
-            line.trim_start_matches('\u{feff}')
-        } else {
-            &line
-        }
-        .trim();
-        if text.is_empty() || text.starts_with('#') {
-            continue;
-        }
-        let at_line =
-            |msg: String| invalid(format!("{name} line {n}: {msg}; nothing was imported"));
-        let uri = otp::parse_uri(text).map_err(at_line)?;
-        check_name("account", &uri.account)
-            .and_then(|()| {
-                uri.issuer
-                    .as_deref()
-                    .map_or(Ok(()), |i| check_name("issuer", i))
-            })
-            .map_err(|e| at_line(crate::error::one_line(&e)))?;
-        if !seen.insert(uri.account.clone()) {
-            return Err(at_line(format!(
-                "account '{}' appears twice in the file",
-                printable(&uri.account)
-            )));
-        }
-        let id = uuid::Uuid::now_v7().to_string();
-        let issuer = uri.issuer.as_deref().unwrap_or(&settings.issuer);
-        let mut e = store::Enrollment {
-            totp: store::Totp {
-                id: id.clone(),
-                account: uri.account.clone(),
-                issuer: issuer.to_string(),
-                params: uri.params,
-                verified,
-                last_step: None,
-                last_used_at: None,
-                failed_attempts: 0,
-                locked_until: None,
-                created_at: now.clone(),
-                updated_at: now.clone(),
-                backup_codes_remaining: 0,
-                mac: None,
-            },
-            backup_hashes: Vec::new(),
+    let (view, problems, warnings, backup_codes_on) = if args.dry_run {
+        // A dry run seals nothing, so it needs no key, and it creates no store.
+        let existing = Store::open_existing(&path)?;
+        let conn = existing.as_ref().map(|s| s.conn());
+        let settings = match conn {
+            Some(c) => Settings::from_pairs(&store::config_pairs(c).sql(&path)?, &path)?,
+            None => Settings::default(),
         };
-        let inserted = s.insert(&mut e, &uri.secret)?;
-        if !inserted {
-            if args.skip_existing {
-                view.skipped += 1;
-                continue;
-            }
-            return Err(at_line(format!(
-                "account '{}' is already enrolled (pass --skip-existing to leave it as it is)",
-                printable(&uri.account)
-            )));
+        let (view, problems, warnings) = lines.check(reader, conn, None, &settings)?;
+        (view, problems, warnings, settings.backup_codes)
+    } else {
+        let mut store = ctx.open_store()?;
+        let mut session = ctx.session(&mut store, true)?;
+        let settings = session.settings().clone();
+        let (view, problems, warnings) =
+            lines.check(reader, None, Some(&mut session), &settings)?;
+        // With a bad line, dropping the session rolls back what went in before it.
+        if problems.total == 0 {
+            session.commit()?;
         }
-        let weak_secret = uri.secret.len() < STRONG_SECRET;
-        if weak_secret {
-            view.weak_secrets += 1;
-            if view.weak_secrets <= MAX_WARNINGS {
-                warnings.push(format!(
-                    "line {n}: the secret of '{}' is only {} bits (128 or more is recommended)",
-                    printable(&uri.account),
-                    uri.secret.len() * 8
-                ));
-            }
-        }
-        detail.clear();
-        serde_json::to_writer(
-            &mut detail,
-            &ImportedDetail {
-                algorithm: uri.params.algorithm.as_str(),
-                digits: uri.params.digits,
-                issuer,
-                period: uri.params.period,
-                verified,
-                weak_secret,
-            },
-        )?;
-        s.event_with_state(
-            "imported",
-            Some(&uri.account),
-            Some(&id),
-            std::str::from_utf8(&detail)?,
-            Some(&e.digest()),
-        )?;
-        view.imported += 1;
-    }
-    s.commit()?;
+        (view, problems, warnings, settings.backup_codes)
+    };
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
+    if problems.total > 0 {
+        return Err(problems.into_error(name, ctx.out.json));
+    }
+    let verified = view.verified;
 
     let mut err = io::stderr().lock();
     for warning in &warnings {
@@ -224,28 +144,353 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
     let out = &ctx.out;
     if out.json {
         out.json(&view)?;
-    } else {
-        let mut w = out.stdout();
-        writeln!(
-            w,
-            "Imported {} account{} as {}{}{}",
-            view.imported,
-            if view.imported == 1 { "" } else { "s" },
-            if verified { "verified" } else { "unverified" },
-            if view.skipped > 0 {
-                format!(", skipped {} already enrolled", view.skipped)
-            } else {
-                String::new()
-            },
-            if view.weak_secrets > 0 {
-                format!(", {} with weak secrets", view.weak_secrets)
-            } else {
-                String::new()
-            },
-        )?;
-        w.flush()?;
+        return Ok(Exit::Success);
     }
+    let mut w = out.stdout();
+    writeln!(
+        w,
+        "{} {} as {}{}{}",
+        if args.dry_run {
+            "Checked: would import"
+        } else {
+            "Imported"
+        },
+        plural(view.imported, "account"),
+        if verified { "verified" } else { "unverified" },
+        if view.skipped > 0 {
+            format!(", skipped {} already enrolled", view.skipped)
+        } else {
+            String::new()
+        },
+        if view.weak_secrets > 0 {
+            format!(", {} with weak secrets", view.weak_secrets)
+        } else {
+            String::new()
+        },
+    )?;
+    if view.without_backup_codes > 0 {
+        let count = if view.without_backup_codes == 1 {
+            "It has".to_string()
+        } else {
+            format!("All {} have", view.without_backup_codes)
+        };
+        if verified {
+            writeln!(
+                w,
+                "{count} no backup codes; make them for each account with: {}",
+                ctx.command_line(&["backup-codes", "ACCOUNT"])
+            )?;
+        } else if backup_codes_on {
+            writeln!(
+                w,
+                "{count} no backup codes yet; each gets them with its first accepted code"
+            )?;
+        }
+    }
+    if args.dry_run {
+        writeln!(w, "Dry run: nothing was changed.")?;
+    }
+    w.flush()?;
     Ok(Exit::Success)
+}
+
+/// What every line is checked with.
+struct Lines<'a> {
+    args: &'a ImportArgs,
+    name: &'a str,
+    now: &'a str,
+    path: &'a std::path::Path,
+    progress: Option<&'a indicatif::ProgressBar>,
+}
+
+impl Lines<'_> {
+    /// Checks every line, and imports the good ones through `writer` until the first
+    /// bad one: after it nothing will be imported, and the rest is only checked.
+    /// `conn` answers "is it enrolled already?" when nothing is written (None: there
+    /// is no store yet).
+    fn check(
+        &self,
+        mut reader: Box<dyn BufRead + '_>,
+        conn: Option<&rusqlite::Connection>,
+        mut writer: Option<&mut Session<'_>>,
+        settings: &Settings,
+    ) -> Result<(ImportView, Problems, Vec<String>)> {
+        let (args, name, now, path) = (self.args, self.name, self.now, self.path);
+        let verified = !args.unverified;
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut view = ImportView {
+            imported: 0,
+            skipped: 0,
+            weak_secrets: 0,
+            verified,
+            without_backup_codes: 0,
+            dry_run: args.dry_run,
+        };
+        let mut problems = Problems::default();
+        let mut warnings = Vec::new();
+        let mut bytes_read = 0u64;
+        let mut detail = Vec::with_capacity(256);
+        let mut buf = Vec::with_capacity(MAX_LINE);
+        let mut n = 0u64;
+        loop {
+            n += 1;
+            let read = read_line_capped(&mut reader, &mut buf).map_err(|e| {
+                anyhow::Error::new(e).context(format!("{name}: cannot read line {n}"))
+            })?;
+            let line = match read {
+                Line::End => break,
+                Line::TooLong(len) => {
+                    bytes_read += len;
+                    problems.add(
+                        n,
+                        format!("longer than {MAX_LINE} bytes, which no otpauth:// URI is"),
+                    );
+                    continue;
+                }
+                Line::Text(len) => {
+                    bytes_read += len;
+                    match std::str::from_utf8(&buf) {
+                        Ok(line) => line,
+                        Err(_) => {
+                            problems.add(n, "not valid UTF-8".into());
+                            continue;
+                        }
+                    }
+                }
+            };
+            if let Some(bar) = self.progress
+                && n % 1024 == 0
+            {
+                bar.set_position(bytes_read);
+                bar.set_message(format!("{} accounts", view.imported));
+            }
+            // Files saved by Windows tools often start with a byte-order mark.
+            let text = if n == 1 {
+                line.trim_start_matches('\u{feff}')
+            } else {
+                line
+            }
+            .trim();
+            if text.is_empty() || text.starts_with('#') {
+                continue;
+            }
+            let uri = match otp::parse_uri(text) {
+                Ok(uri) => uri,
+                Err(msg) => {
+                    problems.add(n, msg);
+                    continue;
+                }
+            };
+            if let Err(e) = check_name("account", &uri.account).and_then(|()| {
+                uri.issuer
+                    .as_deref()
+                    .map_or(Ok(()), |i| check_name("issuer", i))
+            }) {
+                problems.add(n, crate::error::one_line(&e));
+                continue;
+            }
+            if !seen.insert(uri.account.clone()) {
+                problems.add(
+                    n,
+                    format!(
+                        "account '{}' appears twice in the file",
+                        printable(&uri.account)
+                    ),
+                );
+                continue;
+            }
+            let issuer = uri.issuer.as_deref().unwrap_or(&settings.issuer);
+            let id = uuid::Uuid::now_v7().to_string();
+            let mut e = store::Enrollment {
+                totp: store::Totp {
+                    id: id.clone(),
+                    account: uri.account.clone(),
+                    issuer: issuer.to_string(),
+                    params: uri.params,
+                    verified,
+                    last_step: None,
+                    last_used_at: None,
+                    failed_attempts: 0,
+                    locked_until: None,
+                    created_at: now.to_string(),
+                    updated_at: now.to_string(),
+                    backup_codes_remaining: 0,
+                    mac: None,
+                },
+                backup_hashes: Vec::new(),
+            };
+            let new = match writer.as_mut().filter(|_| problems.total == 0) {
+                Some(wr) => wr.insert(&mut e, &uri.secret)?,
+                // Only checking: is the account taken already?
+                None => match (conn, writer.as_ref()) {
+                    (Some(c), _) => !store::is_enrolled(c, &uri.account).sql(path)?,
+                    (None, Some(wr)) => !wr.is_enrolled(&uri.account)?,
+                    (None, None) => true,
+                },
+            };
+            if !new {
+                if args.skip_existing {
+                    view.skipped += 1;
+                } else {
+                    problems.add(
+                        n,
+                        format!(
+                            "account '{}' is already enrolled (pass --skip-existing to leave \
+                             it as it is)",
+                            printable(&uri.account)
+                        ),
+                    );
+                }
+                continue;
+            }
+            let weak_secret = uri.secret.len() < STRONG_SECRET;
+            if weak_secret {
+                view.weak_secrets += 1;
+                if view.weak_secrets <= MAX_WARNINGS {
+                    warnings.push(format!(
+                        "line {n}: the secret of '{}' is only {} bits (128 or more is \
+                         recommended)",
+                        printable(&uri.account),
+                        uri.secret.len() * 8
+                    ));
+                }
+            }
+            view.imported += 1;
+            let Some(wr) = writer.as_mut().filter(|_| problems.total == 0) else {
+                continue;
+            };
+            detail.clear();
+            serde_json::to_writer(
+                &mut detail,
+                &ImportedDetail {
+                    algorithm: uri.params.algorithm.as_str(),
+                    digits: uri.params.digits,
+                    issuer,
+                    period: uri.params.period,
+                    verified,
+                    weak_secret,
+                },
+            )?;
+            wr.event_with_state(
+                "imported",
+                Some(&uri.account),
+                Some(&id),
+                std::str::from_utf8(&detail)?,
+                Some(&e.digest()),
+            )?;
+        }
+        // Imported enrollments have no backup codes yet.
+        view.without_backup_codes = view.imported;
+        Ok((view, problems, warnings))
+    }
+}
+
+/// Bad lines, the first [`MAX_PROBLEMS`] with their messages.
+#[derive(Default)]
+struct Problems {
+    listed: Vec<(u64, String)>,
+    total: u64,
+}
+
+/// Bad lines reported one by one before they are only counted.
+const MAX_PROBLEMS: usize = 100;
+
+impl Problems {
+    fn add(&mut self, line: u64, message: String) {
+        self.total += 1;
+        if self.listed.len() < MAX_PROBLEMS {
+            self.listed.push((line, message));
+        }
+    }
+
+    /// The error for the whole file. One bad line is the error's message; of more,
+    /// for people, each listed line goes to stderr first, one a line, and with --json
+    /// they travel in the error object.
+    fn into_error(self, name: String, json: bool) -> anyhow::Error {
+        let summary = match self.listed.as_slice() {
+            [(line, message)] if self.total == 1 => {
+                format!("{name} line {line}: {message}; nothing was imported")
+            }
+            _ => {
+                if !json {
+                    let mut err = io::stderr().lock();
+                    for (line, message) in &self.listed {
+                        let _ = writeln!(err, "totpctl: {name} line {line}: {message}");
+                    }
+                    let more = self.total - self.listed.len() as u64;
+                    if more > 0 {
+                        let _ = writeln!(err, "totpctl: … and {}", plural(more, "more bad line"));
+                    }
+                }
+                format!(
+                    "{} in {name}; nothing was imported",
+                    plural(self.total, "bad line")
+                )
+            }
+        };
+        Error::BadLines {
+            summary,
+            total: self.total,
+            lines: self.listed,
+        }
+        .into()
+    }
+}
+
+/// One line read by [`read_line_capped`].
+enum Line {
+    /// The line is in the buffer, without its line ending; it took this many bytes.
+    Text(u64),
+    /// The line was longer than [`MAX_LINE`] and was skipped; it took this many bytes.
+    TooLong(u64),
+    End,
+}
+
+/// Reads one line into `buf` without ever holding more than [`MAX_LINE`] bytes of it:
+/// the rest of a longer line is read and dropped.
+fn read_line_capped(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<Line> {
+    buf.clear();
+    let mut taken = 0u64;
+    let mut too_long = false;
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(match (taken, too_long) {
+                (0, _) => Line::End,
+                (_, true) => Line::TooLong(taken),
+                (_, false) => Line::Text(taken),
+            });
+        }
+        let (part, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (&chunk[..i], Some(i + 1)),
+            None => (chunk, None),
+        };
+        if !too_long {
+            if buf.len() + part.len() > MAX_LINE {
+                too_long = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(part);
+            }
+        }
+        let used = done.unwrap_or(chunk.len());
+        taken += used as u64;
+        reader.consume(used);
+        if done.is_some() {
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+            return Ok(if too_long {
+                Line::TooLong(taken)
+            } else {
+                Line::Text(taken)
+            });
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,11 +5,11 @@ use std::io::{self, BufWriter, Write};
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::Ctx;
 use crate::cli::{ListArgs, ShowArgs};
 use crate::error::Exit;
-use crate::output::{TotpView, human_time, pad, sanitize, width};
+use crate::output::{TotpView, human_time, pad, sanitize, truncate, width};
 use crate::store::{self, ListFilter, SqlContext, Totp, TotpRef};
+use crate::{Ctx, parse_time_or_ago, timestamp};
 
 pub fn run(args: &ListArgs, ctx: &Ctx) -> Result<Exit> {
     let store = ctx.existing_store()?;
@@ -21,6 +21,13 @@ pub fn run(args: &ListArgs, ctx: &Ctx) -> Result<Exit> {
         },
         issuer: args.issuer.clone(),
         locked_at: args.locked.then(|| ctx.now_str()),
+        no_backup_codes: args.no_backup_codes,
+        unused_since: args
+            .unused_since
+            .as_deref()
+            .map(|t| parse_time_or_ago(t, ctx.now))
+            .transpose()?
+            .map(timestamp),
     };
     let out = &ctx.out;
     if out.json {
@@ -67,24 +74,84 @@ pub fn run(args: &ListArgs, ctx: &Ctx) -> Result<Exit> {
         w.flush()?;
         return Ok(Exit::Success);
     }
-    let header: Vec<String> = COLUMNS
-        .iter()
-        .zip(widths)
-        .map(|(h, wd)| pad(h, wd))
-        .collect();
-    writeln!(w, "{}", out.bold(header.join("  ").trim_end()))?;
+    // On a terminal the table fits its width; into a pipe it is printed whole.
+    let layout = Layout::fit(widths, out.tty.then_some(out.columns).flatten());
+    writeln!(w, "{}", out.bold(&layout.line(&COLUMNS.map(String::from))))?;
     let now = ctx.now_str();
     store::for_each_totp(&tx, &filter, |t| {
-        let line: Vec<String> = cells(&t, &now)
-            .iter()
-            .zip(widths)
-            .map(|(c, wd)| pad(c, wd))
-            .collect();
-        writeln!(w, "{}", line.join("  ").trim_end())?;
+        writeln!(w, "{}", layout.line(&cells(&t, &now)))?;
         Ok(())
     })?;
     w.flush()?;
     Ok(Exit::Success)
+}
+
+/// Which columns are shown, and how wide.
+struct Layout {
+    widths: [usize; COLUMNS.len()],
+    shown: [bool; COLUMNS.len()],
+}
+
+/// Columns dropped, in this order, when the terminal is too narrow for all of them.
+const DROP_ORDER: [usize; 5] = [5, 3, 1, 4, 6];
+/// The narrowest the ACCOUNT and ISSUER columns are cut to before a column is dropped.
+const MIN_ACCOUNT: usize = 16;
+const MIN_ISSUER: usize = 10;
+/// Spaces between columns.
+const GAP: usize = 2;
+
+impl Layout {
+    /// Fits columns of these natural widths into `columns` (None: no limit). Long
+    /// accounts and issuers are cut first; then columns are dropped in
+    /// [`DROP_ORDER`]; an account column alone is cut to the width.
+    fn fit(natural: [usize; COLUMNS.len()], columns: Option<usize>) -> Layout {
+        let mut layout = Layout {
+            widths: natural,
+            shown: [true; COLUMNS.len()],
+        };
+        let Some(columns) = columns else {
+            return layout;
+        };
+        let mut drop = DROP_ORDER.iter();
+        loop {
+            let fixed: usize = (2..COLUMNS.len())
+                .filter(|&i| layout.shown[i])
+                .map(|i| natural[i] + GAP)
+                .sum();
+            let issuer_min = natural[1].min(MIN_ISSUER);
+            let issuer_gap = if layout.shown[1] { GAP } else { 0 };
+            let budget = columns.saturating_sub(fixed + issuer_gap);
+            let issuer_need = if layout.shown[1] { issuer_min } else { 0 };
+            let account_min = natural[0].min(MIN_ACCOUNT);
+            if budget >= account_min + issuer_need {
+                // The issuer gets at most a third of what is left, the account the rest.
+                let issuer = if layout.shown[1] {
+                    natural[1].min(issuer_min.max(budget / 3))
+                } else {
+                    0
+                };
+                layout.widths[1] = issuer;
+                layout.widths[0] = natural[0].min(budget - issuer);
+                return layout;
+            }
+            match drop.next() {
+                Some(&i) => layout.shown[i] = false,
+                None => {
+                    layout.widths[0] = natural[0].min(budget.max(1));
+                    return layout;
+                }
+            }
+        }
+    }
+
+    /// One row of the table: the shown cells, each cut and padded to its width.
+    fn line(&self, cells: &[String; COLUMNS.len()]) -> String {
+        let parts: Vec<String> = (0..COLUMNS.len())
+            .filter(|&i| self.shown[i])
+            .map(|i| pad(&truncate(&cells[i], self.widths[i]), self.widths[i]))
+            .collect();
+        parts.join(&" ".repeat(GAP)).trim_end().to_string()
+    }
 }
 
 /// One element of `list --json`: the fields, in the order, of `TotpView::audit` (the
@@ -154,7 +221,12 @@ fn cells(t: &Totp, now: &str) -> [String; 7] {
 }
 
 fn filtered(args: &ListArgs) -> bool {
-    args.verified || args.unverified || args.issuer.is_some() || args.locked
+    args.verified
+        || args.unverified
+        || args.issuer.is_some()
+        || args.locked
+        || args.no_backup_codes
+        || args.unused_since.is_some()
 }
 
 pub fn show(args: &ShowArgs, ctx: &Ctx) -> Result<Exit> {

@@ -7,9 +7,27 @@ use serde::Serialize;
 
 use crate::cli::LogArgs;
 use crate::error::{Exit, invalid};
-use crate::output::{human_time, pad, sanitize, width};
+use crate::output::{human_time, pad, plural, sanitize, width};
 use crate::store::{self, Event, EventFilter, SqlContext};
-use crate::{Ctx, parse_time, timestamp};
+use crate::{Ctx, parse_time_or_ago, timestamp};
+
+/// The names of the events the store records, for `--event`.
+pub const EVENTS: &[&str] = &[
+    "enrolled",
+    "code_accepted",
+    "code_rejected",
+    "verified",
+    "locked",
+    "unlocked",
+    "backup_codes_generated",
+    "backup_code_used",
+    "removed",
+    "imported",
+    "config_changed",
+    "rekeyed",
+    "code_checked",
+    "store_upgraded",
+];
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -135,14 +153,26 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
         }
         return Ok(Exit::Success);
     }
+    for name in &args.event {
+        if !EVENTS.contains(&name.as_str()) {
+            return Err(invalid(format!(
+                "unknown event '{}'; the events are: {}",
+                sanitize(name),
+                EVENTS.join(", ")
+            )));
+        }
+    }
+    let time = |t: &Option<String>| -> Result<Option<String>> {
+        Ok(t.as_deref()
+            .map(|t| parse_time_or_ago(t, ctx.now))
+            .transpose()?
+            .map(timestamp))
+    };
     let filter = EventFilter {
         account: args.account.clone(),
-        since: args
-            .since
-            .as_deref()
-            .map(parse_time)
-            .transpose()?
-            .map(timestamp),
+        since: time(&args.since)?,
+        until: time(&args.until)?,
+        events: args.event.clone(),
         limit: args.limit,
     };
     let mut w = out.stdout();
@@ -180,7 +210,7 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
         w,
         "{}",
         out.bold(&format!(
-            "{:>6}  {:<20}  {}  {}  DETAIL",
+            "{:>6}  {:<23}  {}  {}  DETAIL",
             "SEQ",
             "TIME",
             pad("EVENT", event_width),
@@ -191,7 +221,7 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
         let account = sanitize(e.account.as_deref().unwrap_or("-"));
         writeln!(
             w,
-            "{:>6}  {:<20}  {}  {}  {}",
+            "{:>6}  {:<23}  {}  {}  {}",
             e.seq,
             human_time(&e.at),
             pad(&sanitize(&e.event), event_width),
@@ -218,9 +248,4 @@ fn detail_text(detail: &str) -> String {
             .join(" "),
         _ => sanitize(detail),
     }
-}
-
-/// `1 event`, `2 events`.
-fn plural(n: u64, word: &str) -> String {
-    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }

@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 use crate::Ctx;
 use crate::cli::RekeyArgs;
 use crate::error::{Exit, key_error};
+use crate::output::plural;
 use crate::vault::{self, PASSPHRASE_ENV, Protection};
 
 /// The environment variable with the new passphrase when the store already has one.
@@ -53,12 +54,14 @@ pub fn run(args: &RekeyArgs, ctx: &Ctx) -> Result<Exit> {
         match target {
             Protection::KeyFile => writeln!(
                 w,
-                "Rekeyed {count} enrollments under a new key file: {}",
+                "Rekeyed {} under a new key file: {}",
+                plural(count as u64, "enrollment"),
                 vault::key_file_path(&path).display()
             )?,
             Protection::Passphrase => writeln!(
                 w,
-                "Rekeyed {count} enrollments under a passphrase; the key file is gone"
+                "Rekeyed {} under a passphrase; the key file is gone",
+                plural(count as u64, "enrollment")
             )?,
         }
         w.flush()?;
@@ -86,11 +89,11 @@ fn new_passphrase(ctx: &Ctx, current: Protection) -> Result<Zeroizing<String>> {
                 )));
             }
             let first = Zeroizing::new(
-                rpassword::prompt_password("New passphrase: ")
+                crate::prompt_hidden("New passphrase: ")
                     .map_err(|e| key_error(format!("cannot read the passphrase: {e}")))?,
             );
             let second = Zeroizing::new(
-                rpassword::prompt_password("Repeat the new passphrase: ")
+                crate::prompt_hidden("Repeat the new passphrase: ")
                     .map_err(|e| key_error(format!("cannot read the passphrase: {e}")))?,
             );
             if *first != *second {

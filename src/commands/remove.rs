@@ -16,7 +16,13 @@ pub fn run(args: &RemoveArgs, ctx: &Ctx) -> Result<Exit> {
     if !args.yes {
         // Look the account up first, so a typo is "not found", not a question.
         let t = store::get(store.conn(), store.path(), &args.account)?;
-        confirm(ctx, &t.account)?;
+        if !confirm(ctx, &t.account)? {
+            // A "no" is an answer, not an error.
+            let mut w = ctx.out.stdout();
+            writeln!(w, "Nothing removed")?;
+            w.flush()?;
+            return Ok(Exit::Success);
+        }
     }
     let mut s = ctx.session(&mut store, false)?;
     let e = s.get(&args.account)?;
@@ -42,7 +48,8 @@ pub fn run(args: &RemoveArgs, ctx: &Ctx) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-fn confirm(ctx: &Ctx, account: &str) -> Result<()> {
+/// Asks on the terminal; true when the answer is yes.
+fn confirm(ctx: &Ctx, account: &str) -> Result<bool> {
     if !ctx.interactive || !std::io::stderr().is_terminal() {
         return Err(invalid(format!(
             "refusing to remove {} without confirmation: pass --yes",
@@ -54,10 +61,16 @@ fn confirm(ctx: &Ctx, account: &str) -> Result<()> {
         sanitize(account)
     );
     let _ = std::io::stderr().flush();
-    let answer = crate::read_stdin_line("answer")?;
-    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-        Ok(())
-    } else {
-        Err(invalid("not removed"))
+    let mut answer = String::new();
+    let read = std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| invalid(format!("cannot read the answer: {e}")))?;
+    if read == 0 || !answer.ends_with('\n') {
+        // Ctrl-D: the terminal did not move to a new line.
+        eprintln!();
     }
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::cli::VerifyArgs;
 use crate::config::Settings;
 use crate::error::{Error, Exit, invalid};
-use crate::output::sanitize;
+use crate::output::{plural, sanitize};
 use crate::store;
 use crate::{Ctx, backup_codes, otp, parse_time, timestamp};
 
@@ -123,6 +123,7 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
             return Err(Error::Locked {
                 account: sanitize(&e.totp.account),
                 until,
+                unlock: ctx.account_command("unlock", &e.totp.account),
             }
             .into());
         }
@@ -337,19 +338,36 @@ fn with_at(mut detail: serde_json::Value, at: &Option<String>) -> serde_json::Va
     detail
 }
 
-/// Reads the code from a no-echo prompt on a terminal, else one line of stdin.
+/// Times the prompt asks again after an empty answer.
+const PROMPTS: usize = 3;
+
+/// Reads the code from a no-echo prompt on a terminal (asking again after an empty
+/// Enter, up to three times), else one line of stdin.
 fn read_code(ctx: &Ctx, account: &str) -> Result<zeroize::Zeroizing<String>> {
-    let code = if ctx.interactive {
-        rpassword::prompt_password(format!("Code for {}: ", sanitize(account)))
-            .map_err(|e| invalid(format!("cannot read the code: {e}")))?
-    } else if ctx.out.json && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+    if ctx.interactive {
+        for _ in 0..PROMPTS {
+            let code = zeroize::Zeroizing::new(
+                crate::prompt_hidden(&format!("Code for {}: ", sanitize(account))).map_err(
+                    |e| match e.kind() {
+                        std::io::ErrorKind::UnexpectedEof => invalid("no code given"),
+                        _ => invalid(format!("cannot read the code: {e}")),
+                    },
+                )?,
+            );
+            if !code.trim().is_empty() {
+                return Ok(code);
+            }
+        }
+        return Err(invalid(format!(
+            "no code given after {PROMPTS} empty answers"
+        )));
+    }
+    if ctx.out.json && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         return Err(invalid(
             "no code given: with --json, pass CODE or pipe it on stdin",
         ));
-    } else {
-        crate::read_stdin_line("code")?
-    };
-    let code = zeroize::Zeroizing::new(code);
+    }
+    let code = zeroize::Zeroizing::new(crate::read_stdin_line("code")?);
     if code.trim().is_empty() {
         return Err(invalid("no code given: pass CODE, or type or pipe it"));
     }
@@ -367,7 +385,7 @@ fn print(ctx: &Ctx, view: &VerifyView, settings: &Settings) -> Result<()> {
         let what = match (view.code_type, view.drift) {
             (Some("backup_code"), _) => format!(
                 "backup code accepted for {account}; {} left",
-                view.backup_codes_remaining
+                plural(u64::from(view.backup_codes_remaining), "backup code")
             ),
             (_, Some(0)) | (_, None) => format!("TOTP code accepted for {account}"),
             (_, Some(d)) => format!("TOTP code accepted for {account} (drift {d:+} step)"),
@@ -399,15 +417,18 @@ fn print(ctx: &Ctx, view: &VerifyView, settings: &Settings) -> Result<()> {
         if let Some(until) = &view.locked_until {
             writeln!(
                 w,
-                "{account} is now locked until {} after {} rejected codes",
+                "{account} is now locked until {} after {}",
                 crate::output::human_time(until),
-                view.failed_attempts
+                plural(u64::from(view.failed_attempts), "rejected code")
             )?;
         } else if settings.lockout_attempts > 0 {
+            let left = settings
+                .lockout_attempts
+                .saturating_sub(view.failed_attempts);
             writeln!(
                 w,
-                "{} of {} attempts before lockout",
-                view.failed_attempts, settings.lockout_attempts
+                "{} left before lockout",
+                plural(u64::from(left), "attempt")
             )?;
         }
     }

@@ -319,6 +319,10 @@ pub struct EventFilter {
     pub account: Option<String>,
     /// Events at or after this RFC 3339 time.
     pub since: Option<String>,
+    /// Events at or before this RFC 3339 time.
+    pub until: Option<String>,
+    /// Only events with one of these names; all when empty.
+    pub events: Vec<String>,
     /// Only the newest N.
     pub limit: Option<u64>,
 }
@@ -341,6 +345,18 @@ pub fn for_each_event(
     if let Some(since) = &filter.since {
         sql.push_str(" AND at >= ?");
         args.push(since.clone().into());
+    }
+    if let Some(until) = &filter.until {
+        sql.push_str(" AND at <= ?");
+        args.push(until.clone().into());
+    }
+    if !filter.events.is_empty() {
+        sql.push_str(" AND event IN (");
+        for (i, name) in filter.events.iter().enumerate() {
+            sql.push_str(if i == 0 { "?" } else { ", ?" });
+            args.push(name.clone().into());
+        }
+        sql.push(')');
     }
     if let Some(limit) = filter.limit {
         sql = format!("SELECT * FROM ({sql} ORDER BY seq DESC LIMIT ?)");

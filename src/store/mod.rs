@@ -431,6 +431,12 @@ pub fn find(conn: &Connection, account_or_id: &str) -> rusqlite::Result<Option<T
         .optional()
 }
 
+/// Whether `account` (by name, not id) is enrolled.
+pub fn is_enrolled(conn: &Connection, account: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM totps WHERE account = ?1)")?
+        .query_row([account], |r| r.get(0))
+}
+
 /// Like [`find`], but a missing account is the `resource_not_found` error.
 pub fn get(conn: &Connection, path: &Path, account_or_id: &str) -> Result<Totp> {
     find(conn, account_or_id)
@@ -442,9 +448,14 @@ pub fn get(conn: &Connection, path: &Path, account_or_id: &str) -> Result<Totp> 
 #[derive(Debug, Default)]
 pub struct ListFilter {
     pub verified: Option<bool>,
+    /// Only this issuer, ignoring the case of ASCII letters.
     pub issuer: Option<String>,
     /// Only those locked at this time.
     pub locked_at: Option<String>,
+    /// Only those without a live backup code.
+    pub no_backup_codes: bool,
+    /// Only those never used, or last used before this RFC 3339 time.
+    pub unused_since: Option<String>,
 }
 
 /// Calls `f` for each enrollment matching `filter`, in account order, one row in
@@ -522,12 +533,19 @@ fn query_totps(
         args.push(i64::from(v).into());
     }
     if let Some(issuer) = &filter.issuer {
-        sql.push_str(" AND t.issuer = ?");
+        sql.push_str(" AND t.issuer = ? COLLATE NOCASE");
         args.push(issuer.clone().into());
     }
     if let Some(now) = &filter.locked_at {
         sql.push_str(" AND t.locked_until > ?");
         args.push(now.clone().into());
+    }
+    if filter.no_backup_codes {
+        sql.push_str(" AND NOT EXISTS (SELECT 1 FROM backup_codes b WHERE b.totp_id = t.id)");
+    }
+    if let Some(before) = &filter.unused_since {
+        sql.push_str(" AND (t.last_used_at IS NULL OR t.last_used_at < ?)");
+        args.push(before.clone().into());
     }
     sql.push_str(" ORDER BY t.account");
     let mut stmt = conn.prepare(&sql)?;

@@ -169,6 +169,11 @@ impl<'s> Session<'s> {
         Ok(Some(e))
     }
 
+    /// Whether `account` (by name) is enrolled; decides nothing but a message.
+    pub fn is_enrolled(&self, account: &str) -> Result<bool> {
+        super::is_enrolled(&self.tx, account).sql(&self.path)
+    }
+
     /// Like [`Session::find`], but a missing account is `resource_not_found`.
     pub fn get(&self, account_or_id: &str) -> Result<Enrollment> {
         self.find(account_or_id)?

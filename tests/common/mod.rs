@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -12,7 +14,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 /// The variables that could change the binary's behaviour, cleared for every test.
-const CLEARED_VARS: [&str; 10] = [
+const CLEARED_VARS: [&str; 12] = [
     "TOTPCTL_STORE",
     "TOTPCTL_KEY_FILE",
     "TOTPCTL_PASSPHRASE",
@@ -23,6 +25,8 @@ const CLEARED_VARS: [&str; 10] = [
     "XDG_CACHE_HOME",
     "XDG_STATE_HOME",
     "RUST_BACKTRACE",
+    "COLUMNS",
+    "LINES",
 ];
 
 /// A temporary store and home directory, removed when dropped.
