@@ -53,6 +53,11 @@ impl fmt::Display for Algorithm {
 pub const DIGITS: std::ops::RangeInclusive<u8> = 6..=8;
 /// Smallest and largest accepted period, in seconds.
 pub const PERIOD: std::ops::RangeInclusive<u32> = 1..=3600;
+/// The shortest secret taken from elsewhere: 80 bits, what many real services issue
+/// (RFC 4226 requires 128 and recommends 160; shorter ones draw a warning).
+pub const MIN_SECRET: usize = 10;
+/// The longest secret: 64 bytes, a SHA-512 block.
+pub const MAX_SECRET: usize = 64;
 /// The widest verification window accepted, in steps either side.
 pub const MAX_WINDOW: u32 = 10;
 
@@ -247,15 +252,35 @@ pub fn parse_uri(text: &str) -> Result<ParsedUri, String> {
     let mut digits: u8 = 6;
     let mut period: u32 = 30;
     let query = query.split('#').next().unwrap_or_default();
+    let mut seen: Vec<String> = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let value = decode_component(value, key)?;
-        match key.to_ascii_lowercase().as_str() {
+        let key = key.to_ascii_lowercase();
+        // Two values for one parameter: which one the issuing system meant cannot be
+        // known, so neither is taken.
+        if seen.contains(&key) {
+            return Err(format!(
+                "the parameter '{}' is given twice",
+                printable(&key)
+            ));
+        }
+        seen.push(key.clone());
+        match key.as_str() {
             "secret" => {
-                secret = Some(
-                    decode_secret(&value)
-                        .ok_or_else(|| "the secret is not valid base32".to_string())?,
-                );
+                let bytes = decode_secret(&value)
+                    .ok_or_else(|| "the secret is not valid base32".to_string())?;
+                if bytes.len() < MIN_SECRET || bytes.len() > MAX_SECRET {
+                    return Err(format!(
+                        "the secret is {} bits; totpctl takes {} to {} bits ({} to {} bytes)",
+                        bytes.len() * 8,
+                        MIN_SECRET * 8,
+                        MAX_SECRET * 8,
+                        MIN_SECRET,
+                        MAX_SECRET
+                    ));
+                }
+                secret = Some(bytes);
             }
             "issuer" => issuer_param = Some(value.trim().to_string()),
             "algorithm" => {

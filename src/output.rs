@@ -109,6 +109,16 @@ fn is_hostile(c: char) -> bool {
         || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Characters that show nothing: zero-width spaces and joiners, the word joiner and
+/// invisible operators, the soft hyphen, the byte-order mark, the Mongolian vowel
+/// separator, the combining grapheme joiner, Hangul fillers and the tag characters.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180E}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{3164}'
+        | '\u{FEFF}' | '\u{FFA0}' | '\u{E0000}'..='\u{E007F}')
+}
+
 /// Text from the store or the user, made safe for a terminal: control and bidi
 /// characters become `\u{…}` escapes.
 pub fn sanitize(text: &str) -> String {
@@ -129,8 +139,33 @@ pub fn sanitize(text: &str) -> String {
 /// Refuses account names and issuers that are empty, too long, or carry characters
 /// that could rewrite a terminal or break an otpauth:// label.
 pub fn check_name(what: &str, value: &str) -> Result<()> {
-    if value.trim().is_empty() && what == "account" {
+    let account = what == "account";
+    if value.trim().is_empty() && account {
         return Err(invalid("the account name is empty"));
+    }
+    // An argument names an account or an id: a name that is an id would shadow, or
+    // be shadowed by, the enrollment whose id it is.
+    if account && uuid::Uuid::try_parse(value.trim()).is_ok() {
+        return Err(invalid(format!(
+            "the account name '{}' is a UUID, which totpctl reads as an enrollment id; \
+             choose another name",
+            printable(value)
+        )));
+    }
+    // It would read as an option wherever it is pasted.
+    if account && value.starts_with('-') {
+        return Err(invalid(format!(
+            "the account name '{}' starts with '-', which reads as an option",
+            printable(value)
+        )));
+    }
+    if let Some(c) = value.chars().find(|&c| is_invisible(c)) {
+        return Err(invalid(format!(
+            "the {what} '{}' contains the invisible character U+{:04X}, which would make \
+             two names look alike",
+            printable(value),
+            c as u32
+        )));
     }
     if value.chars().count() > 256 {
         return Err(invalid(format!("the {what} is longer than 256 characters")));

@@ -352,34 +352,61 @@ fn cases() -> Vec<Case> {
         ),
         case(&["import", "/"], 2, Err, "cannot read /: it is a directory"),
         import("not a uri", "line 1: not an otpauth:// URI"),
-        import("otpauth://hotp/x?secret=JBSWY3DP&counter=1", "HOTP"),
+        import("otpauth://hotp/x?secret=JBSWY3DPEHPK3PXP&counter=1", "HOTP"),
         import("otpauth://totp/x?secret=!!!!", "not valid base32"),
-        import("otpauth://totp/?secret=JBSWY3DP", "no account name"),
+        import("otpauth://totp/?secret=JBSWY3DPEHPK3PXP", "no account name"),
         import("otpauth://totp/x", "no secret"),
+        // Issue 9: secrets outside 80 bits to 64 bytes, and repeated parameters.
+        import("otpauth://totp/x?secret=AE", "the secret is 8 bits"),
+        import("otpauth://totp/x?secret=JBSWY3DP", "the secret is 40 bits"),
         import(
-            "otpauth://totp/x?secret=JBSWY3DP&digits=9",
+            &format!("otpauth://totp/x?secret={}", "A".repeat(104)),
+            "the secret is 520 bits",
+        ),
+        import(
+            "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&secret=GEZDGNBVGY3TQOJQ",
+            "'secret' is given twice",
+        ),
+        import(
+            "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&digits=6&DIGITS=8",
+            "'digits' is given twice",
+        ),
+        import(
+            "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&digits=9",
             "digits must be 6, 7 or 8",
         ),
         import(
-            "otpauth://totp/x?secret=JBSWY3DP&period=0",
+            "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&period=0",
             "period must be 1 to 3600",
         ),
         import(
-            "otpauth://totp/x?secret=JBSWY3DP&algorithm=MD5",
+            "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&algorithm=MD5",
             "unknown algorithm",
         ),
-        import("otpauth://totp/A:x?secret=JBSWY3DP&issuer=B", "differs"),
-        import("otpauth://totp/x%FF?secret=JBSWY3DP", "not valid UTF-8"),
-        import("otpauth://totp/x%0Ay?secret=JBSWY3DP", "control"),
-        import("otpauth://totp/alice?secret=JBSWY3DP", "already enrolled"),
         import(
-            "otpauth://totp/x?secret=JBSWY3DP\notpauth://totp/x?secret=JBSWY3DP",
+            "otpauth://totp/A:x?secret=JBSWY3DPEHPK3PXP&issuer=B",
+            "differs",
+        ),
+        import(
+            "otpauth://totp/x%FF?secret=JBSWY3DPEHPK3PXP",
+            "not valid UTF-8",
+        ),
+        import("otpauth://totp/x%0Ay?secret=JBSWY3DPEHPK3PXP", "control"),
+        import(
+            "otpauth://totp/alice?secret=JBSWY3DPEHPK3PXP",
+            "already enrolled",
+        ),
+        import(
+            "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP\notpauth://totp/x?secret=JBSWY3DPEHPK3PXP",
             "line 2",
         ),
-        import("otpauth://totp/x?secret=JBSWY3DP\n\n# c\ngarbage", "line 4"),
+        import(
+            "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP\n\n# c\ngarbage",
+            "line 4",
+        ),
         stdin(
             &["import", "-"],
-            b"otpauth://totp/\xff?secret=JBSWY3DP\n",
+            b"otpauth://totp/\xff?secret=JBSWY3DPEHPK3PXP\n",
             2,
             "not valid UTF-8",
         ),
