@@ -17,6 +17,7 @@ use crate::cli::VerifyArgs;
 use crate::config::Settings;
 use crate::error::{Error, Exit, invalid};
 use crate::output::sanitize;
+use crate::pam::{self, PamRequest};
 use crate::store::{self, SqlContext};
 use crate::vault::Vault;
 use crate::{Ctx, backup_codes, otp, parse_time, timestamp};
@@ -84,14 +85,34 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
             otp::MAX_WINDOW
         )));
     }
-    let mut store = ctx.store_for(&args.account)?;
+    // PAM mode (issue 12): the account and code come from pam_exec, nothing is
+    // prompted or printed, and the events name the PAM service and remote host. The
+    // token is read first, before anything can fail, so pam_exec's write never meets
+    // a closed pipe.
+    let pam_input = args
+        .pam
+        .then(|| -> Result<_> {
+            let code = pam::read_authtok(std::io::stdin().lock())?;
+            Ok((PamRequest::from_env()?, code))
+        })
+        .transpose()?;
+    let pam_req = pam_input.as_ref().map(|(request, _)| request);
+    let account: &str = match (pam_req, &args.account) {
+        (Some(request), _) => &request.user,
+        (None, Some(account)) => account,
+        (None, None) => return Err(invalid("no ACCOUNT given")),
+    };
+    let interactive = ctx.interactive && pam_req.is_none();
+    let mut store = ctx.store_for(account)?;
     let path = store.path().to_path_buf();
     let now = ctx.now_str();
-    let input = if args.code.is_empty() {
+    let input = if let Some((_, code)) = pam_input.as_ref() {
+        code.clone()
+    } else if args.code.is_empty() {
         // Ask only for the code of an account that exists and is not locked out, so
         // that neither a typo nor a lockout is reported after someone typed a code.
         // Both are checked again under the write lock below.
-        let t = store::get(store.conn(), &path, &args.account)?;
+        let t = store::get(store.conn(), &path, account)?;
         if let Some(until) = t.locked_until.filter(|u| *u > now) {
             return Err(Error::Locked {
                 account: sanitize(&t.account),
@@ -99,13 +120,13 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
             }
             .into());
         }
-        read_code(ctx, &args.account)?
+        read_code(ctx, account)?
     } else {
         zeroize::Zeroizing::new(args.code.concat())
     };
 
     let tx = store.write()?;
-    let mut totp = store::get(&tx, &path, &args.account)?;
+    let mut totp = store::get(&tx, &path, account)?;
     let settings = Settings::load(&tx, &path)?;
 
     if let Some(until) = totp.locked_until.clone() {
@@ -117,7 +138,10 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
                 "code_rejected",
                 Some(&totp.account),
                 Some(&totp.id),
-                json!({ "reason": "user_locked", "lockedUntil": until }),
+                pam::with_pam(
+                    json!({ "reason": "user_locked", "lockedUntil": until }),
+                    pam_req,
+                ),
             )
             .sql(&path)?;
             tx.commit().sql(&path)?;
@@ -135,20 +159,22 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
             "unlocked",
             Some(&totp.account),
             Some(&totp.id),
-            json!({ "lockedUntil": until, "failedAttempts": totp.failed_attempts, "expired": true }),
+            pam::with_pam(json!({ "lockedUntil": until, "failedAttempts": totp.failed_attempts, "expired": true }), pam_req),
         )
         .sql(&path)?;
         totp.failed_attempts = 0;
         totp.locked_until = None;
     }
 
-    let vault = Vault::unlock(&tx, &path, ctx.interactive)?;
+    let vault = Vault::unlock(&tx, &path, interactive)?;
     let window = args.window.unwrap_or(settings.window);
     let digits_only = otp::normalize_code(&input);
 
     // Backup codes first, as Clerk does.
+    // Eight digits on a shorter TOTP are a scratch code imported from
+    // google-authenticator (issue 12).
     let outcome: (CodeType, Result<Option<i64>, Reason>) = if let Some(code) =
-        backup_codes::normalize(&input)
+        backup_codes::normalize_for(&input, totp.params.digits)
     {
         let hash = vault.hash_code(&totp.id, &code);
         let known = store::backup_code_hashes(&tx, &totp.id).sql(&path)?;
@@ -210,7 +236,10 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
                 "code_accepted",
                 account,
                 id,
-                json!({ "type": code_type.as_str(), "drift": drift }),
+                pam::with_pam(
+                    json!({ "type": code_type.as_str(), "drift": drift }),
+                    pam_req,
+                ),
             )
             .sql(&path)?;
             if code_type == CodeType::BackupCode {
@@ -221,14 +250,23 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
                     "backup_code_used",
                     account,
                     id,
-                    json!({ "remaining": view.backup_codes_remaining }),
+                    pam::with_pam(json!({ "remaining": view.backup_codes_remaining }), pam_req),
                 )
                 .sql(&path)?;
             }
             if !totp.verified {
                 view.verified = true;
-                store::append_event(&tx, &now, "verified", account, id, json!({})).sql(&path)?;
-                if settings.backup_codes && totp.backup_codes_remaining == 0 {
+                store::append_event(
+                    &tx,
+                    &now,
+                    "verified",
+                    account,
+                    id,
+                    pam::with_pam(json!({}), pam_req),
+                )
+                .sql(&path)?;
+                // Under PAM they could not be shown: 'backup-codes' makes them later.
+                if settings.backup_codes && totp.backup_codes_remaining == 0 && pam_req.is_none() {
                     let codes = backup_codes::generate(settings.backup_code_count)?;
                     let hashes: Vec<[u8; 32]> =
                         codes.iter().map(|c| vault.hash_code(&totp.id, c)).collect();
@@ -239,7 +277,7 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
                         "backup_codes_generated",
                         account,
                         id,
-                        json!({ "count": codes.len() }),
+                        pam::with_pam(json!({ "count": codes.len() }), pam_req),
                     )
                     .sql(&path)?;
                     view.backup_codes_remaining = settings.backup_code_count;
@@ -261,7 +299,7 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
                 "code_rejected",
                 account,
                 id,
-                json!({ "type": view.code_type, "reason": reason.code(), "failedAttempts": failed }),
+                pam::with_pam(json!({ "type": view.code_type, "reason": reason.code(), "failedAttempts": failed }), pam_req),
             )
             .sql(&path)?;
             if settings.lockout_attempts > 0 && failed >= settings.lockout_attempts {
@@ -274,7 +312,10 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
                     "locked",
                     account,
                     id,
-                    json!({ "lockedUntil": until, "failedAttempts": failed }),
+                    pam::with_pam(
+                        json!({ "lockedUntil": until, "failedAttempts": failed }),
+                        pam_req,
+                    ),
                 )
                 .sql(&path)?;
                 view.locked_until = Some(until);
@@ -282,7 +323,10 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
         }
     }
     tx.commit().sql(&path)?;
-    print(ctx, &view, &settings)?;
+    // Under PAM nothing goes to stdout: the exit status is the answer.
+    if pam_req.is_none() {
+        print(ctx, &view, &settings)?;
+    }
     Ok(if view.valid {
         Exit::Success
     } else {
