@@ -170,7 +170,7 @@ Examples:
   totpctl verify alice@example.com
   echo 123456 | totpctl verify alice@example.com --json
   totpctl verify alice@example.com 287082 --at 2026-11-26T12:00:00Z
-  auth required pam_exec.so expose_authtok quiet /usr/local/bin/totpctl verify --pam --store /var/lib/totpctl/totpctl.db")]
+  printf '123456\\0' | PAM_USER=alice totpctl verify --pam --store /var/lib/totpctl/totpctl.db")]
 pub struct VerifyArgs {
     /// Account name or id
     #[arg(required_unless_present = "pam")]
