@@ -308,6 +308,10 @@ fn malformed_files_are_refused_each_named_with_every_problem() {
     let huge = write("huge", &text.replacen(&secret, &"A".repeat(120), 1));
     let garbage = write("garbage", &format!("{text}hello world\n"));
     let empty = write("empty", "");
+    let oversized = write(
+        "oversized",
+        &format!("{text}\" NOTE {}\n", "x".repeat(70_000)),
+    );
     let no_totp = write("no-totp", &text.replace("\" TOTP_AUTH\n", ""));
     let directory = env.dir.path().join("a-directory");
     std::fs::create_dir(&directory).unwrap();
@@ -322,6 +326,7 @@ fn malformed_files_are_refused_each_named_with_every_problem() {
         &huge,
         &garbage,
         &empty,
+        &oversized,
         &no_totp,
         &directory,
         &link,
@@ -339,6 +344,7 @@ fn malformed_files_are_refused_each_named_with_every_problem() {
             (&huge, "at most 64"),
             (&garbage, "neither an option"),
             (&empty, "empty"),
+            (&oversized, "65536 at most"),
             (&no_totp, "no TOTP_AUTH"),
             (&directory, "not a regular file"),
             (&link, "symbolic link"),
@@ -502,4 +508,33 @@ fn several_users_files_in_one_run_each_become_their_owner() {
             "{user}: a scratch code worked twice: {v}"
         );
     }
+}
+
+#[test]
+fn codes_the_file_lists_as_used_stay_refused() {
+    let env = TestEnv::new();
+    let file = ga_file(&env, "used", &["-t", "-d", "-f", "-u", "-w", "3"]);
+    let (secret, _) = contents(&file);
+    // google-authenticator records the steps of the codes used lately.
+    let step = T0 / 30;
+    let text = std::fs::read_to_string(&file).unwrap().replace(
+        "\" DISALLOW_REUSE\n",
+        &format!("\" DISALLOW_REUSE {} {step}\n", step - 1),
+    );
+    let copy = env.dir.path().join("used-copy");
+    std::fs::write(&copy, text).unwrap();
+    std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let view = import_json(&env, &[&copy], &["--account", "u"]);
+    // The copy is readable by others, which is said too.
+    assert_eq!(
+        not_carried(&view, "u"),
+        ["WINDOW_SIZE 3", "DISALLOW_REUSE", "file mode 0644"]
+    );
+    let v = verify(&env, "u", &code(&secret, T0, 30), T0);
+    assert_eq!(
+        v["reason"], "totp_replayed_code",
+        "a code used before the import worked: {v}"
+    );
+    let v = verify(&env, "u", &code(&secret, T0 + 30, 30), T0 + 30);
+    assert_eq!(v["valid"], true, "{v}");
 }
