@@ -439,12 +439,20 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__import)
-            opts="-h -V --unverified --skip-existing --dry-run --store --json --color --help --version"
+            opts="-h -V --google-authenticator --account --unverified --skip-existing --dry-run --store --json --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --google-authenticator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -621,7 +629,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__verify)
-            opts="-h -V --at --window --store --json --color --help --version"
+            opts="-h -V --at --window --pam --store --json --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

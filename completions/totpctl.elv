@@ -61,6 +61,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --window 'Accept codes this many steps before or after now [default: the store''s `window`]'
             cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
+            cand --pam 'Called by pam_exec (expose_authtok): account from $PAM_USER, code from stdin, nothing on stdout, exit 0 only for an accepted code; needs --store'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -146,11 +147,13 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --version 'Print version'
         }
         &'totpctl;import'= {
+            cand --google-authenticator 'Import google-authenticator-libpam files (~/.google_authenticator) instead'
+            cand --account 'The account for a single --google-authenticator file [default: the OS user who owns it]'
             cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --unverified 'Import the TOTPs as not yet verified'
             cand --skip-existing 'Skip accounts that already exist instead of failing'
-            cand --dry-run 'Check every line and report what would be imported, changing nothing (needs no key, creates no store)'
+            cand --dry-run 'Check every line (or file) and report what would be imported, changing nothing (needs no key, creates no store)'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

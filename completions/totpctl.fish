@@ -69,6 +69,7 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l store -d 'The
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l pam -d 'Called by pam_exec (expose_authtok): account from $PAM_USER, code from stdin, nothing on stdout, exit 0 only for an accepted code; needs --store'
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -s V -l version -d 'Print version'
@@ -135,13 +136,15 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l check -d 'Check 
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l google-authenticator -d 'Import google-authenticator-libpam files (~/.google_authenticator) instead' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l account -d 'The account for a single --google-authenticator file [default: the OS user who owns it]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l unverified -d 'Import the TOTPs as not yet verified'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l skip-existing -d 'Skip accounts that already exist instead of failing'
-complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l dry-run -d 'Check every line and report what would be imported, changing nothing (needs no key, creates no store)'
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l dry-run -d 'Check every line (or file) and report what would be imported, changing nothing (needs no key, creates no store)'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -s V -l version -d 'Print version'

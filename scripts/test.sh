@@ -4,7 +4,9 @@
 #   oathtool (an independent TOTP implementation), zbarimg (a QR decoder, from
 #   zbar-tools), rsvg-convert (SVG to PNG, from librsvg2-bin), sqlite3, man (man-db),
 #   tmux (a real terminal for prompts), strace (to kill a process at a chosen system
-#   call), and pyotp (a second TOTP implementation).
+#   call), pyotp (a second TOTP implementation), google-authenticator (from
+#   libpam-google-authenticator, whose files import reads) and pamtester (to drive
+#   a PAM stack).
 # As root it installs what is missing with apt-get and pip; otherwise it names it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +14,8 @@ cd "$(dirname "$0")/.."
 declare -A debian=(
   [oathtool]=oathtool [zbarimg]=zbar-tools [rsvg-convert]=librsvg2-bin
   [sqlite3]=sqlite3 [man]=man-db [tmux]=tmux [python3]=python3 [pip3]=python3-pip
-  [strace]=strace
+  [strace]=strace [google-authenticator]=libpam-google-authenticator
+  [pamtester]=pamtester
 )
 missing=()
 for cmd in "${!debian[@]}"; do

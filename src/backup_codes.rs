@@ -65,6 +65,31 @@ pub fn normalize(input: &str) -> Option<Zeroizing<String>> {
     shaped.then_some(code)
 }
 
+/// Digits of a google-authenticator scratch code, imported as a backup code.
+pub const SCRATCH_LEN: usize = 8;
+
+/// The normal form of typed input if it has the shape of a backup code of an
+/// enrollment whose TOTP codes have `totp_digits` digits: one of totpctl's own codes
+/// (see [`normalize`]) or an eight-digit scratch code imported from
+/// google-authenticator. Eight digits are read as a scratch code only when the TOTP
+/// codes are shorter; on an eight-digit enrollment they are a TOTP code.
+pub fn normalize_for(input: &str, totp_digits: u8) -> Option<Zeroizing<String>> {
+    if let Some(code) = normalize(input) {
+        return Some(code);
+    }
+    if usize::from(totp_digits) >= SCRATCH_LEN {
+        return None;
+    }
+    let digits: Zeroizing<String> = Zeroizing::new(
+        input
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect(),
+    );
+    let shaped = digits.len() == SCRATCH_LEN && digits.bytes().all(|b| b.is_ascii_digit());
+    shaped.then_some(digits)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +111,15 @@ mod tests {
         );
         assert!(normalize("abcde-fghi0").is_none());
         assert!(normalize("123456").is_none());
+    }
+
+    #[test]
+    fn eight_digits_are_a_scratch_code_only_beside_shorter_totp_codes() {
+        let code = |input, digits| normalize_for(input, digits).map(|c| c.to_string());
+        assert_eq!(code("1234 5678", 6).as_deref(), Some("12345678"));
+        assert_eq!(code("1234-5678", 7).as_deref(), Some("12345678"));
+        assert_eq!(code("12345678", 8), None);
+        assert_eq!(code("123456", 6), None);
+        assert_eq!(code("ABCDE-fghjk", 8).as_deref(), Some("abcdefghjk"));
     }
 }

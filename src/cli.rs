@@ -159,15 +159,22 @@ pub enum AlgorithmArg {
 /// of backup codes, once.
 ///
 /// Exit status: 0 accepted, 1 rejected, 3 locked out, 4 no such account.
+///
+/// With --pam, for PAM's pam_exec with expose_authtok: the account is $PAM_USER, the
+/// code is read from stdin up to a NUL byte or a newline, nothing is prompted or
+/// printed on stdout, and the exit status is 0 only for an accepted code. The audit
+/// event records $PAM_SERVICE and $PAM_RHOST.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
   totpctl verify alice@example.com
   echo 123456 | totpctl verify alice@example.com --json
-  totpctl verify alice@example.com 287082 --at 2026-11-26T12:00:00Z")]
+  totpctl verify alice@example.com 287082 --at 2026-11-26T12:00:00Z
+  printf '123456\\0' | PAM_USER=alice totpctl verify --pam --store /var/lib/totpctl/totpctl.db")]
 pub struct VerifyArgs {
     /// Account name or id
-    pub account: String,
+    #[arg(required_unless_present = "pam")]
+    pub account: Option<String>,
     /// The code; omit it to be prompted (or to read it from stdin). Words are joined,
     /// so `123 456` works unquoted
     #[arg(value_name = "CODE", num_args = 0..)]
@@ -180,6 +187,10 @@ pub struct VerifyArgs {
     /// Accept codes this many steps before or after now [default: the store's `window`]
     #[arg(long, value_name = "N")]
     pub window: Option<u32>,
+    /// Called by pam_exec (expose_authtok): account from $PAM_USER, code from stdin,
+    /// nothing on stdout, exit 0 only for an accepted code; needs --store
+    #[arg(long, conflicts_with_all = ["account", "code", "at"])]
+    pub pam: bool,
 }
 
 /// List enrollments for audit; never shows a secret, URI or backup code.
@@ -349,27 +360,42 @@ pub struct LogArgs {
 /// For migrations from another system. Blank lines and lines starting with # are
 /// skipped. The whole file is one transaction: it all goes in, or nothing does. Every
 /// bad line is reported in one run (the first 100 with their reasons, then a count).
-/// Secrets shorter than 128 bits are accepted with a warning. Imported TOTPs count as
-/// verified unless --unverified; they have no backup codes until `backup-codes`
-/// makes them.
+/// Secrets must be 80 bits to 64 bytes; shorter than 128 bits draws a warning.
+/// Imported TOTPs count as verified unless --unverified; they have no backup codes
+/// until `backup-codes` makes them.
+///
+/// With --google-authenticator, reads google-authenticator-libpam's per-user files
+/// instead (~/.google_authenticator): each becomes the account of the OS user who owns
+/// the file (or --account, for one file), its scratch codes become that account's
+/// backup codes, and the options totpctl cannot carry over are listed with what it
+/// does instead. Counter-based (HOTP) and malformed files are refused; every problem of
+/// every file is reported, and then nothing is imported.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
   totpctl import exported.txt --dry-run
   totpctl import exported.txt
-  grep -v '^#' exported.txt | totpctl import - --skip-existing --json")]
+  grep -v '^#' exported.txt | totpctl import - --skip-existing --json
+  totpctl import --google-authenticator /home/*/.google_authenticator --dry-run")]
 pub struct ImportArgs {
     /// The file to read, or - for stdin
     #[arg(default_value = "-", value_name = "FILE")]
     pub file: PathBuf,
+    /// Import google-authenticator-libpam files (~/.google_authenticator) instead
+    #[arg(long = "google-authenticator", value_name = "FILE", num_args = 1.., conflicts_with = "file")]
+    pub google_authenticator: Vec<PathBuf>,
+    /// The account for a single --google-authenticator file [default: the OS user
+    /// who owns it]
+    #[arg(long, value_name = "NAME", requires = "google_authenticator")]
+    pub account: Option<String>,
     /// Import the TOTPs as not yet verified
     #[arg(long)]
     pub unverified: bool,
     /// Skip accounts that already exist instead of failing
     #[arg(long)]
     pub skip_existing: bool,
-    /// Check every line and report what would be imported, changing nothing (needs
-    /// no key, creates no store)
+    /// Check every line (or file) and report what would be imported, changing nothing
+    /// (needs no key, creates no store)
     #[arg(long)]
     pub dry_run: bool,
 }

@@ -6,9 +6,11 @@ pub mod cli;
 mod commands;
 pub mod config;
 pub mod error;
+pub mod google_authenticator;
 pub mod integrity;
 pub mod otp;
 pub mod output;
+pub mod pam;
 pub mod qr;
 pub mod store;
 pub mod vault;
@@ -60,12 +62,22 @@ impl Ctx {
     /// Starts a write session on `store`, with its key (see [`store::Session`]).
     /// `create_keys` lets a store that has no key yet get one.
     pub fn session<'s>(&self, store: &'s mut Store, create_keys: bool) -> Result<Session<'s>> {
+        self.session_with(store, create_keys, self.interactive)
+    }
+
+    /// Like [`Ctx::session`], saying whether a passphrase may be asked for.
+    pub fn session_with<'s>(
+        &self,
+        store: &'s mut Store,
+        create_keys: bool,
+        interactive: bool,
+    ) -> Result<Session<'s>> {
         let now = self.now_str();
         Session::begin(
             store,
             &store::session::Opening {
                 now: &now,
-                interactive: self.interactive,
+                interactive,
                 create_keys,
             },
         )

@@ -123,7 +123,7 @@ proptest! {
         params in params(),
         issuer in prop_oneof![Just(String::new()), good_name()],
         account in good_name().prop_filter("non-empty", |a| !a.trim().is_empty()),
-        secret in proptest::collection::vec(any::<u8>(), 1..64),
+        secret in proptest::collection::vec(any::<u8>(), 10..=64),
     ) {
         let uri = build_uri(&params, &issuer, &account, &encode_secret(&secret));
         let parsed = parse_uri(&uri).map_err(|e| TestCaseError::fail(format!("{uri}: {e}")))?;

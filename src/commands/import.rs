@@ -50,6 +50,9 @@ struct ImportedDetail<'a> {
 }
 
 pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
+    if !args.google_authenticator.is_empty() {
+        return super::import_ga::run(args, ctx);
+    }
     let from_stdin = args.file.as_os_str() == "-";
     if from_stdin && io::stdin().is_terminal() {
         return Err(invalid(

@@ -5,6 +5,7 @@ pub mod completions;
 pub mod config;
 pub mod enroll;
 pub mod import;
+pub mod import_ga;
 pub mod list;
 pub mod log;
 pub mod rekey;

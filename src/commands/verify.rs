@@ -16,6 +16,7 @@ use crate::cli::VerifyArgs;
 use crate::config::Settings;
 use crate::error::{Error, Exit, invalid};
 use crate::output::{plural, sanitize};
+use crate::pam::{self, PamRequest};
 use crate::store;
 use crate::{Ctx, backup_codes, otp, parse_time, timestamp};
 
@@ -88,25 +89,48 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
             otp::MAX_WINDOW
         )));
     }
+    // PAM mode (issue 12): the account and code come from pam_exec, nothing is
+    // prompted or printed, and the events name the PAM service and remote host. The
+    // token is read first, before anything can fail, so pam_exec's write never meets
+    // a closed pipe.
+    let pam_input = args
+        .pam
+        .then(|| -> Result<_> {
+            let code = pam::read_authtok(std::io::stdin().lock())?;
+            Ok((PamRequest::from_env()?, code))
+        })
+        .transpose()?;
+    let pam_req = pam_input.as_ref().map(|(request, _)| request);
+    let account: &str = match (pam_req, &args.account) {
+        (Some(request), _) => &request.user,
+        (None, Some(account)) => account,
+        (None, None) => return Err(invalid("no ACCOUNT given")),
+    };
+    let interactive = ctx.interactive && pam_req.is_none();
     let mut store = ctx.existing_store()?;
     let now = ctx.now_str();
     // Ask only for the code of an account that exists and is not locked out, so that
     // neither a typo nor a lockout is reported after someone typed a code. This look
     // is unauthenticated and decides nothing: all is checked again, with the key,
     // under the write lock below.
-    let input = if args.code.is_empty() {
-        let t = store::get(store.conn(), store.path(), &args.account)?;
+    let input = if let Some((_, code)) = pam_input.as_ref() {
+        Some(code.clone())
+    } else if args.code.is_empty() {
+        let t = store::get(store.conn(), store.path(), account)?;
         if t.locked_until.as_deref().is_some_and(|u| u > now.as_str()) {
             None
         } else {
-            Some(read_code(ctx, &args.account)?)
+            Some(read_code(ctx, account)?)
         }
     } else {
         Some(zeroize::Zeroizing::new(args.code.concat()))
     };
 
-    let mut s = ctx.session(&mut store, false)?;
-    let mut e = s.get(&args.account)?;
+    let mut s = ctx.session_with(&mut store, false, interactive)?;
+    if let Some(request) = pam_req {
+        s.add_to_every_detail("pam", request.detail());
+    }
+    let mut e = s.get(account)?;
     let settings = s.settings().clone();
     let before = e.totp.clone();
 
@@ -150,8 +174,10 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
     let now_step = e.totp.params.step_at(at.unwrap_or(ctx.now).timestamp());
 
     // Backup codes first, as Clerk does.
+    // Eight digits on a shorter TOTP are a scratch code imported from
+    // google-authenticator (issue 12).
     let outcome: (CodeType, Result<Option<i64>, Reason>) = if let Some(code) =
-        backup_codes::normalize(&input)
+        backup_codes::normalize_for(&input, e.totp.params.digits)
     {
         let hash = s.hash_code(&e, &code);
         let live = if check_only {
@@ -220,7 +246,9 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
             }),
         )?;
         s.commit()?;
-        print(ctx, &view, &settings)?;
+        if pam_req.is_none() {
+            print(ctx, &view, &settings)?;
+        }
         return Ok(if view.valid {
             Exit::Success
         } else {
@@ -236,7 +264,12 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
             let newly_verified = !e.totp.verified;
             e.totp.verified = true;
             let mut fresh_codes = None;
-            if newly_verified && settings.backup_codes && e.backup_hashes.is_empty() {
+            // Under PAM nobody could see fresh codes: they are made by `backup-codes`.
+            if newly_verified
+                && settings.backup_codes
+                && e.backup_hashes.is_empty()
+                && pam_req.is_none()
+            {
                 let codes = backup_codes::generate(settings.backup_code_count)?;
                 let hashes = codes.iter().map(|c| s.hash_code(&e, c)).collect();
                 s.replace_backup_codes(&mut e, hashes)?;
@@ -306,7 +339,9 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
         }
     }
     s.commit()?;
-    print(ctx, &view, &settings)?;
+    if pam_req.is_none() {
+        print(ctx, &view, &settings)?;
+    }
     Ok(if view.valid {
         Exit::Success
     } else {

@@ -63,6 +63,8 @@ pub struct Session<'s> {
     settings: Settings,
     /// Whether this session made the store's keys (its first keyed command).
     pub created_keys: bool,
+    /// Members added to the detail of every event (`"pam"` under PAM).
+    extra_detail: serde_json::Map<String, Value>,
 }
 
 impl<'s> Session<'s> {
@@ -128,6 +130,7 @@ impl<'s> Session<'s> {
             log,
             settings,
             created_keys,
+            extra_detail: serde_json::Map::new(),
         };
         if upgraded {
             session.event(
@@ -267,9 +270,20 @@ impl<'s> Session<'s> {
         Ok(digest)
     }
 
+    /// Adds `key: value` to the detail of every event this session appends from now
+    /// on (where the request came from, for instance).
+    pub fn add_to_every_detail(&mut self, key: &str, value: Value) {
+        self.extra_detail.insert(key.to_string(), value);
+    }
+
     /// Appends an audit event; with an enrollment, the event records the digest of the
     /// state it is in now (so append after saving).
-    pub fn event(&mut self, name: &str, e: Option<&Enrollment>, detail: Value) -> Result<()> {
+    pub fn event(&mut self, name: &str, e: Option<&Enrollment>, mut detail: Value) -> Result<()> {
+        if let Some(object) = detail.as_object_mut() {
+            for (k, v) in &self.extra_detail {
+                object.insert(k.clone(), v.clone());
+            }
+        }
         let state = e.map(Enrollment::digest);
         self.event_with_state(
             name,
