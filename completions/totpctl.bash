@@ -34,6 +34,9 @@ _totpctl() {
             totpctl,import)
                 cmd="totpctl__subcmd__import"
                 ;;
+            totpctl,info)
+                cmd="totpctl__subcmd__info"
+                ;;
             totpctl,list)
                 cmd="totpctl__subcmd__list"
                 ;;
@@ -73,6 +76,9 @@ _totpctl() {
             totpctl__subcmd__help,import)
                 cmd="totpctl__subcmd__help__subcmd__import"
                 ;;
+            totpctl__subcmd__help,info)
+                cmd="totpctl__subcmd__help__subcmd__info"
+                ;;
             totpctl__subcmd__help,list)
                 cmd="totpctl__subcmd__help__subcmd__list"
                 ;;
@@ -101,7 +107,7 @@ _totpctl() {
 
     case "${cmd}" in
         totpctl)
-            opts="-h -V --store --json --color --help --version enroll verify list show backup-codes remove unlock config log import rekey completions help"
+            opts="-h -V --store --json --color --help --version enroll verify list show backup-codes remove unlock config log import rekey info completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -243,7 +249,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__help)
-            opts="enroll verify list show backup-codes remove unlock config log import rekey completions help"
+            opts="enroll verify list show backup-codes remove unlock config log import rekey info completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -327,6 +333,20 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        totpctl__subcmd__help__subcmd__info)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -453,6 +473,28 @@ _totpctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        totpctl__subcmd__info)
+            opts="-h -V --store --json --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -36,6 +36,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand log 'Show the store''s append-only, hash-chained audit trail'
             cand import 'Enroll existing secrets in bulk from otpauth:// URIs, one a line'
             cand rekey 'Replace the key that seals the store''s secrets, without losing any enrollment'
+            cand info 'Show where the store and its key are, the schema version and the counts'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -171,6 +172,15 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'totpctl;info'= {
+            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'totpctl;completions'= {
             cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
@@ -192,6 +202,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand log 'Show the store''s append-only, hash-chained audit trail'
             cand import 'Enroll existing secrets in bulk from otpauth:// URIs, one a line'
             cand rekey 'Replace the key that seals the store''s secrets, without losing any enrollment'
+            cand info 'Show where the store and its key are, the schema version and the counts'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -216,6 +227,8 @@ set edit:completion:arg-completer[totpctl] = {|@words|
         &'totpctl;help;import'= {
         }
         &'totpctl;help;rekey'= {
+        }
+        &'totpctl;help;info'= {
         }
         &'totpctl;help;completions'= {
         }

@@ -83,6 +83,7 @@ pub enum Command {
     Log(LogArgs),
     Import(ImportArgs),
     Rekey(RekeyArgs),
+    Info(InfoArgs),
     Completions(CompletionsArgs),
 }
 
@@ -419,6 +420,18 @@ pub struct RekeyArgs {
     #[arg(long)]
     pub key_file: bool,
 }
+
+/// Show where the store and its key are, the schema version and the counts.
+///
+/// The store's path, how its key is protected (a key file, and where, or a
+/// passphrase), its schema version, how many enrollments it holds (verified,
+/// unverified, locked now, without backup codes), and its events. Needs no key.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  totpctl info
+  totpctl info --json | jq .enrollments.locked")]
+pub struct InfoArgs {}
 
 /// Print a shell completion script.
 ///

@@ -205,6 +205,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Log(args) => commands::log::run(&args, &ctx),
         Command::Import(args) => commands::import::run(&args, &ctx),
         Command::Rekey(args) => commands::rekey::run(&args, &ctx),
+        Command::Info(args) => commands::info::run(&args, &ctx),
         Command::Completions(_) => unreachable!("handled above"),
     }
 }

@@ -194,10 +194,12 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
     let tx = store.conn().unchecked_transaction().sql(store.path())?;
     let mut account_width = width("ACCOUNT");
     let mut event_width = width("EVENT");
+    let mut actor_width = width("BY");
     let mut rows = 0u64;
     store::for_each_event(&tx, &filter, |e| {
         account_width = account_width.max(width(&sanitize(e.account.as_deref().unwrap_or("-"))));
         event_width = event_width.max(width(&sanitize(&e.event)));
+        actor_width = actor_width.max(width(&actor_text(e.actor.as_deref())));
         rows += 1;
         Ok(())
     })?;
@@ -210,28 +212,45 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
         w,
         "{}",
         out.bold(&format!(
-            "{:>6}  {:<23}  {}  {}  DETAIL",
+            "{:>6}  {:<23}  {}  {}  {}  DETAIL",
             "SEQ",
             "TIME",
             pad("EVENT", event_width),
-            pad("ACCOUNT", account_width)
+            pad("ACCOUNT", account_width),
+            pad("BY", actor_width)
         ))
     )?;
     store::for_each_event(&tx, &filter, |e| {
         let account = sanitize(e.account.as_deref().unwrap_or("-"));
         writeln!(
             w,
-            "{:>6}  {:<23}  {}  {}  {}",
+            "{:>6}  {:<23}  {}  {}  {}  {}",
             e.seq,
             human_time(&e.at),
             pad(&sanitize(&e.event), event_width),
             pad(&account, account_width),
+            pad(&actor_text(e.actor.as_deref()), actor_width),
             detail_text(&e.detail)
         )?;
         Ok(())
     })?;
     w.flush()?;
     Ok(Exit::Success)
+}
+
+/// `{"user":"alice","host":"web1"}` → `alice@web1`; `-` for events from before actors
+/// were recorded.
+fn actor_text(actor: Option<&str>) -> String {
+    let Some(actor) = actor else {
+        return "-".into();
+    };
+    match serde_json::from_str::<serde_json::Value>(actor) {
+        Ok(v) => {
+            let part = |k: &str| v.get(k).and_then(|p| p.as_str()).unwrap_or("?").to_string();
+            sanitize(&format!("{}@{}", part("user"), part("host")))
+        }
+        Err(_) => sanitize(actor),
+    }
 }
 
 /// `{"type":"totp","drift":0}` → `type=totp drift=0`.

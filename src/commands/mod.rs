@@ -6,6 +6,7 @@ pub mod config;
 pub mod enroll;
 pub mod import;
 pub mod import_ga;
+pub mod info;
 pub mod list;
 pub mod log;
 pub mod rekey;

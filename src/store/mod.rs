@@ -431,6 +431,52 @@ pub fn find(conn: &Connection, account_or_id: &str) -> rusqlite::Result<Option<T
         .optional()
 }
 
+/// What `info` counts.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    pub total: u64,
+    pub verified: u64,
+    pub unverified: u64,
+    /// Locked at the time given.
+    pub locked: u64,
+    /// With no live backup code.
+    pub without_backup_codes: u64,
+}
+
+/// Counts the enrollments, in one pass over the table.
+pub fn stats(conn: &Connection, now: &str) -> rusqlite::Result<Stats> {
+    conn.query_row(
+        "SELECT count(*), \
+                coalesce(sum(verified <> 0), 0), \
+                coalesce(sum(verified = 0), 0), \
+                coalesce(sum(locked_until IS NOT NULL AND locked_until > ?1), 0), \
+                coalesce(sum(NOT EXISTS (SELECT 1 FROM backup_codes b \
+                                         WHERE b.totp_id = t.id AND b.used_at IS NULL)), 0) \
+         FROM totps t",
+        [now],
+        |r| {
+            let n = |i: usize| r.get::<_, i64>(i).map(|n| n.max(0) as u64);
+            Ok(Stats {
+                total: n(0)?,
+                verified: n(1)?,
+                unverified: n(2)?,
+                locked: n(3)?,
+                without_backup_codes: n(4)?,
+            })
+        },
+    )
+}
+
+/// The number of events and the time of the newest.
+pub fn event_stats(conn: &Connection) -> rusqlite::Result<(u64, Option<String>)> {
+    conn.query_row(
+        "SELECT count(*), (SELECT at FROM events ORDER BY seq DESC LIMIT 1) FROM events",
+        [],
+        |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get(1)?)),
+    )
+}
+
 /// Whether `account` (by name, not id) is enrolled.
 pub fn is_enrolled(conn: &Connection, account: &str) -> rusqlite::Result<bool> {
     conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM totps WHERE account = ?1)")?
