@@ -290,5 +290,6 @@ fn the_readme_documents_the_json_of_every_command() {
         .unwrap();
     assert_documented("import", &common::parse_one_json(&out.stdout));
     assert_documented("rekey", &env.json(&["rekey"]));
+    assert_documented("info", &env.json(&["info"]));
     assert_documented("remove", &env.json(&["remove", "alice", "--yes"]));
 }

@@ -48,7 +48,12 @@ pub fn run(args: &RekeyArgs, ctx: &Ctx) -> Result<Exit> {
 
     let out = &ctx.out;
     if out.json {
-        out.json(&json!({ "rekeyed": true, "protection": target.as_str(), "enrollments": count }))?;
+        out.json(&json!({
+            "rekeyed": true,
+            "protection": target.as_str(),
+            "enrollments": count,
+            "backupCodeKeyKept": true,
+        }))?;
     } else {
         let mut w = out.stdout();
         match target {
@@ -64,6 +69,15 @@ pub fn run(args: &RekeyArgs, ctx: &Ctx) -> Result<Exit> {
                 plural(count as u64, "enrollment")
             )?,
         }
+        // Backup codes exist only as hashes under their key, so it cannot be renewed
+        // without new codes: say what a leaked key still opens.
+        writeln!(
+            w,
+            "Every secret and MAC is under a new data key. The backup-code key is kept, so \
+             the codes people hold still work; if the old key leaked, also give each \
+             account new codes: {}",
+            ctx.command_line(&["backup-codes", "ACCOUNT"])
+        )?;
         w.flush()?;
     }
     Ok(Exit::Success)
