@@ -1,0 +1,149 @@
+//! A store written before the store was authenticated (schema version 1, in
+//! tests/fixtures/v1): read as it is by list, show and log, upgraded in one
+//! transaction by the first command that holds the key, and from then on held to
+//! every check a new store is.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use common::{TestEnv, oathtool};
+use serde_json::Value;
+
+const T0: i64 = 1_764_158_400;
+
+/// A TestEnv whose store is a copy of the version 1 fixture, with the modes a store
+/// and key file have.
+fn v1_store() -> (TestEnv, Value, Value) {
+    let env = TestEnv::new();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1");
+    let dir = env.store.parent().unwrap();
+    fs::create_dir_all(dir).unwrap();
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).unwrap();
+    for (from, to) in [
+        ("store.db", env.store.clone()),
+        ("store.db.key", env.key_file()),
+    ] {
+        fs::copy(fixtures.join(from), &to).unwrap();
+        fs::set_permissions(&to, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let read = |name: &str| -> Value {
+        serde_json::from_str(&fs::read_to_string(fixtures.join(name)).unwrap()).unwrap()
+    };
+    (env, read("alice.json"), read("verify.json"))
+}
+
+fn events(env: &TestEnv) -> Vec<Value> {
+    env.json(&["log"]).as_array().unwrap().clone()
+}
+
+#[test]
+fn an_old_store_is_read_as_it_is_and_upgraded_by_the_first_keyed_command() {
+    let (env, alice, verified) = v1_store();
+    // Read without the key, and not upgraded by reading.
+    assert_eq!(env.json(&["list"]).as_array().unwrap().len(), 2);
+    let shown = env.json(&["show", "alice"]);
+    assert_eq!(shown["verified"], true);
+    assert_eq!(shown["backupCodesRemaining"], 10);
+    let before = events(&env);
+    assert!(before.iter().all(|e| e["actor"].is_null()), "{before:?}");
+    let check = env.json(&["log", "--check"]);
+    assert_eq!(check["authenticated"], false, "{check}");
+    assert_eq!(env.json(&["info"])["schemaVersion"], 2);
+
+    // The first command with the key upgrades it, and the code is checked as usual.
+    let secret = alice["secret"].as_str().unwrap();
+    let at = (T0 + 30).to_string();
+    let v = env.json(&[
+        "verify",
+        "alice",
+        &oathtool(secret, T0 + 30, &[]),
+        "--at",
+        &at,
+    ]);
+    assert_eq!(v["valid"], true, "{v}");
+    let after = events(&env);
+    let upgraded: Vec<_> = after
+        .iter()
+        .filter(|e| e["event"] == "store_upgraded")
+        .collect();
+    assert_eq!(upgraded.len(), 1, "{after:?}");
+    assert_eq!(
+        upgraded[0]["detail"],
+        serde_json::json!({ "from": 1, "to": 2 })
+    );
+    // The old events are kept as they were, and the whole chain now carries MACs.
+    assert_eq!(&after[..before.len()], &before[..]);
+    let check = env.json(&["log", "--check"]);
+    assert_eq!(check["authenticated"], true, "{check}");
+    assert_eq!(check["enrollments"], 2);
+
+    // Everything came over: the replay watermark, a backup code, the settings.
+    let replay = env.json_status(
+        &[
+            "verify",
+            "alice",
+            &oathtool(secret, T0, &[]),
+            "--at",
+            &T0.to_string(),
+        ],
+        1,
+    );
+    assert_eq!(replay["reason"], "totp_replayed_code", "{replay}");
+    let code = verified["backupCodes"][0].as_str().unwrap();
+    assert_eq!(env.json(&["verify", "alice", code])["valid"], true);
+    assert_eq!(env.json(&["config", "window"])["value"], 2);
+    assert_eq!(env.json(&["show", "bob"])["verified"], false);
+}
+
+#[test]
+fn an_upgraded_store_cannot_be_passed_off_as_an_old_one() {
+    let (env, alice, _) = v1_store();
+    let secret = alice["secret"].as_str().unwrap();
+    let at = (T0 + 30).to_string();
+    env.json(&[
+        "verify",
+        "alice",
+        &oathtool(secret, T0 + 30, &[]),
+        "--at",
+        &at,
+    ]);
+    // Taking the version number back is refused, and changes nothing.
+    env.sqlite().pragma_update(None, "user_version", 1).unwrap();
+    let bytes = env.store_bytes();
+    for args in [&["list"][..], &["verify", "alice", "123456"]] {
+        let e = env.json_status(args, 2);
+        assert_eq!(e["error"]["code"], "integrity_error", "{args:?}: {e}");
+    }
+    assert_eq!(env.store_bytes(), bytes);
+    env.sqlite().pragma_update(None, "user_version", 2).unwrap();
+    // Marking the key record as an old one does not make its data unauthenticated.
+    env.sqlite()
+        .execute("UPDATE vault SET version = 1", [])
+        .unwrap();
+    let e = env.json_status(&["verify", "alice", "123456"], 2);
+    assert!(
+        matches!(
+            e["error"]["code"].as_str(),
+            Some("key_error" | "integrity_error")
+        ),
+        "{e}"
+    );
+    // Nor does wiping the MACs, with the record marked old.
+    env.sqlite()
+        .execute_batch(
+            "UPDATE totps SET mac = NULL; UPDATE events SET mac = NULL; \
+             UPDATE log_head SET mac = NULL; DELETE FROM meta;",
+        )
+        .unwrap();
+    let e = env.json_status(&["verify", "alice", "123456"], 2);
+    assert!(
+        matches!(
+            e["error"]["code"].as_str(),
+            Some("key_error" | "integrity_error")
+        ),
+        "{e}"
+    );
+}
