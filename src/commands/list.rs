@@ -245,7 +245,7 @@ pub fn show(args: &ShowArgs, ctx: &Ctx) -> Result<Exit> {
     };
     let fields = [
         ("account", sanitize(&t.account)),
-        ("id", t.id.clone()),
+        ("id", sanitize(&t.id)),
         ("issuer", sanitize(&t.issuer)),
         (
             "parameters",
