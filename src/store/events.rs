@@ -257,12 +257,41 @@ pub fn last_event_of(
     keys: &Keys,
     totp_id: &str,
 ) -> rusqlite::Result<Result<Option<Event>, i64>> {
+    last_checked(
+        conn,
+        keys,
+        "SELECT seq, at, event, account, totp_id, detail, actor, state, hash, mac \
+         FROM events WHERE totp_id = ?1 ORDER BY seq DESC LIMIT 1",
+        [totp_id],
+    )
+}
+
+/// The newest change of the settings, checked as [`last_event_of`] checks an
+/// enrollment's (through the partial index on `config_changed` events).
+pub fn last_config_change(
+    conn: &Connection,
+    keys: &Keys,
+) -> rusqlite::Result<Result<Option<Event>, i64>> {
+    last_checked(
+        conn,
+        keys,
+        "SELECT seq, at, event, account, totp_id, detail, actor, state, hash, mac \
+         FROM events WHERE event = 'config_changed' ORDER BY seq DESC LIMIT 1",
+        [],
+    )
+}
+
+/// Runs a query for one event row and checks it: its hash, recomputed over its fields
+/// and the stored hash of the event before it, and its MAC.
+fn last_checked<P: rusqlite::Params>(
+    conn: &Connection,
+    keys: &Keys,
+    sql: &str,
+    params: P,
+) -> rusqlite::Result<Result<Option<Event>, i64>> {
     let row = conn
-        .prepare_cached(
-            "SELECT seq, at, event, account, totp_id, detail, actor, state, hash, mac \
-             FROM events WHERE totp_id = ?1 ORDER BY seq DESC LIMIT 1",
-        )?
-        .query_row([totp_id], |r| {
+        .prepare_cached(sql)?
+        .query_row(params, |r| {
             Ok((
                 event_from_row(r)?,
                 r.get::<_, Vec<u8>>(8)?,
@@ -512,14 +541,4 @@ pub fn vanished_enrollments(conn: &Connection) -> rusqlite::Result<Vec<(i64, Str
     )?
     .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
     .collect()
-}
-
-/// The newest `config_changed` event that recorded the settings' digest.
-pub fn last_config_state(conn: &Connection) -> rusqlite::Result<Option<(i64, Vec<u8>)>> {
-    conn.prepare_cached(
-        "SELECT seq, state FROM events WHERE event = 'config_changed' AND state IS NOT NULL \
-         ORDER BY seq DESC LIMIT 1",
-    )?
-    .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-    .optional()
 }

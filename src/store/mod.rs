@@ -183,6 +183,24 @@ fn check_file(path: &Path) -> Result<()> {
         .map_err(|e| store_err(format!("cannot open {}: {e}", path.display())))?
         .ok_or_else(|| store_err(format!("{} vanished as it was opened", path.display())))?;
     files::check_private_file(&file, path, "store", false).map_err(store_err)?;
+    // SQLite's own files beside it hold committed pages too: the same rules.
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        let side = PathBuf::from(side);
+        match files::open_for_check(&side, true) {
+            Ok(Some(f)) => {
+                files::check_private_file(&f, &side, "store's journal", false).map_err(store_err)?
+            }
+            Ok(None) => {}
+            Err(e) => {
+                return Err(store_err(format!(
+                    "cannot open {} (the store's journal; a symbolic link is refused): {e}",
+                    side.display()
+                )));
+            }
+        }
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -333,6 +351,19 @@ pub fn sqlite_err(path: &Path, e: rusqlite::Error) -> anyhow::Error {
             BUSY_TIMEOUT.as_secs()
         ),
         Some(C::DiskFull) => format!("the disk holding {p} is full"),
+        None if matches!(
+            e,
+            rusqlite::Error::FromSqlConversionFailure(..)
+                | rusqlite::Error::InvalidColumnType(..)
+                | rusqlite::Error::IntegralValueOutOfRange(..)
+                | rusqlite::Error::Utf8Error(..)
+        ) =>
+        {
+            format!(
+                "{p} is damaged or was edited: a stored value is not one totpctl writes ({e}); \
+                 restore it from a backup"
+            )
+        }
         _ => format!("store {p}: {e}"),
     };
     store_err(msg)

@@ -88,6 +88,10 @@ const MIGRATIONS: &[&str] = &[
     -- A used backup code is kept, marked, so that it can be told from a wrong one.
     ALTER TABLE backup_codes ADD COLUMN used_at TEXT;
 
+    -- The settings' last change, found at once by every write session, which checks
+    -- the settings against the state that event recorded.
+    CREATE INDEX events_config_changes ON events (seq) WHERE event = 'config_changed';
+
     -- Authenticated values that belong to the store as a whole ('config_mac').
     CREATE TABLE meta (
         key   TEXT PRIMARY KEY NOT NULL,

@@ -113,6 +113,7 @@ impl<'s> Session<'s> {
         };
         let keys = vault.keys();
         let settings = load_settings(&tx, &path, &keys)?;
+        check_settings_against_log(&tx, &path, &keys)?;
         let log = Appender::new(&tx, &keys, &Actor::current(), how.now)
             .sql(&path)?
             .map_err(|problem| {
@@ -464,16 +465,8 @@ pub fn audit(store: &Store, interactive: bool, head: Option<(i64, &[u8])>) -> Re
     }
     let mut enrollments = 0;
     if let Some(keys) = &keys {
-        let pairs = queries::config_pairs(&tx).sql(path)?;
         load_settings(&tx, path, keys)?;
-        if let Some((seq, state)) = events::last_config_state(&tx).sql(path)?
-            && state[..] != integrity::config_digest(&pairs)[..]
-        {
-            return Err(integrity_error(format!(
-                "the settings are not those the last change (event #{seq}) recorded: they were \
-                 restored from an older copy"
-            )));
-        }
+        check_settings_against_log(&tx, path, keys)?;
         super::for_each_totp(&tx, &super::ListFilter::default(), |totp| {
             let backup_hashes = queries::backup_code_hashes(&tx, &totp.id).sql(path)?;
             check_enrollment(
@@ -524,6 +517,33 @@ fn load_settings(tx: &rusqlite::Connection, path: &Path, keys: &Keys) -> Result<
         )));
     }
     Settings::from_pairs(&pairs, path)
+}
+
+/// Checks the settings against the state their last change recorded: settings put
+/// back from an older copy (with the MAC they had then) are refused, not obeyed.
+fn check_settings_against_log(tx: &rusqlite::Connection, path: &Path, keys: &Keys) -> Result<()> {
+    match events::last_config_change(tx, keys).sql(path)? {
+        Ok(Some(last)) => match &last.state {
+            Some(state)
+                if state[..]
+                    != integrity::config_digest(&queries::config_pairs(tx).sql(path)?)[..] =>
+            {
+                Err(integrity_error(format!(
+                    "the settings of {} are not those their last change (event #{}) recorded: \
+                     they were restored from an older copy; nothing was done",
+                    path.display(),
+                    last.seq
+                )))
+            }
+            _ => Ok(()),
+        },
+        Ok(None) => Ok(()),
+        Err(seq) => Err(integrity_error(format!(
+            "event #{seq}, the last change of the settings of {}, does not check out: run \
+             `totpctl log --check`",
+            path.display()
+        ))),
+    }
 }
 
 /// Authenticates a version 1 store: checks its (unkeyed) log, seals every secret
