@@ -64,12 +64,20 @@ pub struct NotCarried {
     pub instead: String,
 }
 
+/// The problem of a counter-based file; the import adds the command that enrolls its
+/// account afresh.
+pub const HOTP_PROBLEM: &str = "it is counter-based (HOTP_COUNTER): totpctl verifies time-based codes only; \
+     enroll this user afresh";
+
 /// The store's settings that stand in for per-user options.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Policy {
     pub window: u32,
     pub lockout_attempts: u32,
     pub lockout_seconds: u32,
+    /// The `--store` of the command line, for the commands the notes suggest (None:
+    /// the default store).
+    pub store_arg: Option<std::path::PathBuf>,
 }
 
 /// A google-authenticator file, checked.
@@ -248,11 +256,7 @@ pub fn parse(text: &str) -> Result<GaFile, Vec<String>> {
     }
     let totp = options.contains(&GaOption::TotpAuth);
     if hotp {
-        problems.push(
-            "it is counter-based (HOTP_COUNTER): totpctl verifies time-based codes only; \
-             enroll this user afresh with 'totpctl enroll'"
-                .to_string(),
-        );
+        problems.push(HOTP_PROBLEM.to_string());
     } else if !totp {
         problems.push(
             "it has no TOTP_AUTH line, so google-authenticator treats it as counter-based \
@@ -431,21 +435,30 @@ impl GaFile {
     /// Every per-user behaviour that does not come over as it was, with what totpctl
     /// does instead under the store's `policy`. Nothing is dropped without a word.
     pub fn not_carried_over(&self, policy: &Policy) -> Vec<NotCarried> {
+        let config = |key: &str| {
+            crate::output::command_line(policy.store_arg.as_deref(), &["config", key, "N"])
+        };
         let store_window = format!(
             "the store's window applies to every account: codes from {w} step{s} before to \
-             {w} step{s} after now are accepted ('totpctl config window N' changes it)",
+             {w} step{s} after now are accepted (change it with: {})",
+            config("window"),
             w = policy.window,
             s = if policy.window == 1 { "" } else { "s" },
         );
         let lockout = if policy.lockout_attempts == 0 {
-            "totpctl's lockout applies, and is off in this store (lockout-attempts 0): \
-             set 'totpctl config lockout-attempts N' to limit guesses"
-                .to_string()
+            format!(
+                "totpctl's lockout applies, and is off in this store (lockout-attempts 0): \
+                 to limit guesses, set it with: {}",
+                config("lockout-attempts")
+            )
         } else {
             format!(
                 "totpctl's lockout applies: after {} rejected codes in a row the account is \
-                 locked for {} seconds ('totpctl config lockout-attempts' / 'lockout-seconds')",
-                policy.lockout_attempts, policy.lockout_seconds
+                 locked for {} seconds (change them with: {}; {})",
+                policy.lockout_attempts,
+                policy.lockout_seconds,
+                config("lockout-attempts"),
+                config("lockout-seconds")
             )
         };
         let mut notes = Vec::new();
@@ -558,6 +571,7 @@ mod tests {
             window: 1,
             lockout_attempts: 10,
             lockout_seconds: 3600,
+            store_arg: None,
         };
         let notes = f.not_carried_over(&policy);
         let names: Vec<&str> = notes.iter().map(|n| n.option.as_str()).collect();
@@ -606,6 +620,7 @@ mod tests {
             window: 1,
             lockout_attempts: 0,
             lockout_seconds: 3600,
+            store_arg: None,
         };
         let notes = f.not_carried_over(&policy);
         assert_eq!(notes.len(), 2);

@@ -538,3 +538,41 @@ fn codes_the_file_lists_as_used_stay_refused() {
     let v = verify(&env, "u", &code(&secret, T0 + 30, 30), T0 + 30);
     assert_eq!(v["valid"], true, "{v}");
 }
+
+#[test]
+fn the_commands_the_import_suggests_paste_as_they_are() {
+    // Every suggested command names the store (not the default one here) and the
+    // account, quoted for the shell.
+    let env = TestEnv::new();
+    let prefix = format!("totpctl --store {}", env.store.display());
+    let hotp = ga_file(&env, "hotp", &["-c", "-f", "-u", "-w", "3"]);
+    let out = import(&env, &[&hotp], &["--account", "o'brien"]);
+    let afresh = format!("enroll this user afresh with: {prefix} enroll 'o'\\''brien'");
+    assert_refused_all(&env, &out, &[(&hotp, &afresh)]);
+
+    let limited = ga_file(
+        &env,
+        "limited",
+        &[
+            "-t", "-d", "-f", "-r", "3", "-R", "30", "-w", "17", "-e", "3",
+        ],
+    );
+    let view = import_json(&env, &[&limited], &["--account", "limited"]);
+    let instead: Vec<&str> = view["accounts"][0]["notCarriedOver"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["instead"].as_str().unwrap())
+        .collect();
+    for key in ["window", "lockout-attempts", "lockout-seconds"] {
+        let command = format!("{prefix} config {key} N");
+        assert!(
+            instead.iter().any(|i| i.contains(&command)),
+            "{command:?} in {instead:?}"
+        );
+    }
+    assert!(
+        !instead.iter().any(|i| i.contains("'totpctl ")),
+        "{instead:?}"
+    );
+}

@@ -94,7 +94,13 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
         let mut bad = false;
         if let Err(file_problems) = &parsed {
             for p in file_problems {
-                problems.push(format!("{name}: {p}"));
+                match &account {
+                    Ok(a) if p == ga::HOTP_PROBLEM => problems.push(format!(
+                        "{name}: {p} with: {}",
+                        ctx.account_command("enroll", a)
+                    )),
+                    _ => problems.push(format!("{name}: {p}")),
+                }
             }
             bad = true;
         }
@@ -169,6 +175,7 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
         window: settings.window,
         lockout_attempts: settings.lockout_attempts,
         lockout_seconds: settings.lockout_seconds,
+        store_arg: ctx.store_arg.clone(),
     };
     let verified = !args.unverified;
     let mut view = ImportGaView {
