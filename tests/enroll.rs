@@ -288,3 +288,26 @@ fn hints_paste_as_is_with_the_store_and_a_quoted_account() {
         common::stderr(&out)
     );
 }
+
+#[test]
+fn a_refused_enroll_creates_no_store() {
+    // A store created by a command that then failed would answer "not enrolled" (exit
+    // 4) where a missing one is store_not_found (exit 2).
+    let env = TestEnv::new();
+    for flags in [["--digits", "9"], ["--period", "0"]] {
+        let out = env
+            .cmd()
+            .args(["enroll", "alice"])
+            .args(flags)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flags:?}");
+        assert!(!common::exists(&env.store), "{flags:?} created the store");
+        assert!(
+            !common::exists(&env.key_file()),
+            "{flags:?} made a key file"
+        );
+    }
+    let v = env.json_status(&["verify", "alice", "123456"], 2);
+    assert_eq!(v["error"]["code"], "store_not_found", "{v}");
+}

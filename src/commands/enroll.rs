@@ -33,6 +33,17 @@ pub fn run(args: &EnrollArgs, ctx: &Ctx) -> Result<Exit> {
         .map(qr::ImageFormat::for_path)
         .transpose()?;
 
+    // Parameters given on the command line are checked before the store is opened, so
+    // that a refused enroll creates no store and no key file.
+    if args.digits.is_some() || args.period.is_some() {
+        Params::new(
+            Algorithm::Sha1,
+            args.digits.unwrap_or(6),
+            args.period.unwrap_or(30),
+        )
+        .map_err(invalid)?;
+    }
+
     let mut store = ctx.open_store()?;
     let now = ctx.now_str();
     let mut s = ctx.session(&mut store, true)?;
