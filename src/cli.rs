@@ -198,8 +198,9 @@ pub struct VerifyArgs {
 ///
 /// A table for people, a JSON array with --json. Rows are ordered by account name and
 /// streamed, so memory stays flat however large the store. On a terminal the table
-/// fits its width: long names are cut with …, and a narrow terminal drops the
-/// less important columns (FAILED first, then BACKUP CODES, ISSUER, LAST USED).
+/// fits its width: long names are cut with …, and a narrow terminal drops the less
+/// important columns (FAILED first, then BACKUP CODES, ISSUER, LAST USED, LOCKED
+/// UNTIL); `show` prints every field.
 /// Filters combine: an account must match all of them.
 #[derive(Debug, Args)]
 #[command(after_help = "\

@@ -154,6 +154,9 @@ fn a_bad_line_names_its_number_and_nothing_is_imported() {
     ];
     for (bad, reason) in cases {
         let env = TestEnv::new();
+        // An existing store: nothing may go into it (into a new store, nothing is
+        // even made: see a_refused_import_into_a_new_store_creates_nothing).
+        env.create_store();
         let text = format!(
             "# header\n\
              otpauth://totp/first?secret={S1}\n\
@@ -557,4 +560,45 @@ fn every_bad_line_in_one_run_a_dry_run_and_the_backup_codes_hint() {
     assert_eq!(accounts(&env), ["good1", "good2", "taken"]);
     let v = import_json(&env, &format!("otpauth://totp/good3?secret={S1}\n"), &[], 0);
     assert_eq!(v["withoutBackupCodes"], 1);
+}
+
+/// A refused import into a store that does not exist yet makes no store and no key
+/// file: a later verify at that path must say `store_not_found`, never "not enrolled".
+#[test]
+fn a_refused_import_into_a_new_store_creates_nothing() {
+    let env = TestEnv::new();
+    let text = format!("otpauth://totp/good?secret={S1}\nnot a uri\n");
+    // From stdin, and from a file.
+    let file = env.dir.path().join("uris.txt");
+    std::fs::write(&file, &text).unwrap();
+    for args in [vec!["import", "-"], vec!["import", file.to_str().unwrap()]] {
+        let out = env
+            .cmd()
+            .args(&args)
+            .write_stdin(text.clone())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("line 2"), "{}", stderr(&out));
+        assert!(!env.store.exists(), "{args:?} made a store");
+        assert!(!env.key_file().exists(), "{args:?} made a key file");
+    }
+    let out = env
+        .cmd()
+        .args(["--json", "verify", "good"])
+        .write_stdin("123456\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).contains("store_not_found"), "{}", stdout(&out));
+    // The same input without the bad line goes in, from stdin, into a new store.
+    let good = format!("otpauth://totp/good?secret={S1}\n");
+    let out = env
+        .cmd()
+        .args(["import", "-"])
+        .write_stdin(good)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(env.accounts(&[]), ["good"]);
 }

@@ -502,3 +502,28 @@ fn data_encoding_base32(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// A passphrase refused on a store that does not exist yet leaves no store and no
+/// key file behind.
+#[test]
+fn a_refused_passphrase_on_a_new_store_creates_nothing() {
+    let env = TestEnv::new();
+    let out = run_env(
+        &env,
+        &[("TOTPCTL_NEW_PASSPHRASE", "short")],
+        &["rekey", "--passphrase"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("shorter than 8"), "{}", stderr(&out));
+    assert!(!env.store.exists() && !env.key_file().exists());
+    // A good one makes a passphrase store, with no key file.
+    json_env(
+        &env,
+        &[("TOTPCTL_NEW_PASSPHRASE", PASS)],
+        &["rekey", "--passphrase"],
+        0,
+    );
+    assert!(env.store.exists() && !env.key_file().exists());
+    let info = env.json(&["info"]);
+    assert_eq!(info["keyProtection"], "passphrase", "{info}");
+}

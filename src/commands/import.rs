@@ -114,6 +114,26 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
         let (view, problems, warnings) = lines.check(reader, conn, None, &settings)?;
         (view, problems, warnings, settings.backup_codes)
     } else {
+        // Into a store that does not exist yet, every line is checked before the store
+        // (and its key) is made: a refused import leaves no empty store behind, which
+        // a later `verify` at that path would read as "not enrolled".
+        let reader = if Store::open_existing(&path)?.is_none() {
+            let (first, second) = twice(reader, &args.file, from_stdin)?;
+            let checking = Lines {
+                progress: None,
+                ..lines
+            };
+            let (_, problems, _) = checking.check(first, None, None, &Settings::default())?;
+            if problems.total > 0 {
+                if let Some(bar) = progress {
+                    bar.finish_and_clear();
+                }
+                return Err(problems.into_error(name, ctx.out.json));
+            }
+            second
+        } else {
+            reader
+        };
         let mut store = ctx.open_store()?;
         let mut session = ctx.session(&mut store, true)?;
         let settings = session.settings().clone();
@@ -437,6 +457,50 @@ impl Problems {
             lines: self.listed,
         }
         .into()
+    }
+}
+
+/// The most a new store's import keeps of stdin in memory, to read it twice.
+const MAX_STDIN: u64 = 512 << 20;
+
+/// Two readers of the same input: a file is opened again; stdin is read into memory
+/// (it cannot be read twice), up to [`MAX_STDIN`].
+fn twice<'a>(
+    reader: Box<dyn BufRead + 'a>,
+    file: &std::path::Path,
+    from_stdin: bool,
+) -> Result<(Box<dyn BufRead + 'a>, Box<dyn BufRead + 'a>)> {
+    use std::io::Read;
+    if !from_stdin {
+        let again = File::open(file)
+            .map_err(|e| invalid(format!("cannot read {}: {e}", file.display())))?;
+        return Ok((reader, Box::new(BufReader::with_capacity(1 << 16, again))));
+    }
+    let mut bytes = zeroize::Zeroizing::new(Vec::new());
+    reader
+        .take(MAX_STDIN + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow::Error::new(e).context("cannot read stdin"))?;
+    if bytes.len() as u64 > MAX_STDIN {
+        return Err(invalid(format!(
+            "stdin holds more than {} MiB: to import that much into a new store, give \
+             the file itself",
+            MAX_STDIN >> 20
+        )));
+    }
+    let shared = std::rc::Rc::new(bytes);
+    Ok((
+        Box::new(io::Cursor::new(SharedBytes(shared.clone()))),
+        Box::new(io::Cursor::new(SharedBytes(shared))),
+    ))
+}
+
+/// Bytes read once and read twice, wiped when the last reader is done.
+struct SharedBytes(std::rc::Rc<zeroize::Zeroizing<Vec<u8>>>);
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
     }
 }
 

@@ -60,7 +60,9 @@ pub fn run(_args: &InfoArgs, ctx: &Ctx) -> Result<Exit> {
             match (view.key_protection.as_deref(), &view.key_file) {
                 (Some("passphrase"), _) => "a passphrase (TOTPCTL_PASSPHRASE, or asked)".into(),
                 (Some(_), Some(file)) => format!("key file {file}"),
-                (_, Some(file)) => format!("none yet (the first enrollment makes {file})"),
+                (_, Some(file)) => format!(
+                    "none yet (the first enrollment uses {file}, making it if it is not there)"
+                ),
                 _ => "none yet".into(),
             },
         ),

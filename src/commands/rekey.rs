@@ -11,17 +11,23 @@ use crate::Ctx;
 use crate::cli::RekeyArgs;
 use crate::error::{Exit, key_error};
 use crate::output::plural;
+use crate::store::Store;
 use crate::vault::{self, PASSPHRASE_ENV, Protection};
 
 /// The environment variable with the new passphrase when the store already has one.
 pub const NEW_PASSPHRASE_ENV: &str = "TOTPCTL_NEW_PASSPHRASE";
 
 pub fn run(args: &RekeyArgs, ctx: &Ctx) -> Result<Exit> {
-    // Only a passphrase may be chosen before the first enrollment, on a new store.
-    let mut store = if args.passphrase {
-        ctx.open_store()?
-    } else {
-        ctx.existing_store()?
+    // Only a passphrase may be chosen before the first enrollment, on a new store;
+    // it is asked for (and checked) before the store is made, so that a refused one
+    // leaves nothing behind.
+    let (mut store, early) = match Store::open_existing(&ctx.store_path)? {
+        Some(store) => (store, None),
+        None if args.passphrase => {
+            let passphrase = new_passphrase(ctx, Protection::KeyFile)?;
+            (ctx.open_store()?, Some(passphrase))
+        }
+        None => (ctx.existing_store()?, None),
     };
     let mut s = ctx.session(&mut store, args.passphrase)?;
     let from = s.vault().protection();
@@ -32,9 +38,10 @@ pub fn run(args: &RekeyArgs, ctx: &Ctx) -> Result<Exit> {
     } else {
         from
     };
-    let passphrase = match target {
-        Protection::Passphrase => Some(new_passphrase(ctx, from)?),
-        Protection::KeyFile => None,
+    let passphrase = match (target, early) {
+        (Protection::Passphrase, Some(early)) => Some(early),
+        (Protection::Passphrase, None) => Some(new_passphrase(ctx, from)?),
+        (Protection::KeyFile, _) => None,
     };
     let (count, after) = s.rekey(target, passphrase.as_deref().map(String::as_str))?;
     s.event(

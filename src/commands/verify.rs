@@ -452,9 +452,10 @@ fn print(ctx: &Ctx, view: &VerifyView, settings: &Settings) -> Result<()> {
         if let Some(until) = &view.locked_until {
             writeln!(
                 w,
-                "{account} is now locked until {} after {}",
+                "{account} is now locked until {} after {}; an admin can clear it with: {}",
                 crate::output::human_time(until),
-                plural(u64::from(view.failed_attempts), "rejected code")
+                plural(u64::from(view.failed_attempts), "rejected code"),
+                ctx.account_command("unlock", &view.account)
             )?;
         } else if settings.lockout_attempts > 0 {
             let left = settings
