@@ -86,7 +86,9 @@ fn hostile_labels_in_an_import_are_refused_with_their_line() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_clean("import's error", &stderr(&out));
-    assert_eq!(env.json(&["list"]), serde_json::json!([]));
+    // Refused before a store was made.
+    let e = env.json_status(&["list"], 2);
+    assert_eq!(e["error"]["code"], "store_not_found", "{e}");
 }
 
 /// A store in which the names were made hostile behind totpctl's back.

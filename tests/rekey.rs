@@ -514,8 +514,17 @@ fn a_refused_passphrase_on_a_new_store_creates_nothing() {
         &["rekey", "--passphrase"],
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("shorter than 8"), "{}", stderr(&out));
-    assert!(!env.store.exists() && !env.key_file().exists());
+    let e = parse_one_json(&out.stdout);
+    assert_eq!(e["error"]["code"], "key_error", "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("shorter than 8"),
+        "{e}"
+    );
+    assert!(!env.store.exists(), "the store was made");
+    assert!(!env.key_file().exists(), "the key file was made");
     // A good one makes a passphrase store, with no key file.
     json_env(
         &env,

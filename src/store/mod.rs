@@ -64,7 +64,13 @@ impl Store {
                 )));
             }
             Ok(_) => {}
-            Err(e) if e.kind() == ErrorKind::NotFound && !create_missing => return Ok(None),
+            // Nothing there, or a file where a directory of the path should be.
+            Err(e)
+                if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory)
+                    && !create_missing =>
+            {
+                return Ok(None);
+            }
             Err(e) if e.kind() == ErrorKind::NotFound => create(path)?,
             // A file where the path needs a directory: creating it fails, and says so.
             Err(e) if e.kind() == ErrorKind::NotADirectory && create_missing => create(path)?,
