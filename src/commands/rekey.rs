@@ -42,7 +42,7 @@ pub fn run(args: &RekeyArgs, ctx: &Ctx) -> Result<Exit> {
         None,
         json!({ "from": from.as_str(), "to": target.as_str(), "enrollments": count }),
     )?;
-    let path = s.path().to_path_buf();
+    let key_file = s.key_source().key_file.clone().unwrap_or_default();
     s.commit()?;
     vault::finish_rekey(after)?;
 
@@ -56,7 +56,7 @@ pub fn run(args: &RekeyArgs, ctx: &Ctx) -> Result<Exit> {
                 w,
                 "Rekeyed {} under a new key file: {}",
                 plural(count as u64, "enrollment"),
-                vault::key_file_path(&path).display()
+                key_file.display()
             )?,
             Protection::Passphrase => writeln!(
                 w,

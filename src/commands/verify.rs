@@ -95,7 +95,7 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
     // is unauthenticated and decides nothing: all is checked again, with the key,
     // under the write lock below.
     let input = if args.code.is_empty() {
-        let t = store::get(store.conn(), store.path(), &args.account)?;
+        let t = store.get(&args.account)?;
         if t.locked_until.as_deref().is_some_and(|u| u > now.as_str()) {
             None
         } else {
