@@ -18,7 +18,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
     }
     var completions = [
         &'totpctl'= {
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
@@ -36,6 +36,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand log 'Show the store''s append-only, hash-chained audit trail'
             cand import 'Enroll existing secrets in bulk from otpauth:// URIs, one a line'
             cand rekey 'Replace the key that seals the store''s secrets, without losing any enrollment'
+            cand copy 'Copy the whole store into a new one, in either engine'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -47,7 +48,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --secret-size 'Length of the secret in bytes, 16 to 64'
             cand --qr 'When to draw the QR code on the terminal'
             cand --qr-file 'Also write the QR code to an image file (.png or .svg)'
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --force 'Replace a verified TOTP (and drop its backup codes)'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
@@ -59,7 +60,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
         &'totpctl;verify'= {
             cand --at 'Check the code as if it were this time (unix seconds or RFC 3339). A past time is checked and recorded as usual; a future one is only checked (nothing changes but the audit trail), so the replay watermark never passes the real clock'
             cand --window 'Accept codes this many steps before or after now [default: the store''s `window`]'
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
@@ -70,7 +71,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
         &'totpctl;list'= {
             cand --issuer 'Only accounts of this issuer: the whole name, ignoring the case of ASCII letters (acme matches Acme, not Acme Corp)'
             cand --unused-since 'Only accounts never used, or last used before TIME: a span before now (30m, 24h, 90d), unix seconds or RFC 3339'
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --verified 'Only accounts whose TOTP is verified'
             cand --unverified 'Only accounts whose TOTP is not verified yet'
@@ -83,7 +84,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --version 'Print version'
         }
         &'totpctl;show'= {
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
@@ -93,7 +94,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
         }
         &'totpctl;backup-codes'= {
             cand --count 'How many codes, 1 to 100 [default: the store''s `backup-code-count`]'
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
@@ -102,7 +103,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --version 'Print version'
         }
         &'totpctl;remove'= {
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand -y 'Do not ask for confirmation'
             cand --yes 'Do not ask for confirmation'
@@ -113,7 +114,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --version 'Print version'
         }
         &'totpctl;unlock'= {
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
@@ -122,7 +123,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --version 'Print version'
         }
         &'totpctl;config'= {
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
@@ -136,7 +137,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --event 'Only events of this kind (enrolled, code_accepted, code_rejected, verified, locked, unlocked, backup_codes_generated, backup_code_used, removed, imported, config_changed, rekeyed); repeat it for several'
             cand --limit 'Only the newest N of the matching events, still printed oldest first'
             cand --head 'Alone: print the log''s head (SEQ:HASH) to keep elsewhere. With --check H: also prove that the log still extends the head H kept earlier, which catches a whole store rolled back to an older copy'
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --check 'Check the whole store with its key instead of listing: the keyed hash chain, every enrollment against its MAC and its last event, and the settings'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
@@ -146,7 +147,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --version 'Print version'
         }
         &'totpctl;import'= {
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --unverified 'Import the TOTPs as not yet verified'
             cand --skip-existing 'Skip accounts that already exist instead of failing'
@@ -158,7 +159,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --version 'Print version'
         }
         &'totpctl;rekey'= {
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --passphrase 'Protect the store with a passphrase instead of a key file'
             cand --key-file 'Protect the store with a fresh key file (the default)'
@@ -168,8 +169,17 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'totpctl;copy'= {
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'totpctl;completions'= {
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
@@ -189,6 +199,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand log 'Show the store''s append-only, hash-chained audit trail'
             cand import 'Enroll existing secrets in bulk from otpauth:// URIs, one a line'
             cand rekey 'Replace the key that seals the store''s secrets, without losing any enrollment'
+            cand copy 'Copy the whole store into a new one, in either engine'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -213,6 +224,8 @@ set edit:completion:arg-completer[totpctl] = {|@words|
         &'totpctl;help;import'= {
         }
         &'totpctl;help;rekey'= {
+        }
+        &'totpctl;help;copy'= {
         }
         &'totpctl;help;completions'= {
         }

@@ -189,8 +189,25 @@ pub fn run(cli: Cli) -> Result<Exit> {
         now: Utc::now(),
         interactive,
     };
-    dispatch(&cli.command, &ctx)
+    // A transaction that lost a conflict on a server (serialization failure,
+    // deadlock, lock not available) was rolled back whole and printed nothing: run it
+    // again, a bounded number of times, so that no such error reaches the user.
+    let mut attempt = 0;
+    loop {
+        match dispatch(&cli.command, &ctx) {
+            Err(e) if store::is_retryable(&e) && attempt < MAX_RETRIES => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(
+                    10 * (1 << attempt) + u64::from(std::process::id() % 10),
+                ));
+            }
+            result => return result,
+        }
+    }
 }
+
+/// How many times a command that lost a transient conflict is run again.
+const MAX_RETRIES: u32 = 8;
 
 fn dispatch(command: &Command, ctx: &Ctx) -> Result<Exit> {
     match command {
@@ -205,6 +222,7 @@ fn dispatch(command: &Command, ctx: &Ctx) -> Result<Exit> {
         Command::Log(args) => commands::log::run(args, ctx),
         Command::Import(args) => commands::import::run(args, ctx),
         Command::Rekey(args) => commands::rekey::run(args, ctx),
+        Command::Copy(args) => commands::copy::run(args, ctx),
         Command::Completions(_) => unreachable!("handled above"),
     }
 }

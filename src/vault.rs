@@ -95,7 +95,9 @@ impl KeySource {
     pub fn key_file(&self) -> Result<&Path> {
         self.key_file.as_deref().ok_or_else(|| {
             key_error(format!(
-                "{} is a server store, so its key file cannot be found beside it: set                  {KEY_FILE_ENV} to the path of the store's key file (copy it from the host                  that made the store, mode 0600; the first enrollment creates it there), or                  set {PASSPHRASE_ENV} for a passphrase-protected store",
+                "{} is a server store, so no key file can be beside it: set {KEY_FILE_ENV} to \
+                 the store's key file (a copy of the one the first enrollment made, mode \
+                 0600), or {PASSPHRASE_ENV} for a passphrase-protected store",
                 self.store.display()
             ))
         })

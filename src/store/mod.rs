@@ -9,6 +9,9 @@
 pub mod engine;
 mod events;
 mod files;
+mod postgres;
+mod postgres_tls;
+pub mod postgres_url;
 pub mod session;
 mod sqlite;
 mod sqlite_schema;
@@ -31,18 +34,31 @@ use crate::vault::KeySource;
 pub enum Location {
     /// An SQLite file.
     Sqlite(PathBuf),
+    /// A PostgreSQL database.
+    Postgres(Box<postgres_url::PgUrl>),
 }
 
 impl Location {
     /// Reads `--store`: a URL of a server, else a path.
     pub fn parse(arg: &Path) -> Result<Location> {
-        Ok(Location::Sqlite(arg.to_path_buf()))
+        match arg.to_str() {
+            Some(text) if postgres_url::is_url(text) => Ok(Location::Postgres(Box::new(
+                postgres_url::PgUrl::parse(text)?,
+            ))),
+            _ => Ok(Location::Sqlite(arg.to_path_buf())),
+        }
+    }
+
+    /// Whether the store is on a server.
+    pub fn is_server(&self) -> bool {
+        matches!(self, Location::Postgres(_))
     }
 
     /// The store as messages name it.
     pub fn label(&self) -> PathBuf {
         match self {
             Location::Sqlite(p) => p.clone(),
+            Location::Postgres(u) => PathBuf::from(u.redacted()),
         }
     }
 
@@ -55,6 +71,11 @@ impl Location {
             Location::Sqlite(p) => KeySource {
                 store: p.clone(),
                 key_file: Some(env.unwrap_or_else(|| crate::vault::key_file_beside(p))),
+            },
+            // A server has no "beside the store": the key file is named, or absent.
+            Location::Postgres(u) => KeySource {
+                store: PathBuf::from(u.redacted()),
+                key_file: env,
             },
         }
     }
@@ -74,6 +95,10 @@ impl Store {
     pub fn open(at: &Location) -> Result<Store> {
         let engine: Box<dyn Engine> = match at {
             Location::Sqlite(p) => Box::new(sqlite::Sqlite::open(p)?),
+            Location::Postgres(u) => Box::new(
+                postgres::Postgres::open(u, true)?
+                    .ok_or_else(|| store_err(format!("{} vanished", u.redacted())))?,
+            ),
         };
         Ok(Store::with(engine, at))
     }
@@ -83,6 +108,9 @@ impl Store {
         let engine: Option<Box<dyn Engine>> = match at {
             Location::Sqlite(p) => {
                 sqlite::Sqlite::open_existing(p)?.map(|s| Box::new(s) as Box<dyn Engine>)
+            }
+            Location::Postgres(u) => {
+                postgres::Postgres::open(u, false)?.map(|s| Box::new(s) as Box<dyn Engine>)
             }
         };
         Ok(engine.map(|e| Store::with(e, at)))
@@ -232,6 +260,13 @@ pub fn corrupt(path: &Path, what: impl std::fmt::Display) -> anyhow::Error {
         "{} is damaged: {what}",
         path.display()
     )))
+}
+
+/// Whether `err` is a transient conflict (serialization failure, deadlock, lock not
+/// available) after which the whole command may run again.
+pub fn is_retryable(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|e| e.downcast_ref::<postgres::Retryable>().is_some())
 }
 
 fn store_err(msg: String) -> anyhow::Error {
