@@ -409,8 +409,8 @@ pub struct RekeyArgs {
 #[command(after_help = "\
 Examples:
   totpctl copy 'postgresql://totpctl@db.example/totpctl?sslmode=verify-full'
-  totpctl --store 'postgresql://totpctl@db.example/totpctl' copy snapshot.db
-  totpctl copy /backup/totpctl-$(date +%F).db")]
+  totpctl copy /backup/totpctl-snapshot.db
+  TOTPCTL_STORE=postgresql://db.example/auth totpctl copy snapshot.db")]
 pub struct CopyArgs {
     /// The new store: a path, or a postgresql:// URL
     #[arg(value_name = "DEST")]
