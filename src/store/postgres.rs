@@ -154,6 +154,7 @@ impl Postgres {
             write,
             log_locked: false,
             statements: HashMap::new(),
+            pending: Vec::new(),
         };
         if write {
             tx.lock_log()?;
@@ -338,7 +339,14 @@ struct PgTx<'c> {
     write: bool,
     log_locked: bool,
     statements: HashMap<&'static str, Statement>,
+    /// Events appended but not sent yet: an import appends one per enrollment, and
+    /// sending them in batches halves its round trips. Every read of the events, and
+    /// the commit, sends them first.
+    pending: Vec<StoredEvent>,
 }
+
+/// Events sent in one statement at most.
+const EVENT_BATCH: usize = 1000;
 
 type Args<'a> = [&'a (dyn ToSql + Sync)];
 
@@ -399,6 +407,38 @@ impl PgTx<'_> {
                 return Ok(());
             }
         }
+    }
+
+    /// Sends the pending events in one statement.
+    fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let events = std::mem::take(&mut self.pending);
+        let col = |f: fn(&StoredEvent) -> Option<String>| -> Vec<Option<String>> {
+            events.iter().map(f).collect()
+        };
+        let seqs: Vec<i64> = events.iter().map(|e| e.event.seq).collect();
+        let ats = col(|e| Some(e.event.at.clone()));
+        let names = col(|e| Some(e.event.event.clone()));
+        let accounts = col(|e| e.event.account.clone());
+        let totp_ids = col(|e| e.event.totp_id.clone());
+        let details = col(|e| Some(e.event.detail.clone()));
+        let actors = col(|e| e.event.actor.clone());
+        let states: Vec<Option<Vec<u8>>> = events.iter().map(|e| e.event.state.clone()).collect();
+        let hashes: Vec<Vec<u8>> = events.iter().map(|e| e.hash.clone()).collect();
+        let macs: Vec<Option<Vec<u8>>> = events.iter().map(|e| e.mac.clone()).collect();
+        self.exec(
+            "INSERT INTO totpctl.events \
+                 (seq, at, event, account, totp_id, detail, actor, state, hash, mac) \
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], \
+                 $5::text[], $6::text[], $7::text[], $8::bytea[], $9::bytea[], $10::bytea[])",
+            &[
+                &seqs, &ats, &names, &accounts, &totp_ids, &details, &actors, &states, &hashes,
+                &macs,
+            ],
+        )?;
+        Ok(())
     }
 
     fn corrupt(&self, what: impl std::fmt::Display) -> anyhow::Error {
@@ -809,6 +849,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn has_content(&mut self) -> Result<bool> {
+        self.flush()?;
         self.flag(
             "SELECT EXISTS (SELECT 1 FROM totpctl.totps) OR EXISTS (SELECT 1 FROM totpctl.events) \
                  OR EXISTS (SELECT 1 FROM totpctl.config) OR EXISTS (SELECT 1 FROM totpctl.meta)",
@@ -816,6 +857,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn has_integrity_data(&mut self) -> Result<bool> {
+        self.flush()?;
         // Every PostgreSQL store is authenticated from its first key record on.
         self.flag(
             "SELECT EXISTS (SELECT 1 FROM totpctl.meta) \
@@ -860,23 +902,24 @@ impl Tx for PgTx<'_> {
     }
 
     fn has_events(&mut self) -> Result<bool> {
+        self.flush()?;
         self.flag("SELECT EXISTS (SELECT 1 FROM totpctl.events)")
     }
 
     fn insert_event(&mut self, e: &Event, hash: &[u8], mac: &[u8]) -> Result<()> {
-        self.exec(
-            "INSERT INTO totpctl.events \
-                 (seq, at, event, account, totp_id, detail, actor, state, hash, mac) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            &[
-                &e.seq, &e.at, &e.event, &e.account, &e.totp_id, &e.detail, &e.actor, &e.state,
-                &hash, &mac,
-            ],
-        )
-        .map(drop)
+        self.pending.push(StoredEvent {
+            event: e.clone(),
+            hash: hash.to_vec(),
+            mac: Some(mac.to_vec()),
+        });
+        if self.pending.len() >= EVENT_BATCH {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     fn set_event_mac(&mut self, seq: i64, mac: &[u8]) -> Result<()> {
+        self.flush()?;
         self.exec(
             "UPDATE totpctl.events SET mac = $2 WHERE seq = $1",
             &[&seq, &mac],
@@ -885,12 +928,14 @@ impl Tx for PgTx<'_> {
     }
 
     fn hash_at(&mut self, seq: i64) -> Result<Option<Vec<u8>>> {
+        self.flush()?;
         self.opt("SELECT hash FROM totpctl.events WHERE seq = $1", &[&seq])?
             .map(|r| get(&r, 0))
             .transpose()
     }
 
     fn last_event_of(&mut self, totp_id: &str) -> Result<Option<StoredEvent>> {
+        self.flush()?;
         self.opt(
             "SELECT seq, at, event, account, totp_id, detail, actor, state, hash, mac \
              FROM totpctl.events WHERE totp_id = $1 ORDER BY seq DESC LIMIT 1",
@@ -904,6 +949,7 @@ impl Tx for PgTx<'_> {
         &mut self,
         f: &mut dyn FnMut(StoredEvent) -> Result<()>,
     ) -> Result<()> {
+        self.flush()?;
         let sql = format!("SELECT {EVENT_COLUMNS} FROM totpctl.events ORDER BY seq");
         self.stream(&sql, &[], &mut |r| f(stored_event_from_row(r)?))
     }
@@ -913,6 +959,7 @@ impl Tx for PgTx<'_> {
         filter: &EventFilter,
         f: &mut dyn FnMut(Event) -> Result<()>,
     ) -> Result<()> {
+        self.flush()?;
         let mut sql = String::from(
             "SELECT seq, at, event, account, totp_id, detail, actor, state \
              FROM totpctl.events WHERE true",
@@ -947,6 +994,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn vanished_enrollments(&mut self) -> Result<Vec<(i64, String)>> {
+        self.flush()?;
         self.all(
             "SELECT e.seq, e.totp_id FROM totpctl.events e \
              WHERE e.totp_id IS NOT NULL \
@@ -962,6 +1010,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn last_config_state(&mut self) -> Result<Option<(i64, Vec<u8>)>> {
+        self.flush()?;
         self.opt(
             "SELECT seq, state FROM totpctl.events \
              WHERE event = 'config_changed' AND state IS NOT NULL \
@@ -973,6 +1022,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn stats(&mut self, now: &str) -> Result<Stats> {
+        self.flush()?;
         let r = self
             .opt(
                 "SELECT (SELECT count(*) FROM totpctl.totps), \
@@ -1003,6 +1053,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn size(&mut self) -> Result<Size> {
+        self.flush()?;
         let r = self
             .opt(
                 "SELECT (SELECT count(*) FROM totpctl.totps) \
@@ -1133,7 +1184,8 @@ impl Tx for PgTx<'_> {
         }
     }
 
-    fn commit(self: Box<Self>) -> Result<()> {
+    fn commit(mut self: Box<Self>) -> Result<()> {
+        self.flush()?;
         let url = self.url;
         self.tx.commit().map_err(|e| pg_err(url, e))
     }
