@@ -80,27 +80,27 @@ pub fn is_url(text: &str) -> bool {
 }
 
 /// Renders a connection URI without its password: the one place a URL is turned
-/// into text for people. Anything that does not parse is cut to its scheme.
+/// into text for people. The password is left out, not masked, so that a command
+/// line suggested with the URL pastes as is on a host that has `PGPASSWORD` or
+/// `~/.pgpass`. Anything that does not parse is cut to its scheme.
 pub fn redact(text: &str) -> String {
     match url::Url::parse(text) {
         Ok(mut u) => {
             if u.password().is_some() {
-                let _ = u.set_password(Some("REDACTED"));
+                let _ = u.set_password(None);
             }
-            // Query parameters cannot carry a password in totpctl, but libpq's can.
-            let pairs: Vec<(String, String)> = u
-                .query_pairs()
-                .map(|(k, v)| {
-                    let v = if k == "password" {
-                        "REDACTED".to_string()
-                    } else {
-                        v.into_owned()
-                    };
-                    (k.into_owned(), v)
-                })
-                .collect();
-            if !pairs.is_empty() {
-                u.query_pairs_mut().clear().extend_pairs(pairs);
+            // libpq also takes a password as a query parameter.
+            if u.query_pairs().any(|(k, _)| k == "password") {
+                let pairs: Vec<(String, String)> = u
+                    .query_pairs()
+                    .filter(|(k, _)| k != "password")
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                if pairs.is_empty() {
+                    u.set_query(None);
+                } else {
+                    u.query_pairs_mut().clear().extend_pairs(pairs);
+                }
             }
             u.to_string()
         }
@@ -334,7 +334,10 @@ mod tests {
     fn redacts_the_password() {
         let r = redact("postgresql://app:s3cr%40t@db.example:5433/totp?sslmode=require");
         assert!(!r.contains("s3cr"), "{r}");
-        assert!(r.contains("app:REDACTED@db.example:5433/totp"), "{r}");
+        assert!(
+            r.contains("//app@db.example:5433/totp?sslmode=require"),
+            "{r}"
+        );
         let r = redact("postgres://db/x?password=hunter2");
         assert!(!r.contains("hunter2"), "{r}");
     }
