@@ -487,3 +487,42 @@ fn racing_first_runs_migrate_once_and_a_newer_schema_is_refused_untouched() {
     );
     assert_eq!(psql(db, "SELECT count(*) FROM totpctl.totps"), "16");
 }
+
+#[test]
+fn the_password_comes_from_pgpass_when_no_url_or_variable_gives_it() {
+    if !needs_postgres() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    env.create_store();
+    let password = std::env::var("PGPASSWORD").unwrap();
+    let home = env.dir.path().join("pgpass-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let pgpass = home.join(".pgpass");
+    // Escaped colons and a wildcard, as libpq reads them.
+    std::fs::write(
+        &pgpass,
+        format!(
+            "# a comment\nother:1:*:*:wrong\n*:*:*:*:{}\n",
+            password.replace(':', "\\:")
+        ),
+    )
+    .unwrap();
+    let run = |mode: u32| {
+        std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(mode)).unwrap();
+        let mut c = env.std_cmd();
+        c.env_remove("PGPASSWORD").env("HOME", &home);
+        c.env(
+            "TOTPCTL_STORE",
+            format!("{}?sslmode=disable", env.store.display()),
+        );
+        c.args(["--json", "list"]).output().unwrap()
+    };
+    let out = run(0o600);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // A .pgpass others can read is ignored, as libpq ignores it.
+    let out = run(0o644);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(!stdout(&out).contains(&password));
+}
