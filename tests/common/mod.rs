@@ -171,6 +171,14 @@ impl TestEnv {
         vars
     }
 
+    /// Whether the store exists: the SQLite file, or totpctl's tables in the database.
+    pub fn store_exists(&self) -> bool {
+        match &self.database {
+            Some(db) => psql(db, "SELECT to_regclass('totpctl.migrations') IS NOT NULL") == "t",
+            None => self.store.exists(),
+        }
+    }
+
     /// Runs SQL on the store as an attacker or auditor would, through SQLite or
     /// `psql` (with totpctl's schema first on the search path). Returns psql's
     /// output, or SQLite's first column of the first row for a query.
