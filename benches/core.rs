@@ -9,7 +9,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use totpctl::integrity;
 use totpctl::otp::{self, Algorithm, Params};
-use totpctl::store::{Store, Totp};
+use totpctl::store::{Location, Store, Totp};
 use totpctl::vault::Vault;
 
 /// A 20-byte secret (RFC 6238's test secret), the size `enroll` makes by default.
@@ -46,9 +46,11 @@ fn code_check(c: &mut Criterion) {
 fn vault() -> (tempfile::TempDir, Vault) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("bench.db");
-    let mut store = Store::open(&path).expect("open store");
-    let tx = store.write().expect("write transaction");
-    let vault = Vault::init(&tx, &path, "2026-11-26T12:00:00.000Z").expect("vault");
+    let at = Location::Sqlite(path);
+    let mut store = Store::open(&at).expect("open store");
+    let keys = at.key_source();
+    let mut tx = store.write().expect("write transaction");
+    let vault = Vault::init(&mut *tx, &keys, "2026-11-26T12:00:00.000Z").expect("vault");
     tx.commit().expect("commit");
     (dir, vault)
 }

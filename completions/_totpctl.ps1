@@ -21,7 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'totpctl' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The SQLite store [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Enroll existing secrets in bulk from otpauth:// URIs, one a line')
             [CompletionResult]::new('rekey', 'rekey', [CompletionResultType]::ParameterValue, 'Replace the key that seals the store''s secrets, without losing any enrollment')
             [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show where the store and its key are, the schema version and the counts')
+            [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy the whole store into a new one, in either engine')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -52,7 +53,7 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             [CompletionResult]::new('--secret-size', '--secret-size', [CompletionResultType]::ParameterName, 'Length of the secret in bytes, 16 to 64')
             [CompletionResult]::new('--qr', '--qr', [CompletionResultType]::ParameterName, 'When to draw the QR code on the terminal')
             [CompletionResult]::new('--qr-file', '--qr-file', [CompletionResultType]::ParameterName, 'Also write the QR code to an image file (.png or .svg)')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The SQLite store [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace a verified TOTP (and drop its backup codes)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
@@ -65,7 +66,7 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
         'totpctl;verify' {
             [CompletionResult]::new('--at', '--at', [CompletionResultType]::ParameterName, 'Check the code as if it were this time (unix seconds or RFC 3339). A past time is checked and recorded as usual; a future one is only checked (nothing changes but the audit trail), so the replay watermark never passes the real clock')
             [CompletionResult]::new('--window', '--window', [CompletionResultType]::ParameterName, 'Accept codes this many steps before or after now [default: the store''s `window`]')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The SQLite store [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--pam', '--pam', [CompletionResultType]::ParameterName, 'Called by pam_exec (expose_authtok): account from $PAM_USER, code from stdin, nothing on stdout, exit 0 only for an accepted code; needs --store')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
@@ -78,7 +79,7 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
         'totpctl;list' {
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Only accounts of this issuer: the whole name, ignoring the case of ASCII letters (acme matches Acme, not Acme Corp)')
             [CompletionResult]::new('--unused-since', '--unused-since', [CompletionResultType]::ParameterName, 'Only accounts never used, or last used before TIME: a span before now (30m, 24h, 90d), unix seconds or RFC 3339')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The SQLite store [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--verified', '--verified', [CompletionResultType]::ParameterName, 'Only accounts whose TOTP is verified')
             [CompletionResult]::new('--unverified', '--unverified', [CompletionResultType]::ParameterName, 'Only accounts whose TOTP is not verified yet')
@@ -92,7 +93,7 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;show' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The SQLite store [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -103,7 +104,7 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
         }
         'totpctl;backup-codes' {
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'How many codes, 1 to 100 [default: the store''s `backup-code-count`]')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The SQLite store [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -113,7 +114,7 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;remove' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The SQLite store [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
@@ -125,7 +126,7 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;unlock' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The SQLite store [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -135,7 +136,7 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;config' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The SQLite store [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -150,7 +151,7 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Only events of this kind (enrolled, code_accepted, code_rejected, verified, locked, unlocked, backup_codes_generated, backup_code_used, removed, imported, config_changed, rekeyed); repeat it for several')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Only the newest N of the matching events, still printed oldest first')
             [CompletionResult]::new('--head', '--head', [CompletionResultType]::ParameterName, 'Alone: print the log''s head (SEQ:HASH) to keep elsewhere. With --check H: also prove that the log still extends the head H kept earlier, which catches a whole store rolled back to an older copy')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The SQLite store [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Check the whole store with its key instead of listing: the keyed hash chain, every enrollment against its MAC and its last event, and the settings')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
@@ -163,7 +164,7 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
         'totpctl;import' {
             [CompletionResult]::new('--google-authenticator', '--google-authenticator', [CompletionResultType]::ParameterName, 'Import google-authenticator-libpam files (~/.google_authenticator) instead')
             [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'The account for a single --google-authenticator file [default: the OS user who owns it]')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The SQLite store [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--unverified', '--unverified', [CompletionResultType]::ParameterName, 'Import the TOTPs as not yet verified')
             [CompletionResult]::new('--skip-existing', '--skip-existing', [CompletionResultType]::ParameterName, 'Skip accounts that already exist instead of failing')
@@ -176,7 +177,7 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;rekey' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The SQLite store [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--passphrase', '--passphrase', [CompletionResultType]::ParameterName, 'Protect the store with a passphrase instead of a key file')
             [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Protect the store with a fresh key file (the default)')
@@ -188,7 +189,17 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;info' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The SQLite store [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'totpctl;copy' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -198,7 +209,7 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;completions' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The SQLite store [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -220,6 +231,7 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Enroll existing secrets in bulk from otpauth:// URIs, one a line')
             [CompletionResult]::new('rekey', 'rekey', [CompletionResultType]::ParameterValue, 'Replace the key that seals the store''s secrets, without losing any enrollment')
             [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show where the store and its key are, the schema version and the counts')
+            [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy the whole store into a new one, in either engine')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -258,6 +270,9 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;help;info' {
+            break
+        }
+        'totpctl;help;copy' {
             break
         }
         'totpctl;help;completions' {

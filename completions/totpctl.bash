@@ -25,6 +25,9 @@ _totpctl() {
             totpctl,config)
                 cmd="totpctl__subcmd__config"
                 ;;
+            totpctl,copy)
+                cmd="totpctl__subcmd__copy"
+                ;;
             totpctl,enroll)
                 cmd="totpctl__subcmd__enroll"
                 ;;
@@ -67,6 +70,9 @@ _totpctl() {
             totpctl__subcmd__help,config)
                 cmd="totpctl__subcmd__help__subcmd__config"
                 ;;
+            totpctl__subcmd__help,copy)
+                cmd="totpctl__subcmd__help__subcmd__copy"
+                ;;
             totpctl__subcmd__help,enroll)
                 cmd="totpctl__subcmd__help__subcmd__enroll"
                 ;;
@@ -107,7 +113,7 @@ _totpctl() {
 
     case "${cmd}" in
         totpctl)
-            opts="-h -V --store --json --color --help --version enroll verify list show backup-codes remove unlock config log import rekey info completions help"
+            opts="-h -V --store --json --color --help --version enroll verify list show backup-codes remove unlock config log import rekey info copy completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -198,6 +204,28 @@ _totpctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        totpctl__subcmd__copy)
+            opts="-h -V --store --json --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         totpctl__subcmd__enroll)
             opts="-h -V --issuer --algorithm --digits --period --secret-size --force --qr --qr-file --store --json --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -249,7 +277,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__help)
-            opts="enroll verify list show backup-codes remove unlock config log import rekey info completions help"
+            opts="enroll verify list show backup-codes remove unlock config log import rekey info copy completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -291,6 +319,20 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__help__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        totpctl__subcmd__help__subcmd__copy)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

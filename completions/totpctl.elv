@@ -18,7 +18,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
     }
     var completions = [
         &'totpctl'= {
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
@@ -37,6 +37,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand import 'Enroll existing secrets in bulk from otpauth:// URIs, one a line'
             cand rekey 'Replace the key that seals the store''s secrets, without losing any enrollment'
             cand info 'Show where the store and its key are, the schema version and the counts'
+            cand copy 'Copy the whole store into a new one, in either engine'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -48,7 +49,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --secret-size 'Length of the secret in bytes, 16 to 64'
             cand --qr 'When to draw the QR code on the terminal'
             cand --qr-file 'Also write the QR code to an image file (.png or .svg)'
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --force 'Replace a verified TOTP (and drop its backup codes)'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
@@ -60,7 +61,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
         &'totpctl;verify'= {
             cand --at 'Check the code as if it were this time (unix seconds or RFC 3339). A past time is checked and recorded as usual; a future one is only checked (nothing changes but the audit trail), so the replay watermark never passes the real clock'
             cand --window 'Accept codes this many steps before or after now [default: the store''s `window`]'
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --pam 'Called by pam_exec (expose_authtok): account from $PAM_USER, code from stdin, nothing on stdout, exit 0 only for an accepted code; needs --store'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
@@ -72,7 +73,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
         &'totpctl;list'= {
             cand --issuer 'Only accounts of this issuer: the whole name, ignoring the case of ASCII letters (acme matches Acme, not Acme Corp)'
             cand --unused-since 'Only accounts never used, or last used before TIME: a span before now (30m, 24h, 90d), unix seconds or RFC 3339'
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --verified 'Only accounts whose TOTP is verified'
             cand --unverified 'Only accounts whose TOTP is not verified yet'
@@ -85,7 +86,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --version 'Print version'
         }
         &'totpctl;show'= {
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
@@ -95,7 +96,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
         }
         &'totpctl;backup-codes'= {
             cand --count 'How many codes, 1 to 100 [default: the store''s `backup-code-count`]'
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
@@ -104,7 +105,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --version 'Print version'
         }
         &'totpctl;remove'= {
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand -y 'Do not ask for confirmation'
             cand --yes 'Do not ask for confirmation'
@@ -115,7 +116,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --version 'Print version'
         }
         &'totpctl;unlock'= {
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
@@ -124,7 +125,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --version 'Print version'
         }
         &'totpctl;config'= {
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
@@ -138,7 +139,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --event 'Only events of this kind (enrolled, code_accepted, code_rejected, verified, locked, unlocked, backup_codes_generated, backup_code_used, removed, imported, config_changed, rekeyed); repeat it for several'
             cand --limit 'Only the newest N of the matching events, still printed oldest first'
             cand --head 'Alone: print the log''s head (SEQ:HASH) to keep elsewhere. With --check H: also prove that the log still extends the head H kept earlier, which catches a whole store rolled back to an older copy'
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --check 'Check the whole store with its key instead of listing: the keyed hash chain, every enrollment against its MAC and its last event, and the settings'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
@@ -150,7 +151,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
         &'totpctl;import'= {
             cand --google-authenticator 'Import google-authenticator-libpam files (~/.google_authenticator) instead'
             cand --account 'The account for a single --google-authenticator file [default: the OS user who owns it]'
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --unverified 'Import the TOTPs as not yet verified'
             cand --skip-existing 'Skip accounts that already exist instead of failing'
@@ -162,7 +163,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --version 'Print version'
         }
         &'totpctl;rekey'= {
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --passphrase 'Protect the store with a passphrase instead of a key file'
             cand --key-file 'Protect the store with a fresh key file (the default)'
@@ -173,7 +174,16 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --version 'Print version'
         }
         &'totpctl;info'= {
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'totpctl;copy'= {
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
@@ -182,7 +192,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand --version 'Print version'
         }
         &'totpctl;completions'= {
-            cand --store 'The SQLite store [default: totpctl.db in the per-user data directory]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
             cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
             cand -h 'Print help (see more with ''--help'')'
@@ -203,6 +213,7 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand import 'Enroll existing secrets in bulk from otpauth:// URIs, one a line'
             cand rekey 'Replace the key that seals the store''s secrets, without losing any enrollment'
             cand info 'Show where the store and its key are, the schema version and the counts'
+            cand copy 'Copy the whole store into a new one, in either engine'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -229,6 +240,8 @@ set edit:completion:arg-completer[totpctl] = {|@words|
         &'totpctl;help;rekey'= {
         }
         &'totpctl;help;info'= {
+        }
+        &'totpctl;help;copy'= {
         }
         &'totpctl;help;completions'= {
         }

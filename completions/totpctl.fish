@@ -24,7 +24,7 @@ function __fish_totpctl_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c totpctl -n "__fish_totpctl_needs_command" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_needs_command" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
@@ -43,6 +43,7 @@ complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "log" -d 'Show the s
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "import" -d 'Enroll existing secrets in bulk from otpauth:// URIs, one a line'
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "rekey" -d 'Replace the key that seals the store\'s secrets, without losing any enrollment'
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "info" -d 'Show where the store and its key are, the schema version and the counts'
+complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "copy" -d 'Copy the whole store into a new one, in either engine'
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l issuer -d 'The issuer shown in authenticator apps [default: the store\'s `issuer` setting]' -r
@@ -56,7 +57,7 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l qr -d 'When t
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l qr-file -d 'Also write the QR code to an image file (.png or .svg)' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
@@ -66,7 +67,7 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -s h -l help -d 
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -s V -l version -d 'Print version'
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l at -d 'Check the code as if it were this time (unix seconds or RFC 3339). A past time is checked and recorded as usual; a future one is only checked (nothing changes but the audit trail), so the replay watermark never passes the real clock' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l window -d 'Accept codes this many steps before or after now [default: the store\'s `window`]' -r
-complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
@@ -76,7 +77,7 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -s h -l help -d 
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l issuer -d 'Only accounts of this issuer: the whole name, ignoring the case of ASCII letters (acme matches Acme, not Acme Corp)' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l unused-since -d 'Only accounts never used, or last used before TIME: a span before now (30m, 24h, 90d), unix seconds or RFC 3339' -r
-complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
@@ -87,7 +88,7 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l no-backup-codes
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
@@ -95,14 +96,14 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l json -d 'Print 
 complete -c totpctl -n "__fish_totpctl_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand show" -s V -l version -d 'Print version'
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l count -d 'How many codes, 1 to 100 [default: the store\'s `backup-code-count`]' -r
-complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
@@ -110,14 +111,14 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -s y -l yes -d '
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
@@ -129,7 +130,7 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l until -d 'Only e
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l event -d 'Only events of this kind (enrolled, code_accepted, code_rejected, verified, locked, unlocked, backup_codes_generated, backup_code_used, removed, imported, config_changed, rekeyed); repeat it for several' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l limit -d 'Only the newest N of the matching events, still printed oldest first' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l head -d 'Alone: print the log\'s head (SEQ:HASH) to keep elsewhere. With --check H: also prove that the log still extends the head H kept earlier, which catches a whole store rolled back to an older copy' -r
-complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
@@ -139,7 +140,7 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand log" -s h -l help -d 'Pr
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -s V -l version -d 'Print version'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l google-authenticator -d 'Import google-authenticator-libpam files (~/.google_authenticator) instead' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l account -d 'The account for a single --google-authenticator file [default: the OS user who owns it]' -r
-complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
@@ -149,7 +150,7 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l dry-run -d 'C
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
@@ -158,31 +159,39 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l key-file -d 'P
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand info" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand info" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l store -d 'The SQLite store [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info completions help" -f -a "enroll" -d 'Enroll an account: a fresh secret, its otpauth:// URI and a QR code, shown once'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info completions help" -f -a "verify" -d 'Check a TOTP code or a backup code for an account'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info completions help" -f -a "list" -d 'List enrollments for audit; never shows a secret, URI or backup code'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info completions help" -f -a "show" -d 'Show one enrollment: the fields of `list`, never a secret'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info completions help" -f -a "backup-codes" -d 'Replace an account\'s backup codes with a fresh set, printed once'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info completions help" -f -a "remove" -d 'Delete an account\'s TOTP and its backup codes'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info completions help" -f -a "unlock" -d 'Clear an account\'s lockout and its count of rejected codes'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info completions help" -f -a "config" -d 'Show or change the store\'s settings'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info completions help" -f -a "log" -d 'Show the store\'s append-only, hash-chained audit trail'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info completions help" -f -a "import" -d 'Enroll existing secrets in bulk from otpauth:// URIs, one a line'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info completions help" -f -a "rekey" -d 'Replace the key that seals the store\'s secrets, without losing any enrollment'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info completions help" -f -a "info" -d 'Show where the store and its key are, the schema version and the counts'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "enroll" -d 'Enroll an account: a fresh secret, its otpauth:// URI and a QR code, shown once'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "verify" -d 'Check a TOTP code or a backup code for an account'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "list" -d 'List enrollments for audit; never shows a secret, URI or backup code'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "show" -d 'Show one enrollment: the fields of `list`, never a secret'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "backup-codes" -d 'Replace an account\'s backup codes with a fresh set, printed once'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "remove" -d 'Delete an account\'s TOTP and its backup codes'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "unlock" -d 'Clear an account\'s lockout and its count of rejected codes'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "config" -d 'Show or change the store\'s settings'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "log" -d 'Show the store\'s append-only, hash-chained audit trail'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "import" -d 'Enroll existing secrets in bulk from otpauth:// URIs, one a line'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "rekey" -d 'Replace the key that seals the store\'s secrets, without losing any enrollment'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "info" -d 'Show where the store and its key are, the schema version and the counts'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "copy" -d 'Copy the whole store into a new one, in either engine'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

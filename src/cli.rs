@@ -15,7 +15,8 @@ Exit codes:
 
 Environment:
   TOTPCTL_STORE       the store to use (as --store)
-  TOTPCTL_KEY_FILE    the key file that seals secrets (default: the store's path + .key)
+  TOTPCTL_KEY_FILE    the key file that seals secrets (default: the store's path + .key; a
+                      postgresql:// store needs it or a passphrase)
   TOTPCTL_PASSPHRASE  the passphrase of a passphrase-protected store (else prompted)
   TOTPCTL_NEW_PASSPHRASE  the new passphrase for `rekey` on a passphrase store
   NO_COLOR            turns colour off (as --color never)
@@ -45,13 +46,14 @@ pub struct Cli {
 /// Options accepted in front of any subcommand.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The SQLite store [default: totpctl.db in the per-user data directory]
+    /// The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user
+    /// data directory]
     #[arg(
         long,
         global = true,
         env = "TOTPCTL_STORE",
         hide_env_values = true,
-        value_name = "PATH"
+        value_name = "PATH|URL"
     )]
     pub store: Option<PathBuf>,
     /// Print exactly one JSON value on stdout: no colour, no QR, no prompt
@@ -84,6 +86,7 @@ pub enum Command {
     Import(ImportArgs),
     Rekey(RekeyArgs),
     Info(InfoArgs),
+    Copy(CopyArgs),
     Completions(CompletionsArgs),
 }
 
@@ -433,6 +436,26 @@ Examples:
   totpctl info
   totpctl info --json | jq .enrollments.locked")]
 pub struct InfoArgs {}
+
+/// Copy the whole store into a new one, in either engine.
+///
+/// Every enrollment, sealed secret, backup-code hash, setting, the key record and the
+/// whole audit log go into DEST: a new SQLite file, or a PostgreSQL database without
+/// totpctl data yet. The source is read in one snapshot while other processes go on
+/// verifying; DEST is written in one transaction, all or nothing, and its log records
+/// the copy. DEST opens with the same key: a key file beside an SQLite DEST is copied
+/// there; for a PostgreSQL DEST, set TOTPCTL_KEY_FILE on each host.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  totpctl copy 'postgresql://totpctl@db.example/totpctl?sslmode=verify-full'
+  totpctl copy /backup/totpctl-snapshot.db
+  TOTPCTL_STORE=postgresql://db.example/auth totpctl copy snapshot.db")]
+pub struct CopyArgs {
+    /// The new store: a path, or a postgresql:// URL
+    #[arg(value_name = "DEST")]
+    pub dest: PathBuf,
+}
 
 /// Print a shell completion script.
 ///

@@ -24,11 +24,14 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Exit, invalid};
 use crate::output::Output;
-use crate::store::{Session, Store};
+use crate::store::{Location, Session, Store};
 
 /// What every command gets: where the store is, how to print, and the time.
 pub struct Ctx {
+    /// The store as messages name it: its path, or its URL without the password.
     pub store_path: PathBuf,
+    /// Where the store is, and so which engine it is.
+    pub location: Location,
     /// The store as the user named it (`--store` or `TOTPCTL_STORE`) when it is not the
     /// default one: the commands suggested to the user must carry it to reach the same
     /// store. None for the default store.
@@ -43,13 +46,13 @@ pub struct Ctx {
 impl Ctx {
     /// Opens (creating on first use) the store: for the commands that may create one.
     pub fn open_store(&self) -> Result<Store> {
-        Store::open(&self.store_path)
+        Store::open(&self.location)
     }
 
     /// Opens the store, which must exist: a missing store is `store_not_found`, never
     /// an empty store, so that a typo in a path cannot read as "nobody has 2FA".
     pub fn existing_store(&self) -> Result<Store> {
-        Store::open_existing(&self.store_path)?.ok_or_else(|| {
+        Store::open_existing(&self.location)?.ok_or_else(|| {
             Error::StoreNotFound(format!(
                 "no store at {}: check --store or TOTPCTL_STORE (nothing was created; \
                  `totpctl enroll` or `totpctl import` makes a new store)",
@@ -185,27 +188,54 @@ pub fn run(cli: Cli) -> Result<Exit> {
         }
         None => (default_store_path()?, None),
     };
+    let location = Location::parse(&store_path)?;
+    // From here on the store is named by its label: a URL loses its password.
+    let store_path = location.label();
+    let store_arg = store_arg.map(|_| store_path.clone());
     let interactive = !cli.global.json && io::stdin().is_terminal();
     let ctx = Ctx {
         store_path,
+        location,
         store_arg,
         out,
         now: Utc::now(),
         interactive,
     };
-    match cli.command {
-        Command::Enroll(args) => commands::enroll::run(&args, &ctx),
-        Command::Verify(args) => commands::verify::run(&args, &ctx),
-        Command::List(args) => commands::list::run(&args, &ctx),
-        Command::Show(args) => commands::list::show(&args, &ctx),
-        Command::BackupCodes(args) => commands::backup_codes::run(&args, &ctx),
-        Command::Remove(args) => commands::remove::run(&args, &ctx),
-        Command::Unlock(args) => commands::unlock::run(&args, &ctx),
-        Command::Config(args) => commands::config::run(&args, &ctx),
-        Command::Log(args) => commands::log::run(&args, &ctx),
-        Command::Import(args) => commands::import::run(&args, &ctx),
-        Command::Rekey(args) => commands::rekey::run(&args, &ctx),
-        Command::Info(args) => commands::info::run(&args, &ctx),
+    // A transaction that lost a conflict on a server (serialization failure,
+    // deadlock, lock not available) was rolled back whole and printed nothing: run it
+    // again, a bounded number of times, so that no such error reaches the user.
+    let mut attempt = 0;
+    loop {
+        match dispatch(&cli.command, &ctx) {
+            Err(e) if store::is_retryable(&e) && attempt < MAX_RETRIES => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(
+                    10 * (1 << attempt) + u64::from(std::process::id() % 10),
+                ));
+            }
+            result => return result,
+        }
+    }
+}
+
+/// How many times a command that lost a transient conflict is run again.
+const MAX_RETRIES: u32 = 8;
+
+fn dispatch(command: &Command, ctx: &Ctx) -> Result<Exit> {
+    match command {
+        Command::Enroll(args) => commands::enroll::run(args, ctx),
+        Command::Verify(args) => commands::verify::run(args, ctx),
+        Command::List(args) => commands::list::run(args, ctx),
+        Command::Show(args) => commands::list::show(args, ctx),
+        Command::BackupCodes(args) => commands::backup_codes::run(args, ctx),
+        Command::Remove(args) => commands::remove::run(args, ctx),
+        Command::Unlock(args) => commands::unlock::run(args, ctx),
+        Command::Config(args) => commands::config::run(args, ctx),
+        Command::Log(args) => commands::log::run(args, ctx),
+        Command::Import(args) => commands::import::run(args, ctx),
+        Command::Rekey(args) => commands::rekey::run(args, ctx),
+        Command::Copy(args) => commands::copy::run(args, ctx),
+        Command::Info(args) => commands::info::run(args, ctx),
         Command::Completions(_) => unreachable!("handled above"),
     }
 }

@@ -21,13 +21,12 @@ use anyhow::{Context, Result};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
-use rusqlite::Connection;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, integrity_error, key_error};
 use crate::integrity;
-use crate::store::{self, SqlContext, Totp, VaultRow};
+use crate::store::{Totp, Tx, VaultRow};
 
 /// The environment variable that moves the key file.
 pub const KEY_FILE_ENV: &str = "TOTPCTL_KEY_FILE";
@@ -79,17 +78,49 @@ pub struct Vault {
     version: i64,
 }
 
-/// Where a store's key file lives: `TOTPCTL_KEY_FILE`, else the store's path with
-/// `.key` appended.
-pub fn key_file_path(store: &Path) -> PathBuf {
-    match std::env::var_os(KEY_FILE_ENV) {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => {
-            let mut p = store.as_os_str().to_owned();
-            p.push(".key");
-            PathBuf::from(p)
-        }
+/// Where a store's key comes from, decided at the edge from the command line and the
+/// environment (see `store::Location::key_source`): the vault never derives it from
+/// the store itself, because a server has no "beside the store".
+#[derive(Debug, Clone)]
+pub struct KeySource {
+    /// The store as messages name it (a path, or a URL without its password).
+    pub store: PathBuf,
+    /// The key file: `TOTPCTL_KEY_FILE`, else beside an SQLite store; `None` for a
+    /// server store without `TOTPCTL_KEY_FILE`.
+    pub key_file: Option<PathBuf>,
+}
+
+impl KeySource {
+    /// The key file, or the `key_error` that says what to set.
+    pub fn key_file(&self) -> Result<&Path> {
+        self.key_file.as_deref().ok_or_else(|| {
+            key_error(format!(
+                "{} is a server store, so no key file can be beside it: set {KEY_FILE_ENV} to \
+                 the store's key file (a copy of the one the first enrollment made, mode \
+                 0600), or {PASSPHRASE_ENV} for a passphrase-protected store",
+                self.store.display()
+            ))
+        })
     }
+}
+
+/// The default key file of an SQLite store: its path with `.key` appended.
+pub fn key_file_beside(store: &Path) -> PathBuf {
+    let mut p = store.as_os_str().to_owned();
+    p.push(".key");
+    PathBuf::from(p)
+}
+
+/// Copies a key file (checked as any key file is) to a new path, created 0600: `copy`
+/// gives an SQLite DEST the source's key beside it.
+pub fn copy_key_file(from: &Path, to: &Path) -> Result<()> {
+    let key = read_key_file(from)?.ok_or_else(|| {
+        key_error(format!(
+            "key file {} is missing: restore it, or point {KEY_FILE_ENV} at it",
+            from.display()
+        ))
+    })?;
+    write_key_file(to, &key)
 }
 
 /// The file a rekey writes the new key to before it commits.
@@ -103,13 +134,9 @@ impl Vault {
     /// Unwraps the data keys of the store with the key at hand (the key file, or the
     /// passphrase). `Ok(None)` when the store has no key record yet; the caller
     /// decides whether that is a new store or a tampered one.
-    pub fn unlock(
-        conn: &Connection,
-        store_path: &Path,
-        interactive: bool,
-    ) -> Result<Option<Vault>> {
-        match store::vault_row(conn).sql(store_path)? {
-            Some(row) => unwrap_row(&row, store_path, interactive).map(Some),
+    pub fn unlock(tx: &mut dyn Tx, keys: &KeySource, interactive: bool) -> Result<Option<Vault>> {
+        match tx.vault_row()? {
+            Some(row) => unwrap_row(&row, keys, interactive).map(Some),
             None => Ok(None),
         }
     }
@@ -117,11 +144,11 @@ impl Vault {
     /// Fresh keys for a new store, protected by its key file (which is created, 0600,
     /// if it does not exist yet), and their record written. The caller holds the write
     /// transaction and has made sure the store is empty.
-    pub fn init(conn: &Connection, store_path: &Path, now: &str) -> Result<Vault> {
-        let key_file = key_file_path(store_path);
-        let kek = match read_key_file(&key_file)? {
+    pub fn init(tx: &mut dyn Tx, keys: &KeySource, now: &str) -> Result<Vault> {
+        let key_file = keys.key_file()?;
+        let kek = match read_key_file(key_file)? {
             Some(kek) => kek,
-            None => create_key_file(&key_file)?,
+            None => create_key_file(key_file)?,
         };
         let vault = Vault {
             data_key: random_key()?,
@@ -133,7 +160,7 @@ impl Vault {
             version: WRAP_VERSION,
         };
         let row = vault.wrap()?;
-        store::put_vault_row(conn, &row, now).sql(store_path)?;
+        tx.put_vault_row(&row, now)?;
         Ok(vault)
     }
 
@@ -144,15 +171,10 @@ impl Vault {
 
     /// Wraps the keys again in the authenticated form, under the same key-encryption
     /// key: the last step of upgrading a version 1 store.
-    pub fn upgrade_record(
-        &mut self,
-        conn: &Connection,
-        store_path: &Path,
-        now: &str,
-    ) -> Result<()> {
+    pub fn upgrade_record(&mut self, tx: &mut dyn Tx, _keys: &KeySource, now: &str) -> Result<()> {
         self.version = WRAP_VERSION;
         let row = self.wrap()?;
-        store::put_vault_row(conn, &row, now).sql(store_path)
+        tx.put_vault_row(&row, now)
     }
 
     /// The MAC keys derived from the data key.
@@ -329,7 +351,8 @@ fn wrap_aad(version: i64, protection: &str, kdf: Option<&str>, salt: Option<&[u8
     aad
 }
 
-fn unwrap_row(row: &VaultRow, store_path: &Path, interactive: bool) -> Result<Vault> {
+fn unwrap_row(row: &VaultRow, keys: &KeySource, interactive: bool) -> Result<Vault> {
+    let store_path = keys.store.as_path();
     if !(1..=WRAP_VERSION).contains(&row.version) {
         return Err(integrity_error(format!(
             "the key record of {} has version {}, which this totpctl never writes",
@@ -339,11 +362,11 @@ fn unwrap_row(row: &VaultRow, store_path: &Path, interactive: bool) -> Result<Va
     }
     match row.protection.as_str() {
         "key-file" => {
-            let key_file = key_file_path(store_path);
-            let Some(kek) = read_key_file(&key_file)? else {
+            let key_file = keys.key_file()?;
+            let Some(kek) = read_key_file(key_file)? else {
                 // A rekey from a passphrase that committed but was stopped before it
                 // moved its new key file into place leaves only the pending file.
-                return finish_interrupted_rekey(row, &key_file).ok_or_else(|| {
+                return finish_interrupted_rekey(row, key_file).ok_or_else(|| {
                     key_error(format!(
                         "key file {} is missing, and this store's secrets are sealed with \
                          it: restore it, or point {KEY_FILE_ENV} at it",
@@ -353,7 +376,7 @@ fn unwrap_row(row: &VaultRow, store_path: &Path, interactive: bool) -> Result<Va
             };
             match unwrap_with(row, &kek, Protection::KeyFile) {
                 Some(v) => Ok(v),
-                None => finish_interrupted_rekey(row, &key_file).ok_or_else(|| {
+                None => finish_interrupted_rekey(row, key_file).ok_or_else(|| {
                     key_error(format!(
                         "the key in {} does not open {}: it is not the key this store was \
                          sealed with",
@@ -443,7 +466,7 @@ const MAX_KEY_FILE: u64 = 4096;
 /// user, with no permission for anyone else.
 fn read_key_file(path: &Path) -> Result<Option<Key>> {
     use std::io::Read;
-    let file = match store::open_for_check(path, true) {
+    let file = match crate::store::open_for_check(path, true) {
         Ok(Some(f)) => f,
         Ok(None) => return Ok(None),
         Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) => {
@@ -460,7 +483,7 @@ fn read_key_file(path: &Path) -> Result<Option<Key>> {
             )));
         }
     };
-    store::check_private_file(&file, path, "key file", true).map_err(key_error)?;
+    crate::store::check_private_file(&file, path, "key file", true).map_err(key_error)?;
     let mut text = Zeroizing::new(String::new());
     file.take(MAX_KEY_FILE)
         .read_to_string(&mut text)
@@ -594,6 +617,8 @@ pub enum AfterCommit {
     InstallKeyFile { pending: PathBuf, key_file: PathBuf },
     /// The store now uses a passphrase: the old key file is no longer needed.
     RemoveKeyFile { key_file: PathBuf },
+    /// Nothing (a passphrase store on a server, with no key file named).
+    Nothing,
 }
 
 impl Vault {
@@ -603,14 +628,19 @@ impl Vault {
     /// that opens with the old key or the new one.
     pub fn write_record_for_rekey(
         &self,
-        conn: &Connection,
-        store_path: &Path,
+        tx: &mut dyn Tx,
+        keys: &KeySource,
         now: &str,
     ) -> Result<AfterCommit> {
-        let key_file = key_file_path(store_path);
         let after = match self.protection {
-            Protection::Passphrase => AfterCommit::RemoveKeyFile { key_file },
+            Protection::Passphrase => match &keys.key_file {
+                Some(key_file) => AfterCommit::RemoveKeyFile {
+                    key_file: key_file.clone(),
+                },
+                None => AfterCommit::Nothing,
+            },
             Protection::KeyFile => {
+                let key_file = keys.key_file()?.to_path_buf();
                 let pending = pending_path(&key_file);
                 match fs::remove_file(&pending) {
                     Ok(()) => {}
@@ -626,7 +656,7 @@ impl Vault {
                 AfterCommit::InstallKeyFile { pending, key_file }
             }
         };
-        store::put_vault_row(conn, &self.wrap()?, now).sql(store_path)?;
+        tx.put_vault_row(&self.wrap()?, now)?;
         Ok(after)
     }
 }
@@ -644,6 +674,7 @@ pub fn finish_rekey(after: AfterCommit) -> Result<()> {
                     key_file.display()
                 )
             }),
+        AfterCommit::Nothing => Ok(()),
         AfterCommit::RemoveKeyFile { key_file } => match fs::remove_file(&key_file) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),

@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{T0, TestEnv, assert_refused, oathtool, stderr};
+use common::{T0, TestEnv, assert_refused, oathtool, skip_on_postgres, stderr};
 
 /// Every file in the store's directory, with its bytes, so that a refused command is
 /// seen to leave all of them (store, WAL, key file) exactly as they were.
@@ -102,6 +102,9 @@ fn plain_cmd(env: &TestEnv, program: &str) -> std::process::Command {
 
 #[test]
 fn a_directory_is_refused() {
+    if skip_on_postgres("about SQLite store files (damaged, foreign, truncated, read-only)") {
+        return;
+    }
     let env = TestEnv::new();
     fs::create_dir_all(&env.store).unwrap();
     fs::write(env.store.join("keep"), b"x").unwrap();
@@ -111,6 +114,9 @@ fn a_directory_is_refused() {
 
 #[test]
 fn an_empty_file_is_refused() {
+    if skip_on_postgres("about SQLite store files (damaged, foreign, truncated, read-only)") {
+        return;
+    }
     let env = TestEnv::new();
     fs::create_dir_all(env.store.parent().unwrap()).unwrap();
     fs::write(&env.store, b"").unwrap();
@@ -120,6 +126,9 @@ fn an_empty_file_is_refused() {
 
 #[test]
 fn random_bytes_are_refused() {
+    if skip_on_postgres("about SQLite store files (damaged, foreign, truncated, read-only)") {
+        return;
+    }
     let env = TestEnv::new();
     fs::create_dir_all(env.store.parent().unwrap()).unwrap();
     // Deterministic "random" bytes: a simple LCG, so a failure reproduces.
@@ -136,6 +145,9 @@ fn random_bytes_are_refused() {
 
 #[test]
 fn a_short_text_file_is_refused() {
+    if skip_on_postgres("about SQLite store files (damaged, foreign, truncated, read-only)") {
+        return;
+    }
     let env = TestEnv::new();
     fs::create_dir_all(env.store.parent().unwrap()).unwrap();
     fs::write(&env.store, b"hello\n").unwrap();
@@ -144,6 +156,9 @@ fn a_short_text_file_is_refused() {
 
 #[test]
 fn an_sqlite_file_of_another_application_is_refused() {
+    if skip_on_postgres("about SQLite store files (damaged, foreign, truncated, read-only)") {
+        return;
+    }
     let env = TestEnv::new();
     fs::create_dir_all(env.store.parent().unwrap()).unwrap();
     {
@@ -159,6 +174,9 @@ fn an_sqlite_file_of_another_application_is_refused() {
 
 #[test]
 fn an_sqlite_file_of_another_application_in_wal_mode_is_refused() {
+    if skip_on_postgres("about SQLite store files (damaged, foreign, truncated, read-only)") {
+        return;
+    }
     let env = TestEnv::new();
     fs::create_dir_all(env.store.parent().unwrap()).unwrap();
     {
@@ -174,6 +192,9 @@ fn an_sqlite_file_of_another_application_in_wal_mode_is_refused() {
 
 #[test]
 fn a_store_from_a_newer_schema_is_refused() {
+    if skip_on_postgres("about SQLite store files (damaged, foreign, truncated, read-only)") {
+        return;
+    }
     let (env, _) = populated();
     env.sqlite()
         .pragma_update(None, "user_version", 999)
@@ -189,6 +210,9 @@ fn a_store_from_a_newer_schema_is_refused() {
 /// A store file cut short, as a copy interrupted by a full disk leaves it.
 #[test]
 fn a_truncated_store_is_refused() {
+    if skip_on_postgres("about SQLite store files (damaged, foreign, truncated, read-only)") {
+        return;
+    }
     let (env, _) = populated();
     // Make the store grow beyond a few pages, then fold the WAL into the file.
     let mut lines = String::new();
@@ -223,6 +247,9 @@ fn a_truncated_store_is_refused() {
 
 #[test]
 fn a_store_whose_key_file_is_missing_is_refused_by_what_needs_the_key() {
+    if skip_on_postgres("about SQLite store files (damaged, foreign, truncated, read-only)") {
+        return;
+    }
     let (env, secret) = populated();
     fs::rename(env.key_file(), env.dir.path().join("elsewhere.key")).unwrap();
     let dir = env.store.parent().unwrap().to_path_buf();
@@ -267,6 +294,9 @@ unsafe extern "C" {
 /// private mount namespace so nothing outside the test sees it.
 #[test]
 fn a_store_on_a_read_only_path_is_refused_by_what_writes() {
+    if skip_on_postgres("about SQLite store files (damaged, foreign, truncated, read-only)") {
+        return;
+    }
     let (env, _) = populated();
     let dir = env.store.parent().unwrap().to_path_buf();
     let before = snapshot(&dir);

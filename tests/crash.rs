@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{T0, TestEnv, oathtool, parse_one_json, stderr};
+use common::{T0, TestEnv, oathtool, parse_one_json, skip_on_postgres, stderr};
 
 /// The system calls whose every call is a kill point.
 const WRITE_SYSCALLS: &[&str] = &[
@@ -295,12 +295,22 @@ fn enroll_case(all: bool, sample: usize, delays: &[u64]) {
 
 #[test]
 fn a_killed_enroll_leaves_all_or_nothing() {
+    if skip_on_postgres(
+        "kills at SQLite file system calls; tests/postgres.rs kills a client mid-import",
+    ) {
+        return;
+    }
     enroll_case(false, 12, &[0, 5, 15]);
 }
 
 #[test]
 #[ignore = "reliability suite: scripts/reliability.sh"]
 fn a_killed_enroll_leaves_all_or_nothing_at_every_point() {
+    if skip_on_postgres(
+        "kills at SQLite file system calls; tests/postgres.rs kills a client mid-import",
+    ) {
+        return;
+    }
     enroll_case(true, 0, &[0, 2, 4, 6, 8, 10, 15, 20, 30, 50]);
 }
 
@@ -329,6 +339,11 @@ fn first_enroll_case(all: bool, sample: usize, delays: &[u64]) {
 
 #[test]
 fn a_killed_first_enroll_leaves_a_usable_store() {
+    if skip_on_postgres(
+        "kills at SQLite file system calls; tests/postgres.rs kills a client mid-import",
+    ) {
+        return;
+    }
     first_enroll_case(false, 16, &[0, 10]);
 }
 
@@ -336,6 +351,11 @@ fn a_killed_first_enroll_leaves_a_usable_store() {
 /// an empty key file, and every later enroll failed with "not a totpctl key file".
 #[test]
 fn a_first_enroll_killed_while_writing_the_key_file_leaves_a_usable_store() {
+    if skip_on_postgres(
+        "kills at SQLite file system calls; tests/postgres.rs kills a client mid-import",
+    ) {
+        return;
+    }
     if !strace_available() {
         eprintln!("skipped: strace is not installed");
         return;
@@ -357,6 +377,11 @@ fn a_first_enroll_killed_while_writing_the_key_file_leaves_a_usable_store() {
 #[test]
 #[ignore = "reliability suite: scripts/reliability.sh"]
 fn a_killed_first_enroll_leaves_a_usable_store_at_every_point() {
+    if skip_on_postgres(
+        "kills at SQLite file system calls; tests/postgres.rs kills a client mid-import",
+    ) {
+        return;
+    }
     first_enroll_case(true, 0, &[0, 2, 4, 6, 8, 10, 15, 20, 30, 50]);
 }
 
@@ -387,12 +412,22 @@ fn backup_codes_case(all: bool, sample: usize, delays: &[u64]) {
 
 #[test]
 fn a_killed_backup_codes_leaves_the_old_set_or_the_new_one() {
+    if skip_on_postgres(
+        "kills at SQLite file system calls; tests/postgres.rs kills a client mid-import",
+    ) {
+        return;
+    }
     backup_codes_case(false, 10, &[0, 10]);
 }
 
 #[test]
 #[ignore = "reliability suite: scripts/reliability.sh"]
 fn a_killed_backup_codes_leaves_the_old_set_or_the_new_one_at_every_point() {
+    if skip_on_postgres(
+        "kills at SQLite file system calls; tests/postgres.rs kills a client mid-import",
+    ) {
+        return;
+    }
     backup_codes_case(true, 0, &[0, 2, 4, 6, 8, 10, 15, 20, 30, 50]);
 }
 
@@ -430,12 +465,22 @@ fn rekey_case(all: bool, sample: usize, delays: &[u64]) {
 
 #[test]
 fn a_killed_rekey_loses_no_enrollment() {
+    if skip_on_postgres(
+        "kills at SQLite file system calls; tests/postgres.rs kills a client mid-import",
+    ) {
+        return;
+    }
     rekey_case(false, 12, &[0, 10]);
 }
 
 #[test]
 #[ignore = "reliability suite: scripts/reliability.sh"]
 fn a_killed_rekey_loses_no_enrollment_at_every_point() {
+    if skip_on_postgres(
+        "kills at SQLite file system calls; tests/postgres.rs kills a client mid-import",
+    ) {
+        return;
+    }
     rekey_case(true, 0, &[0, 2, 4, 6, 8, 10, 15, 20, 30, 50]);
 }
 
@@ -525,12 +570,22 @@ fn import_case(delay_points: u32, all: bool, sample: usize) {
 
 #[test]
 fn a_killed_import_of_20000_lines_is_all_or_nothing() {
+    if skip_on_postgres(
+        "kills at SQLite file system calls; tests/postgres.rs kills a client mid-import",
+    ) {
+        return;
+    }
     import_case(3, false, 0);
 }
 
 #[test]
 #[ignore = "reliability suite: scripts/reliability.sh"]
 fn a_killed_import_of_20000_lines_is_all_or_nothing_at_many_points() {
+    if skip_on_postgres(
+        "kills at SQLite file system calls; tests/postgres.rs kills a client mid-import",
+    ) {
+        return;
+    }
     import_case(20, false, 40);
 }
 
@@ -571,11 +626,21 @@ fn verify_case(all: bool, sample: usize, delays: &[u64]) {
 
 #[test]
 fn a_killed_verify_accepts_the_code_whole_or_not_at_all() {
+    if skip_on_postgres(
+        "kills at SQLite file system calls; tests/postgres.rs kills a client mid-import",
+    ) {
+        return;
+    }
     verify_case(false, 10, &[0, 10]);
 }
 
 #[test]
 #[ignore = "reliability suite: scripts/reliability.sh"]
 fn a_killed_verify_accepts_the_code_whole_or_not_at_all_at_every_point() {
+    if skip_on_postgres(
+        "kills at SQLite file system calls; tests/postgres.rs kills a client mid-import",
+    ) {
+        return;
+    }
     verify_case(true, 0, &[0, 2, 4, 6, 8, 10, 15, 20, 30, 50]);
 }

@@ -13,7 +13,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{T0, TestEnv, assert_refused, oathtool, stderr};
+use common::{T0, TestEnv, assert_refused, oathtool, skip_on_postgres, stderr};
 
 #[test]
 fn a_store_directory_that_cannot_be_created_is_refused() {
@@ -36,6 +36,9 @@ fn a_store_directory_that_cannot_be_created_is_refused() {
 
 #[test]
 fn the_store_directory_and_files_are_private() {
+    if skip_on_postgres("about store files on disk (modes, a full disk)") {
+        return;
+    }
     let env = TestEnv::new();
     env.enroll("alice");
     let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
@@ -202,6 +205,9 @@ fn in_mount_namespace(env: &TestEnv, script: &str, args: &[&str]) -> Option<Outp
 /// is left as it was, still usable.
 #[test]
 fn a_full_disk_fails_the_import_cleanly() {
+    if skip_on_postgres("about store files on disk (modes, a full disk)") {
+        return;
+    }
     let env = TestEnv::new();
     let dir = env.store.parent().unwrap().to_path_buf();
     fs::create_dir_all(&dir).unwrap();

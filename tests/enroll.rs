@@ -204,8 +204,12 @@ fn re_enrolling_a_verified_account_needs_force_and_drops_backup_codes() {
 /// shell would: no TOTPCTL_STORE, the binary on PATH.
 fn paste(env: &TestEnv, line: &str) -> std::process::Output {
     let bin_dir = assert_cmd::cargo::cargo_bin("totpctl");
-    std::process::Command::new("sh")
-        .arg("-c")
+    let mut sh = std::process::Command::new("sh");
+    // On a server store, the host has its key file named in its environment.
+    if env.database.is_some() {
+        sh.env("TOTPCTL_KEY_FILE", env.key_file());
+    }
+    sh.arg("-c")
         .arg(line)
         .env_remove("TOTPCTL_STORE")
         .env_remove("XDG_DATA_HOME")

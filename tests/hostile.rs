@@ -98,6 +98,25 @@ fn planted() -> (TestEnv, Vec<(String, String)>) {
     let enrolled: Vec<_> = (0..HOSTILE.len())
         .map(|i| env.enroll(&format!("plain{i:02}")))
         .collect();
+    if env.database.is_some() {
+        // PostgreSQL text holds no NUL: that one plants a SOH instead.
+        for (name, e) in HOSTILE.iter().zip(&enrolled) {
+            let name = name.replace('\0', "\u{1}");
+            let hex: String = name.bytes().map(|b| format!("{b:02x}")).collect();
+            let lit = format!("convert_from(decode('{hex}', 'hex'), 'UTF8')");
+            env.sql(&format!(
+                "UPDATE totps SET account = {lit}, issuer = {lit}, \
+                     locked_until = '2999-01-01T00:00:00.000Z', last_used_at = {lit} \
+                 WHERE id = '{id}'; \
+                 UPDATE events SET account = {lit}, event = {lit}, \
+                     detail = json_build_object({lit}, {lit}, 'issuer', {lit})::text \
+                 WHERE totp_id = '{id}'",
+                id = e.id
+            ));
+            ids.push((e.id.clone(), name));
+        }
+        return (env, ids);
+    }
     let db = env.sqlite();
     for (name, e) in HOSTILE.iter().zip(&enrolled) {
         db.execute(

@@ -165,10 +165,7 @@ fn remove_deletes_the_totp_and_its_backup_codes() {
         env.json_status(&["verify", "a", &codes[0]], 4)["error"]["code"],
         "resource_not_found"
     );
-    let rows: i64 = env
-        .sqlite()
-        .query_row("SELECT count(*) FROM backup_codes", [], |r| r.get(0))
-        .unwrap();
+    let rows = env.count("SELECT count(*) FROM backup_codes");
     assert_eq!(rows, 0, "backup codes left behind");
     assert_eq!(env.json(&["list"]).as_array().unwrap().len(), 1);
     assert_eq!(env.run(&["remove", "a", "--yes"]).status.code(), Some(4));

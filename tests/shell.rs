@@ -262,6 +262,7 @@ fn a_closed_stdout_ends_quietly() {
     ] {
         let mut child = Command::new(bin())
             .env_clear()
+            .envs(env.server_env())
             .env("TOTPCTL_STORE", &env.store)
             .env("HOME", env.dir.path())
             .args(args)
@@ -305,6 +306,7 @@ fn on_tty(env: &TestEnv, vars: &[(&str, &str)], args: &str, input: &str) -> (Str
     cmd.args(["-q", "-e", "-c"])
         .arg(format!("'{}' {args}", bin().display()))
         .arg("/dev/null")
+        .envs(env.server_env())
         .env("TOTPCTL_STORE", &env.store)
         .env("HOME", env.dir.path().join("home"))
         .env("TERM", "xterm-256color")

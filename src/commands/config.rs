@@ -10,18 +10,14 @@ use crate::cli::ConfigArgs;
 use crate::config::{KEYS, Settings};
 use crate::error::Exit;
 use crate::output::sanitize;
-use crate::store::{self, SqlContext};
 
 pub fn run(args: &ConfigArgs, ctx: &Ctx) -> Result<Exit> {
     let out = &ctx.out;
     // Reading settings needs no key, and shows them as stored; every command that
     // acts on them checks them against their MAC first.
     let current = || -> Result<Settings> {
-        let store = ctx.existing_store()?;
-        Settings::from_pairs(
-            &store::config_pairs(store.conn()).sql(store.path())?,
-            store.path(),
-        )
+        let mut store = ctx.existing_store()?;
+        Settings::from_pairs(&store.config_pairs()?, store.path())
     };
     match (&args.key, &args.value) {
         (None, _) => {

@@ -128,6 +128,7 @@ pub fn run(args: &EnrollArgs, ctx: &Ctx) -> Result<Exit> {
     )?;
     let created = s.created_keys;
     let store_path = s.path().to_path_buf();
+    let key_file = s.key_source().key_file.clone().unwrap_or_default();
 
     let secret_b32 = otp::encode_secret(&secret);
     let uri = otp::build_uri(&params, &issuer, &args.account, &secret_b32);
@@ -256,11 +257,7 @@ pub fn run(args: &EnrollArgs, ctx: &Ctx) -> Result<Exit> {
     if created {
         writeln!(w)?;
         writeln!(w, "New store: {}", store_path.display())?;
-        writeln!(
-            w,
-            "New key file: {}",
-            vault::key_file_path(&store_path).display()
-        )?;
+        writeln!(w, "New key file: {}", key_file.display())?;
         writeln!(
             w,
             "{} Back up the key file apart from the store: without it no code can be verified.",

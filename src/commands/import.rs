@@ -13,7 +13,7 @@ use crate::config::Settings;
 use crate::error::{Error, Exit, invalid};
 use crate::otp::{self, printable};
 use crate::output::{check_name, plural};
-use crate::store::{self, Session, SqlContext, Store};
+use crate::store::{self, Session, Store};
 
 /// The longest line read: a URI with a 64-byte secret and the longest account and
 /// issuer, percent-encoded, fits several times over. A longer line is reported
@@ -100,24 +100,22 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
         args,
         name: &name,
         now: &now,
-        path: &path,
         progress: progress.as_ref(),
     };
     let (view, problems, warnings, backup_codes_on) = if args.dry_run {
         // A dry run seals nothing, so it needs no key, and it creates no store.
-        let existing = Store::open_existing(&path)?;
-        let conn = existing.as_ref().map(|s| s.conn());
-        let settings = match conn {
-            Some(c) => Settings::from_pairs(&store::config_pairs(c).sql(&path)?, &path)?,
+        let mut existing = Store::open_existing(&ctx.location)?;
+        let settings = match existing.as_mut() {
+            Some(s) => Settings::from_pairs(&s.config_pairs()?, &path)?,
             None => Settings::default(),
         };
-        let (view, problems, warnings) = lines.check(reader, conn, None, &settings)?;
+        let (view, problems, warnings) = lines.check(reader, existing.as_mut(), None, &settings)?;
         (view, problems, warnings, settings.backup_codes)
     } else {
         // Into a store that does not exist yet, every line is checked before the store
         // (and its key) is made: a refused import leaves no empty store behind, which
         // a later `verify` at that path would read as "not enrolled".
-        let reader = if Store::open_existing(&path)?.is_none() {
+        let reader = if Store::open_existing(&ctx.location)?.is_none() {
             let (first, second) = twice(reader, &args.file, from_stdin)?;
             let checking = Lines {
                 progress: None,
@@ -222,7 +220,6 @@ struct Lines<'a> {
     args: &'a ImportArgs,
     name: &'a str,
     now: &'a str,
-    path: &'a std::path::Path,
     progress: Option<&'a indicatif::ProgressBar>,
 }
 
@@ -234,11 +231,11 @@ impl Lines<'_> {
     fn check(
         &self,
         mut reader: Box<dyn BufRead + '_>,
-        conn: Option<&rusqlite::Connection>,
+        mut existing: Option<&mut Store>,
         mut writer: Option<&mut Session<'_>>,
         settings: &Settings,
     ) -> Result<(ImportView, Problems, Vec<String>)> {
-        let (args, name, now, path) = (self.args, self.name, self.now, self.path);
+        let (args, name, now) = (self.args, self.name, self.now);
         let verified = !args.unverified;
         let mut seen: HashSet<String> = HashSet::new();
         let mut view = ImportView {
@@ -345,8 +342,8 @@ impl Lines<'_> {
             let new = match writer.as_mut().filter(|_| problems.total == 0) {
                 Some(wr) => wr.insert(&mut e, &uri.secret)?,
                 // Only checking: is the account taken already?
-                None => match (conn, writer.as_ref()) {
-                    (Some(c), _) => !store::is_enrolled(c, &uri.account).sql(path)?,
+                None => match (existing.as_mut(), writer.as_ref()) {
+                    (Some(s), _) => !s.is_enrolled(&uri.account)?,
                     (None, Some(wr)) => !wr.is_enrolled(&uri.account)?,
                     (None, None) => true,
                 },

@@ -22,7 +22,7 @@ use crate::config::Settings;
 use crate::error::{Exit, invalid, one_line};
 use crate::google_authenticator::{self as ga, GaFile, NotCarried, Policy};
 use crate::output::{check_name, sanitize};
-use crate::store::{self, SqlContext, Store};
+use crate::store::{self, Store};
 use crate::vault::Vault;
 
 /// One file, read and checked, with the account it becomes.
@@ -137,18 +137,18 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
     }
 
     // Phase 2: the accounts against the store as it is; nothing is created.
-    let existing_store = Store::open_existing(&ctx.store_path)?;
-    let settings = match &existing_store {
-        Some(store) => Settings::from_pairs(
-            &store::config_pairs(store.conn()).sql(store.path())?,
-            store.path(),
-        )?,
+    let mut existing_store = Store::open_existing(&ctx.location)?;
+    let settings = match &mut existing_store {
+        Some(store) => {
+            let path = store.path().to_path_buf();
+            Settings::from_pairs(&store.config_pairs()?, &path)?
+        }
         None => Settings::default(),
     };
     let mut enrolled: Vec<bool> = Vec::with_capacity(candidates.len());
     for c in &candidates {
-        let found = match &existing_store {
-            Some(store) => store::is_enrolled(store.conn(), &c.account).sql(store.path())?,
+        let found = match &mut existing_store {
+            Some(store) => store.is_enrolled(&c.account)?,
             None => false,
         };
         if found && !args.skip_existing {
@@ -164,10 +164,11 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
         return Err(refusal(ctx, &problems, files.len()));
     }
     if args.dry_run
-        && let Some(store) = &existing_store
+        && let Some(store) = &mut existing_store
     {
         // A dry run says whether the real one would open the store.
-        Vault::unlock(store.conn(), store.path(), ctx.interactive)?;
+        let keys = store.key_source().clone();
+        Vault::unlock(&mut *store.read()?, &keys, ctx.interactive)?;
     }
     drop(existing_store);
 

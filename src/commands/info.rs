@@ -11,8 +11,6 @@ use crate::Ctx;
 use crate::cli::InfoArgs;
 use crate::error::Exit;
 use crate::output::{human_time, plural};
-use crate::store::{self, SqlContext, Stats};
-use crate::vault;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -21,30 +19,45 @@ struct InfoView {
     /// "key-file" or "passphrase"; null while the store has no key yet.
     key_protection: Option<String>,
     key_file: Option<String>,
-    schema_version: i32,
-    enrollments: Stats,
+    schema_version: i64,
+    enrollments: Counts,
     events: u64,
     last_event_at: Option<String>,
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Counts {
+    total: u64,
+    verified: u64,
+    unverified: u64,
+    locked: u64,
+    without_backup_codes: u64,
+}
+
 pub fn run(_args: &InfoArgs, ctx: &Ctx) -> Result<Exit> {
-    let store = ctx.existing_store()?;
-    let path = store.path();
-    let conn = store.conn();
-    let protection = store::vault_row(conn).sql(path)?.map(|v| v.protection);
-    let key_file = match protection.as_deref() {
-        Some("passphrase") => None,
-        _ => Some(vault::key_file_path(path).display().to_string()),
-    };
-    let (events, last_event_at) = store::event_stats(conn).sql(path)?;
+    let mut store = ctx.existing_store()?;
+    let key_file = store.key_source().key_file.clone();
+    let stats = store.stats(&ctx.now_str())?;
+    let protection = store.read()?.vault_row()?.map(|v| v.protection);
     let view = InfoView {
-        store: path.display().to_string(),
+        // The path, or the URL without its password.
+        store: ctx.store_path.display().to_string(),
+        key_file: match protection.as_deref() {
+            Some("passphrase") => None,
+            _ => key_file.map(|f| f.display().to_string()),
+        },
         key_protection: protection,
-        key_file,
-        schema_version: store.schema_version()?,
-        enrollments: store::stats(conn, &ctx.now_str()).sql(path)?,
-        events,
-        last_event_at,
+        schema_version: stats.schema_version,
+        enrollments: Counts {
+            total: stats.total,
+            verified: stats.verified,
+            unverified: stats.unverified,
+            locked: stats.locked,
+            without_backup_codes: stats.without_backup_codes,
+        },
+        events: stats.events,
+        last_event_at: stats.last_event_at,
     };
     let out = &ctx.out;
     if out.json {
@@ -63,6 +76,7 @@ pub fn run(_args: &InfoArgs, ctx: &Ctx) -> Result<Exit> {
                 (_, Some(file)) => format!(
                     "none yet (the first enrollment uses {file}, making it if it is not there)"
                 ),
+                (Some(_), None) => "a key file: set TOTPCTL_KEY_FILE to it".into(),
                 _ => "none yet".into(),
             },
         ),
@@ -70,7 +84,7 @@ pub fn run(_args: &InfoArgs, ctx: &Ctx) -> Result<Exit> {
         (
             "enrollments",
             format!(
-                "{}: {} verified, {} unverified, {} locked, {} without backup codes",
+                "{}: {} verified, {} unverified, {} locked, {} verified without backup codes",
                 e.total, e.verified, e.unverified, e.locked, e.without_backup_codes
             ),
         ),

@@ -8,11 +8,11 @@ use serde::Serialize;
 use crate::cli::{ListArgs, ShowArgs};
 use crate::error::Exit;
 use crate::output::{TotpView, human_time, pad, sanitize, truncate, width};
-use crate::store::{self, ListFilter, SqlContext, Totp, TotpRef};
+use crate::store::{ListFilter, Totp, TotpRef};
 use crate::{Ctx, parse_time_or_ago, timestamp};
 
 pub fn run(args: &ListArgs, ctx: &Ctx) -> Result<Exit> {
-    let store = ctx.existing_store()?;
+    let mut store = ctx.existing_store()?;
     let filter = ListFilter {
         verified: match (args.verified, args.unverified) {
             (true, _) => Some(true),
@@ -36,7 +36,7 @@ pub fn run(args: &ListArgs, ctx: &Ctx) -> Result<Exit> {
         let mut w = BufWriter::with_capacity(1 << 16, io::stdout().lock());
         w.write_all(b"[")?;
         let mut first = true;
-        store::for_each_totp_ref(store.conn(), &filter, |t| {
+        store.read()?.for_each_totp_ref(&filter, &mut |t| {
             if !first {
                 w.write_all(b",")?;
             }
@@ -52,13 +52,13 @@ pub fn run(args: &ListArgs, ctx: &Ctx) -> Result<Exit> {
     let mut w = out.stdout();
     // Two passes in one read transaction: the first measures the columns, the second
     // prints, so the table is aligned without holding the rows.
-    let tx = store.conn().unchecked_transaction().sql(store.path())?;
+    let mut tx = store.read()?;
     let mut widths = [0usize; COLUMNS.len()];
     for (i, h) in COLUMNS.iter().enumerate() {
         widths[i] = width(h);
     }
     let mut rows = 0u64;
-    store::for_each_totp(&tx, &filter, |t| {
+    tx.for_each_totp(&filter, &mut |t| {
         for (i, cell) in cells(&t, &ctx.now_str()).iter().enumerate() {
             widths[i] = widths[i].max(width(cell));
         }
@@ -78,7 +78,7 @@ pub fn run(args: &ListArgs, ctx: &Ctx) -> Result<Exit> {
     let layout = Layout::fit(widths, out.tty.then_some(out.columns).flatten());
     writeln!(w, "{}", out.bold(&layout.line(&COLUMNS.map(String::from))))?;
     let now = ctx.now_str();
-    store::for_each_totp(&tx, &filter, |t| {
+    tx.for_each_totp(&filter, &mut |t| {
         writeln!(w, "{}", layout.line(&cells(&t, &now)))?;
         Ok(())
     })?;
@@ -230,8 +230,8 @@ fn filtered(args: &ListArgs) -> bool {
 }
 
 pub fn show(args: &ShowArgs, ctx: &Ctx) -> Result<Exit> {
-    let store = ctx.existing_store()?;
-    let t = store::get(store.conn(), store.path(), &args.account)?;
+    let mut store = ctx.existing_store()?;
+    let t = store.get(&args.account)?;
     let out = &ctx.out;
     if out.json {
         out.json(&TotpView::audit(t))?;

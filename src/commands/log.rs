@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::cli::LogArgs;
 use crate::error::{Exit, invalid};
 use crate::output::{human_time, pad, plural, sanitize, width};
-use crate::store::{self, Event, EventFilter, SqlContext};
+use crate::store::{self, Event, EventFilter};
 use crate::{Ctx, parse_time_or_ago, timestamp};
 
 /// The names of the events the store records, for `--event`.
@@ -86,14 +86,14 @@ fn parse_head(text: &str) -> Result<(i64, Vec<u8>)> {
 
 pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
     let out = &ctx.out;
-    let store = ctx.existing_store()?;
+    let mut store = ctx.existing_store()?;
     if args.check {
         let kept = match &args.head {
             Some(Some(h)) => Some(parse_head(h)?),
             _ => None,
         };
         let audit = store::audit(
-            &store,
+            &mut store,
             ctx.interactive,
             kept.as_ref().map(|(s, h)| (*s, h.as_slice())),
         )?;
@@ -136,7 +136,7 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
                 "--head H is checked with --check; --head alone prints the head",
             ));
         }
-        let head = store::head(store.conn()).sql(store.path())?;
+        let head = store.head()?;
         let text = head.as_ref().map(|h| head_text(h.seq, &h.hash));
         if out.json {
             out.json(&serde_json::json!({
@@ -179,7 +179,7 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
     if out.json {
         w.write_all(b"[")?;
         let mut first = true;
-        store::for_each_event(store.conn(), &filter, |e| {
+        store.read()?.for_each_event(&filter, &mut |e| {
             if !first {
                 w.write_all(b",")?;
             }
@@ -191,12 +191,12 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
         w.flush()?;
         return Ok(Exit::Success);
     }
-    let tx = store.conn().unchecked_transaction().sql(store.path())?;
+    let mut tx = store.read()?;
     let mut account_width = width("ACCOUNT");
     let mut event_width = width("EVENT");
     let mut actor_width = width("BY");
     let mut rows = 0u64;
-    store::for_each_event(&tx, &filter, |e| {
+    tx.for_each_event(&filter, &mut |e| {
         account_width = account_width.max(width(&sanitize(e.account.as_deref().unwrap_or("-"))));
         event_width = event_width.max(width(&sanitize(&e.event)));
         actor_width = actor_width.max(width(&actor_text(e.actor.as_deref())));
@@ -220,7 +220,7 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
             pad("BY", actor_width)
         ))
     )?;
-    store::for_each_event(&tx, &filter, |e| {
+    tx.for_each_event(&filter, &mut |e| {
         let account = sanitize(e.account.as_deref().unwrap_or("-"));
         writeln!(
             w,

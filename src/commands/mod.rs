@@ -3,6 +3,7 @@
 pub mod backup_codes;
 pub mod completions;
 pub mod config;
+pub mod copy;
 pub mod enroll;
 pub mod import;
 pub mod import_ga;

@@ -21,7 +21,7 @@ pub fn run(args: &RekeyArgs, ctx: &Ctx) -> Result<Exit> {
     // Only a passphrase may be chosen before the first enrollment, on a new store;
     // it is asked for (and checked) before the store is made, so that a refused one
     // leaves nothing behind.
-    let (mut store, early) = match Store::open_existing(&ctx.store_path)? {
+    let (mut store, early) = match Store::open_existing(&ctx.location)? {
         Some(store) => (store, None),
         None if args.passphrase => {
             let passphrase = new_passphrase(ctx, Protection::KeyFile)?;
@@ -49,7 +49,7 @@ pub fn run(args: &RekeyArgs, ctx: &Ctx) -> Result<Exit> {
         None,
         json!({ "from": from.as_str(), "to": target.as_str(), "enrollments": count }),
     )?;
-    let path = s.path().to_path_buf();
+    let key_file = s.key_source().key_file.clone().unwrap_or_default();
     s.commit()?;
     vault::finish_rekey(after)?;
 
@@ -68,7 +68,7 @@ pub fn run(args: &RekeyArgs, ctx: &Ctx) -> Result<Exit> {
                 w,
                 "Rekeyed {} under a new key file: {}",
                 plural(count as u64, "enrollment"),
-                vault::key_file_path(&path).display()
+                key_file.display()
             )?,
             Protection::Passphrase => writeln!(
                 w,

@@ -9,13 +9,12 @@ use crate::Ctx;
 use crate::cli::RemoveArgs;
 use crate::error::{Exit, invalid};
 use crate::output::sanitize;
-use crate::store;
 
 pub fn run(args: &RemoveArgs, ctx: &Ctx) -> Result<Exit> {
     let mut store = ctx.existing_store()?;
     if !args.yes {
         // Look the account up first, so a typo is "not found", not a question.
-        let t = store::get(store.conn(), store.path(), &args.account)?;
+        let t = store.get(&args.account)?;
         if !confirm(ctx, &t.account)? {
             // A "no" is an answer, not an error.
             let mut w = ctx.out.stdout();

@@ -116,7 +116,7 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
     let input = if let Some((_, code)) = pam_input.as_ref() {
         Some(code.clone())
     } else if args.code.is_empty() {
-        let t = store::get(store.conn(), store.path(), account)?;
+        let t = store.get(account)?;
         if t.locked_until.as_deref().is_some_and(|u| u > now.as_str()) {
             None
         } else {

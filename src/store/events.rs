@@ -13,10 +13,11 @@
 //! code, a secret or a backup code. Events written before the store was
 //! authenticated (version 1) have no actor and no state, and are hashed as they were.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use anyhow::Result;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::engine::{StoredEvent, Tx};
 use crate::integrity::{self, Keys, Tag};
 
 /// One event of the trail.
@@ -65,7 +66,7 @@ impl Actor {
 }
 
 /// The chain hash of an event, given the hash of the one before it.
-fn event_hash(prev: &[u8], e: &Event) -> Tag {
+pub(crate) fn event_hash(prev: &[u8], e: &Event) -> Tag {
     let fields = [
         Some(e.at.as_str()),
         Some(e.event.as_str()),
@@ -123,27 +124,9 @@ pub struct Head {
     pub mac: Option<Vec<u8>>,
 }
 
-pub fn head(conn: &Connection) -> rusqlite::Result<Option<Head>> {
-    conn.prepare_cached("SELECT seq, hash, mac FROM log_head WHERE id = 1")?
-        .query_row([], |r| {
-            Ok(Head {
-                seq: r.get(0)?,
-                hash: r.get(1)?,
-                mac: r.get(2)?,
-            })
-        })
-        .optional()
-}
-
-fn put_head(conn: &Connection, keys: &Keys, seq: i64, hash: &[u8]) -> rusqlite::Result<()> {
+fn put_head(tx: &mut dyn Tx, keys: &Keys, seq: i64, hash: &[u8]) -> Result<()> {
     let mac = keys.head_mac(seq, hash);
-    conn.prepare_cached(
-        "INSERT INTO log_head (id, seq, hash, mac) VALUES (1, ?1, ?2, ?3) \
-         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, \
-             mac = excluded.mac",
-    )?
-    .execute(params![seq, hash, &mac[..]])?;
-    Ok(())
+    tx.put_head(seq, hash, &mac)
 }
 
 /// Whether the head row (if any) carries a valid MAC.
@@ -168,20 +151,22 @@ pub struct Appender {
 
 impl Appender {
     /// Starts from the head of the chain, which must be authentic: events are never
-    /// chained onto a head someone else wrote. The caller holds the write transaction.
+    /// chained onto a head someone else wrote. The caller holds the write transaction;
+    /// the log is locked first, so that no other writer appends after this head.
     pub fn new(
-        conn: &Connection,
+        tx: &mut dyn Tx,
         keys: &Keys,
         actor: &Actor,
         at: &str,
-    ) -> rusqlite::Result<Result<Appender, String>> {
-        let head = head(conn)?;
+    ) -> Result<Result<Appender, String>> {
+        tx.lock_log()?;
+        let head = tx.head()?;
         if !head_is_authentic(head.as_ref(), keys) {
             return Ok(Err(
                 "the audit log's head does not carry this store's MAC".into()
             ));
         }
-        if head.is_none() && has_events(conn)? {
+        if head.is_none() && tx.has_events()? {
             return Ok(Err("the audit log's head is missing".into()));
         }
         let (seq, prev) = head.map_or((0, vec![0; 32]), |h| (h.seq, h.hash));
@@ -195,12 +180,7 @@ impl Appender {
     }
 
     /// Appends one event.
-    pub fn append(
-        &mut self,
-        conn: &Connection,
-        keys: &Keys,
-        e: &NewEvent<'_>,
-    ) -> rusqlite::Result<()> {
+    pub fn append(&mut self, tx: &mut dyn Tx, keys: &Keys, e: &NewEvent<'_>) -> Result<()> {
         let event = Event {
             seq: self.seq + 1,
             at: self.at.clone(),
@@ -213,22 +193,7 @@ impl Appender {
         };
         let hash = event_hash(&self.prev, &event);
         let mac = keys.event_mac(event.seq, &hash);
-        conn.prepare_cached(
-            "INSERT INTO events (seq, at, event, account, totp_id, detail, actor, state, hash, mac) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?
-        .execute(params![
-            event.seq,
-            event.at,
-            event.event,
-            event.account,
-            event.totp_id,
-            event.detail,
-            event.actor,
-            event.state,
-            &hash[..],
-            &mac[..]
-        ])?;
+        tx.insert_event(&event, &hash, &mac)?;
         self.seq = event.seq;
         self.prev.clear();
         self.prev.extend_from_slice(&hash);
@@ -237,79 +202,47 @@ impl Appender {
     }
 
     /// Writes the head row for the events appended.
-    pub fn finish(&mut self, conn: &Connection, keys: &Keys) -> rusqlite::Result<()> {
+    pub fn finish(&mut self, tx: &mut dyn Tx, keys: &Keys) -> Result<()> {
         if self.pending {
-            put_head(conn, keys, self.seq, &self.prev)?;
+            put_head(tx, keys, self.seq, &self.prev)?;
             self.pending = false;
         }
         Ok(())
     }
 }
 
-fn has_events(conn: &Connection) -> rusqlite::Result<bool> {
-    conn.query_row("SELECT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))
-}
-
 /// The newest event of an enrollment, if its MAC and hash check out: `Ok(None)` if it
 /// has none, `Err` naming the event if it does not check out.
 pub fn last_event_of(
-    conn: &Connection,
+    tx: &mut dyn Tx,
     keys: &Keys,
     totp_id: &str,
-) -> rusqlite::Result<Result<Option<Event>, i64>> {
-    last_checked(
-        conn,
-        keys,
-        "SELECT seq, at, event, account, totp_id, detail, actor, state, hash, mac \
-         FROM events WHERE totp_id = ?1 ORDER BY seq DESC LIMIT 1",
-        [totp_id],
-    )
+) -> Result<Result<Option<Event>, i64>> {
+    let stored = tx.last_event_of(totp_id)?;
+    checked(tx, keys, stored)
 }
 
 /// The newest change of the settings, checked as [`last_event_of`] checks an
-/// enrollment's (through the partial index on `config_changed` events).
-pub fn last_config_change(
-    conn: &Connection,
-    keys: &Keys,
-) -> rusqlite::Result<Result<Option<Event>, i64>> {
-    last_checked(
-        conn,
-        keys,
-        "SELECT seq, at, event, account, totp_id, detail, actor, state, hash, mac \
-         FROM events WHERE event = 'config_changed' ORDER BY seq DESC LIMIT 1",
-        [],
-    )
+/// enrollment's.
+pub fn last_config_change(tx: &mut dyn Tx, keys: &Keys) -> Result<Result<Option<Event>, i64>> {
+    let stored = tx.last_config_change()?;
+    checked(tx, keys, stored)
 }
 
-/// Runs a query for one event row and checks it: its hash, recomputed over its fields
-/// and the stored hash of the event before it, and its MAC.
-fn last_checked<P: rusqlite::Params>(
-    conn: &Connection,
+/// Checks one stored event: its hash, recomputed over its fields and the stored hash
+/// of the event before it, and its MAC.
+fn checked(
+    tx: &mut dyn Tx,
     keys: &Keys,
-    sql: &str,
-    params: P,
-) -> rusqlite::Result<Result<Option<Event>, i64>> {
-    let row = conn
-        .prepare_cached(sql)?
-        .query_row(params, |r| {
-            Ok((
-                event_from_row(r)?,
-                r.get::<_, Vec<u8>>(8)?,
-                r.get::<_, Option<Vec<u8>>>(9)?,
-            ))
-        })
-        .optional()?;
-    let Some((event, hash, mac)) = row else {
+    stored: Option<StoredEvent>,
+) -> Result<Result<Option<Event>, i64>> {
+    let Some(StoredEvent { event, hash, mac }) = stored else {
         return Ok(Ok(None));
     };
     let prev: Vec<u8> = if event.seq == 1 {
         vec![0; 32]
     } else {
-        match conn
-            .prepare_cached("SELECT hash FROM events WHERE seq = ?1")?
-            .query_row([event.seq - 1], |r| r.get(0))
-            .optional()?
-        {
+        match tx.hash_at(event.seq - 1)? {
             Some(prev) => prev,
             None => return Ok(Err(event.seq)),
         }
@@ -326,93 +259,19 @@ fn last_checked<P: rusqlite::Params>(
 /// Renews the MAC of every event and of the head under `keys`: after a rekey, or when a
 /// store is first authenticated. The caller has checked the chain first, so what is
 /// authenticated is what was there.
-pub fn remac_all(conn: &Connection, keys: &Keys) -> rusqlite::Result<()> {
-    let rows: Vec<(i64, Vec<u8>)> = conn
-        .prepare("SELECT seq, hash FROM events ORDER BY seq")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut update = conn.prepare_cached("UPDATE events SET mac = ?2 WHERE seq = ?1")?;
+pub fn remac_all(tx: &mut dyn Tx, keys: &Keys) -> Result<()> {
+    let mut rows: Vec<(i64, Vec<u8>)> = Vec::new();
+    tx.for_each_stored_event(&mut |e| {
+        rows.push((e.event.seq, e.hash));
+        Ok(())
+    })?;
     for (seq, hash) in rows {
-        update.execute(params![seq, &keys.event_mac(seq, &hash)[..]])?;
+        tx.set_event_mac(seq, &keys.event_mac(seq, &hash))?;
     }
-    if let Some(h) = head(conn)? {
-        put_head(conn, keys, h.seq, &h.hash)?;
-    }
-    Ok(())
-}
-
-/// Which events `log` shows.
-#[derive(Debug, Default)]
-pub struct EventFilter {
-    /// Events whose account name or enrollment id is this.
-    pub account: Option<String>,
-    /// Events at or after this RFC 3339 time.
-    pub since: Option<String>,
-    /// Events at or before this RFC 3339 time.
-    pub until: Option<String>,
-    /// Only events with one of these names; all when empty.
-    pub events: Vec<String>,
-    /// Only the newest N.
-    pub limit: Option<u64>,
-}
-
-/// Calls `f` for each matching event, oldest first, one row in memory at a time.
-pub fn for_each_event(
-    conn: &Connection,
-    filter: &EventFilter,
-    mut f: impl FnMut(Event) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let mut sql = String::from(
-        "SELECT seq, at, event, account, totp_id, detail, actor, state FROM events WHERE 1",
-    );
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    if let Some(account) = &filter.account {
-        sql.push_str(" AND (account = ? OR totp_id = ?)");
-        args.push(account.clone().into());
-        args.push(account.clone().into());
-    }
-    if let Some(since) = &filter.since {
-        sql.push_str(" AND at >= ?");
-        args.push(since.clone().into());
-    }
-    if let Some(until) = &filter.until {
-        sql.push_str(" AND at <= ?");
-        args.push(until.clone().into());
-    }
-    if !filter.events.is_empty() {
-        sql.push_str(" AND event IN (");
-        for (i, name) in filter.events.iter().enumerate() {
-            sql.push_str(if i == 0 { "?" } else { ", ?" });
-            args.push(name.clone().into());
-        }
-        sql.push(')');
-    }
-    if let Some(limit) = filter.limit {
-        sql = format!("SELECT * FROM ({sql} ORDER BY seq DESC LIMIT ?)");
-        args.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
-    }
-    sql.push_str(" ORDER BY seq");
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
-    while let Some(r) = rows.next()? {
-        f(event_from_row(r)?)?;
+    if let Some(h) = tx.head()? {
+        put_head(tx, keys, h.seq, &h.hash)?;
     }
     Ok(())
-}
-
-/// An event from a row whose first columns are `seq, at, event, account, totp_id,
-/// detail, actor, state`.
-fn event_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
-    Ok(Event {
-        seq: r.get(0)?,
-        at: r.get(1)?,
-        event: r.get(2)?,
-        account: r.get(3)?,
-        totp_id: r.get(4)?,
-        detail: r.get(5)?,
-        actor: r.get(6)?,
-        state: r.get(7)?,
-    })
 }
 
 /// Where the chain breaks.
@@ -426,69 +285,78 @@ pub struct ChainProblem {
 /// Recomputes the whole chain and, given the keys, checks every event's MAC and the
 /// head's. Returns the number of events and the head, or the first problem.
 pub fn check_chain(
-    conn: &Connection,
+    tx: &mut dyn Tx,
     keys: Option<&Keys>,
-) -> rusqlite::Result<Result<(u64, Option<Head>), ChainProblem>> {
-    let mut stmt = conn.prepare(
-        "SELECT seq, at, event, account, totp_id, detail, actor, state, hash, mac \
-         FROM events ORDER BY seq",
-    )?;
-    let mut rows = stmt.query([])?;
+) -> Result<Result<(u64, Option<Head>), ChainProblem>> {
     let mut prev = vec![0u8; 32];
     let mut expected_seq = 1i64;
     let mut count = 0u64;
     let mut seen_v2 = false;
-    while let Some(r) = rows.next()? {
-        let e = event_from_row(r)?;
-        let stored: Vec<u8> = r.get(8)?;
-        let mac: Option<Vec<u8>> = r.get(9)?;
+    let mut problem: Option<ChainProblem> = None;
+    tx.for_each_stored_event(&mut |stored_event| {
+        if problem.is_some() {
+            return Ok(());
+        }
+        let StoredEvent {
+            event: e,
+            hash: stored,
+            mac,
+        } = stored_event;
         if e.seq != expected_seq {
             let reason = if e.seq > expected_seq {
                 format!("events #{expected_seq} to #{} are missing", e.seq - 1)
             } else {
                 format!("event #{} is out of order", e.seq)
             };
-            return Ok(Err(ChainProblem {
+            problem = Some(ChainProblem {
                 seq: expected_seq,
                 reason,
-            }));
+            });
+            return Ok(());
         }
         // Once events carry actors, an event without one was rewritten in the old
         // form to dodge the new fields.
         if e.actor.is_some() {
             seen_v2 = true;
         } else if seen_v2 {
-            return Ok(Err(ChainProblem {
+            problem = Some(ChainProblem {
                 seq: e.seq,
                 reason: format!("event #{} lost its actor: it was rewritten", e.seq),
-            }));
+            });
+            return Ok(());
         }
         let hash = event_hash(&prev, &e);
         if hash[..] != stored[..] {
-            return Ok(Err(ChainProblem {
+            problem = Some(ChainProblem {
                 seq: e.seq,
                 reason: format!(
                     "event #{} does not match its hash: it, or the one before it, was altered",
                     e.seq
                 ),
-            }));
+            });
+            return Ok(());
         }
         if let Some(keys) = keys
             && !integrity::matches(mac.as_deref(), &keys.event_mac(e.seq, &hash))
         {
-            return Ok(Err(ChainProblem {
+            problem = Some(ChainProblem {
                 seq: e.seq,
                 reason: format!(
                     "event #{} does not carry this store's MAC: it was written without the key",
                     e.seq
                 ),
-            }));
+            });
+            return Ok(());
         }
         prev = stored;
         expected_seq += 1;
         count += 1;
+        Ok(())
+    })?;
+    if let Some(p) = problem {
+        return Ok(Err(p));
     }
-    let head = head(conn)?;
+    let head = tx.head()?;
     let last = expected_seq - 1;
     if let (Some(keys), Some(h)) = (keys, &head)
         && !head_is_authentic(Some(h), keys)
@@ -519,26 +387,4 @@ pub fn check_chain(
         })),
         Some(_) => Ok(Ok((count, head))),
     }
-}
-
-/// The chain hash recorded for event `seq`, for `log --check --head`.
-pub fn hash_at(conn: &Connection, seq: i64) -> rusqlite::Result<Option<Vec<u8>>> {
-    conn.prepare_cached("SELECT hash FROM events WHERE seq = ?1")?
-        .query_row([seq], |r| r.get(0))
-        .optional()
-}
-
-/// The newest event of each enrollment named in the log whose row is gone, unless
-/// that event is its removal: rows deleted behind totpctl's back.
-pub fn vanished_enrollments(conn: &Connection) -> rusqlite::Result<Vec<(i64, String)>> {
-    conn.prepare(
-        "SELECT e.seq, e.totp_id FROM events e \
-         WHERE e.totp_id IS NOT NULL \
-           AND e.seq = (SELECT max(x.seq) FROM events x WHERE x.totp_id = e.totp_id) \
-           AND e.event <> 'removed' \
-           AND NOT EXISTS (SELECT 1 FROM totps t WHERE t.id = e.totp_id) \
-         ORDER BY e.seq",
-    )?
-    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-    .collect()
 }

@@ -10,20 +10,21 @@
 //! record) upgrades it in the same transaction: the log is checked, every secret is
 //! sealed again bound to its account and parameters, and everything gets its MAC.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use rusqlite::Transaction;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
+use super::engine::Tx;
 use super::events::{self, Actor, Appender, NewEvent};
-use super::{SqlContext, Store, Totp, queries};
+use super::{Store, Totp};
 use crate::config::Settings;
 use crate::error::{Error, integrity_error};
 use crate::integrity::{self, Keys, Tag};
 use crate::output::sanitize;
-use crate::vault::{AfterCommit, Protection, Vault};
+use crate::vault::{AfterCommit, KeySource, Protection, Vault};
 
 /// An enrollment as a session holds it: its row and its live backup-code hashes,
 /// checked against their MAC when loaded.
@@ -54,8 +55,9 @@ pub struct Opening<'a> {
 
 /// A write transaction holding the store's key.
 pub struct Session<'s> {
-    tx: Transaction<'s>,
+    tx: RefCell<Box<dyn Tx + 's>>,
     path: PathBuf,
+    key_source: KeySource,
     vault: Vault,
     keys: Keys,
     now: String,
@@ -71,13 +73,26 @@ impl<'s> Session<'s> {
     /// Takes the write lock, opens the key, and checks what every command relies on:
     /// the key record, the settings and the log's head.
     pub fn begin(store: &'s mut Store, how: &Opening<'_>) -> Result<Session<'s>> {
+        Session::begin_filled(store, how, &mut |_| Ok(()))
+    }
+
+    /// Like [`Session::begin`], but `fill` writes into the transaction first, before
+    /// anything is read or checked: `copy` fills an empty store with another's
+    /// records, and the session then opens, checks and extends them like any store's.
+    pub fn begin_filled(
+        store: &'s mut Store,
+        how: &Opening<'_>,
+        fill: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
+    ) -> Result<Session<'s>> {
         let path = store.path().to_path_buf();
-        let tx = store.write()?;
+        let key_source = store.key_source().clone();
+        let mut tx = store.write()?;
+        fill(&mut *tx)?;
         let mut created_keys = false;
-        let mut vault = match Vault::unlock(&tx, &path, how.interactive)? {
+        let mut vault = match Vault::unlock(&mut *tx, &key_source, how.interactive)? {
             Some(v) => v,
             None => {
-                if queries::has_content(&tx).sql(&path)? {
+                if tx.has_content()? {
                     return Err(integrity_error(format!(
                         "{} holds enrollments, events or settings but no key record: the record \
                          was deleted; restore the store from a backup (no new key was made)",
@@ -91,40 +106,40 @@ impl<'s> Session<'s> {
                     )));
                 }
                 created_keys = true;
-                let v = Vault::init(&tx, &path, how.now)?;
+                let v = Vault::init(&mut *tx, &key_source, how.now)?;
                 let keys = v.keys();
                 let digest = integrity::config_digest(&[]);
-                queries::set_meta(&tx, "config_mac", &keys.config_mac(&digest)).sql(&path)?;
+                tx.set_meta("config_mac", &keys.config_mac(&digest))?;
                 v
             }
         };
         let upgraded = if vault.is_legacy() {
-            if queries::has_integrity_data(&tx).sql(&path)? {
+            if tx.has_integrity_data()? {
                 return Err(integrity_error(format!(
                     "{} has an old-style key record but authenticated data: the record was \
                      replaced with an older one; restore the store from a backup",
                     path.display()
                 )));
             }
-            upgrade(&tx, &path, &mut vault, how.now)?;
+            upgrade(&mut *tx, &key_source, &mut vault, how.now)?;
             true
         } else {
             false
         };
         let keys = vault.keys();
-        let settings = load_settings(&tx, &path, &keys)?;
-        check_settings_against_log(&tx, &path, &keys)?;
-        let log = Appender::new(&tx, &keys, &Actor::current(), how.now)
-            .sql(&path)?
-            .map_err(|problem| {
+        let settings = load_settings(&mut *tx, &path, &keys)?;
+        check_settings_against_log(&mut *tx, &path, &keys)?;
+        let log =
+            Appender::new(&mut *tx, &keys, &Actor::current(), how.now)?.map_err(|problem| {
                 integrity_error(format!(
                     "{}: {problem}; run `totpctl log --check`",
                     path.display()
                 ))
             })?;
         let mut session = Session {
-            tx,
+            tx: RefCell::new(tx),
             path,
+            key_source,
             vault,
             keys,
             now: how.now.to_string(),
@@ -157,14 +172,23 @@ impl<'s> Session<'s> {
         &self.vault
     }
 
+    /// Where the store's key comes from.
+    pub fn key_source(&self) -> &KeySource {
+        &self.key_source
+    }
+
+    fn tx(&self) -> std::cell::RefMut<'_, Box<dyn Tx + 's>> {
+        self.tx.borrow_mut()
+    }
+
     /// Finds an enrollment by account name or id, and checks it: its MAC, and that it
     /// is in the state its last event recorded (a row restored from an older copy is
     /// not).
     pub fn find(&self, account_or_id: &str) -> Result<Option<Enrollment>> {
-        let Some(totp) = super::find(&self.tx, account_or_id).sql(&self.path)? else {
+        let Some(totp) = self.tx().find(account_or_id)? else {
             return Ok(None);
         };
-        let backup_hashes = queries::backup_code_hashes(&self.tx, &totp.id).sql(&self.path)?;
+        let backup_hashes = self.tx().backup_code_hashes(&totp.id)?;
         let e = Enrollment {
             totp,
             backup_hashes,
@@ -175,7 +199,7 @@ impl<'s> Session<'s> {
 
     /// Whether `account` (by name) is enrolled; decides nothing but a message.
     pub fn is_enrolled(&self, account: &str) -> Result<bool> {
-        super::is_enrolled(&self.tx, account).sql(&self.path)
+        self.tx().is_enrolled(account)
     }
 
     /// Like [`Session::find`], but a missing account is `resource_not_found`.
@@ -185,12 +209,12 @@ impl<'s> Session<'s> {
     }
 
     fn check(&self, e: &Enrollment) -> Result<()> {
-        check_enrollment(&self.tx, &self.path, &self.keys, e)
+        check_enrollment(&mut **self.tx(), &self.keys, e)
     }
 
     /// Opens an enrollment's secret.
     pub fn secret(&self, e: &Enrollment) -> Result<Zeroizing<Vec<u8>>> {
-        let sealed = queries::sealed_secret(&self.tx, &e.totp.id).sql(&self.path)?;
+        let sealed = self.tx().sealed_secret(&e.totp.id)?;
         self.vault.open(&e.totp, &sealed)
     }
 
@@ -205,8 +229,7 @@ impl<'s> Session<'s> {
         let old_mac = e.totp.mac.take();
         e.totp.updated_at = self.now.clone();
         let mac = self.keys.totp_mac(&e.digest());
-        let saved =
-            queries::save_state(&self.tx, &e.totp, old_mac.as_deref(), &mac).sql(&self.path)?;
+        let saved = self.tx().save_state(&e.totp, old_mac.as_deref(), &mac)?;
         e.totp.mac = Some(mac.to_vec());
         Ok(saved)
     }
@@ -217,7 +240,7 @@ impl<'s> Session<'s> {
         let Some(i) = e.backup_hashes.iter().position(|h| h[..] == hash[..]) else {
             return Ok(false);
         };
-        if !queries::use_backup_code(&self.tx, &e.totp.id, hash, &self.now).sql(&self.path)? {
+        if !self.tx().use_backup_code(&e.totp.id, hash, &self.now)? {
             return Ok(false);
         }
         e.backup_hashes.swap_remove(i);
@@ -227,14 +250,12 @@ impl<'s> Session<'s> {
 
     /// Whether `hash` is a backup code of `e`'s current set that was used already.
     pub fn backup_code_was_used(&self, e: &Enrollment, hash: &[u8]) -> Result<bool> {
-        Ok(queries::backup_code_used_at(&self.tx, &e.totp.id, hash)
-            .sql(&self.path)?
-            .is_some())
+        Ok(self.tx().backup_code_used_at(&e.totp.id, hash)?.is_some())
     }
 
     /// Replaces the backup codes of `e` (the caller saves `e` after).
     pub fn replace_backup_codes(&mut self, e: &mut Enrollment, hashes: Vec<Vec<u8>>) -> Result<()> {
-        queries::replace_backup_codes(&self.tx, &e.totp.id, &hashes).sql(&self.path)?;
+        self.tx().replace_backup_codes(&e.totp.id, &hashes)?;
         e.backup_hashes = hashes;
         e.totp.backup_codes_remaining = e.backup_hashes.len() as u32;
         Ok(())
@@ -245,12 +266,10 @@ impl<'s> Session<'s> {
     pub fn insert(&mut self, e: &mut Enrollment, secret: &[u8]) -> Result<bool> {
         let sealed = self.vault.seal(&e.totp, secret)?;
         let mac = self.keys.totp_mac(&e.digest());
-        let inserted = queries::Inserter::new(&self.tx)
-            .and_then(|mut ins| ins.insert(&e.totp, &sealed, &mac))
-            .sql(&self.path)?;
+        let inserted = self.tx().insert_totp(&e.totp, &sealed, &mac)?;
         if inserted && !e.backup_hashes.is_empty() {
-            queries::replace_backup_codes(&self.tx, &e.totp.id, &e.backup_hashes)
-                .sql(&self.path)?;
+            self.tx()
+                .replace_backup_codes(&e.totp.id, &e.backup_hashes)?;
         }
         e.totp.mac = Some(mac.to_vec());
         Ok(inserted)
@@ -258,16 +277,16 @@ impl<'s> Session<'s> {
 
     /// Deletes an enrollment and its backup codes.
     pub fn delete(&mut self, e: &Enrollment) -> Result<()> {
-        queries::delete_totp(&self.tx, &e.totp.id).sql(&self.path)
+        self.tx().delete_totp(&e.totp.id)
     }
 
     /// Changes a setting (checked by the caller) and authenticates the new set.
     pub fn set_config(&mut self, key: &str, value: &str) -> Result<Tag> {
-        queries::set_config(&self.tx, key, value).sql(&self.path)?;
-        let digest = integrity::config_digest(&queries::config_pairs(&self.tx).sql(&self.path)?);
-        queries::set_meta(&self.tx, "config_mac", &self.keys.config_mac(&digest))
-            .sql(&self.path)?;
-        self.settings = load_settings(&self.tx, &self.path, &self.keys)?;
+        let tx = self.tx.get_mut();
+        tx.set_config(key, value)?;
+        let digest = integrity::config_digest(&tx.config_pairs()?);
+        tx.set_meta("config_mac", &self.keys.config_mac(&digest))?;
+        self.settings = load_settings(&mut **tx, &self.path, &self.keys)?;
         Ok(digest)
     }
 
@@ -304,19 +323,17 @@ impl<'s> Session<'s> {
         detail: &str,
         state: Option<&Tag>,
     ) -> Result<()> {
-        self.log
-            .append(
-                &self.tx,
-                &self.keys,
-                &NewEvent {
-                    event: name,
-                    account,
-                    totp_id,
-                    detail,
-                    state,
-                },
-            )
-            .sql(&self.path)
+        self.log.append(
+            &mut **self.tx.get_mut(),
+            &self.keys,
+            &NewEvent {
+                event: name,
+                account,
+                totp_id,
+                detail,
+                state,
+            },
+        )
     }
 
     /// Seals every secret under a fresh data key with the new protection, renews every
@@ -328,7 +345,7 @@ impl<'s> Session<'s> {
     ) -> Result<(usize, AfterCommit)> {
         // The log is authenticated under the old key first: a rekey must not give a
         // forged log a MAC under the new one.
-        if let Err(problem) = events::check_chain(&self.tx, Some(&self.keys)).sql(&self.path)? {
+        if let Err(problem) = events::check_chain(&mut **self.tx.get_mut(), Some(&self.keys))? {
             return Err(Error::LogBroken {
                 seq: problem.seq,
                 reason: problem.reason,
@@ -337,18 +354,21 @@ impl<'s> Session<'s> {
         }
         let new = self.vault.rotated(protection, passphrase)?;
         let new_keys = new.keys();
-        let ids = queries::all_totp_ids(&self.tx).sql(&self.path)?;
+        let ids = self.tx().all_totp_ids()?;
         for id in &ids {
             let e = self.get(id)?;
             let secret = self.secret(&e)?;
-            queries::reseal(&self.tx, id, &new.seal(&e.totp, &secret)?).sql(&self.path)?;
-            queries::set_totp_mac(&self.tx, id, &new_keys.totp_mac(&e.digest())).sql(&self.path)?;
+            let sealed = new.seal(&e.totp, &secret)?;
+            let mut tx = self.tx();
+            tx.reseal(id, &sealed)?;
+            tx.set_totp_mac(id, &new_keys.totp_mac(&e.digest()))?;
         }
-        let digest = integrity::config_digest(&queries::config_pairs(&self.tx).sql(&self.path)?);
-        queries::set_meta(&self.tx, "config_mac", &new_keys.config_mac(&digest)).sql(&self.path)?;
-        self.log.finish(&self.tx, &self.keys).sql(&self.path)?;
-        events::remac_all(&self.tx, &new_keys).sql(&self.path)?;
-        let after = new.write_record_for_rekey(&self.tx, &self.path, &self.now)?;
+        let tx = &mut **self.tx.get_mut();
+        let digest = integrity::config_digest(&tx.config_pairs()?);
+        tx.set_meta("config_mac", &new_keys.config_mac(&digest))?;
+        self.log.finish(tx, &self.keys)?;
+        events::remac_all(tx, &new_keys)?;
+        let after = new.write_record_for_rekey(tx, &self.key_source, &self.now)?;
         self.vault = new;
         self.keys = new_keys;
         Ok((ids.len(), after))
@@ -356,19 +376,15 @@ impl<'s> Session<'s> {
 
     /// Writes the log's head and commits.
     pub fn commit(mut self) -> Result<()> {
-        self.log.finish(&self.tx, &self.keys).sql(&self.path)?;
-        self.tx.commit().sql(&self.path)
+        let mut tx = self.tx.into_inner();
+        self.log.finish(&mut *tx, &self.keys)?;
+        tx.commit()
     }
 }
 
 /// Checks an enrollment: its MAC, and that it is in the state its last event recorded
 /// (a row restored from an older, once-valid copy is not).
-fn check_enrollment(
-    conn: &rusqlite::Connection,
-    path: &Path,
-    keys: &Keys,
-    e: &Enrollment,
-) -> Result<()> {
+fn check_enrollment(tx: &mut dyn Tx, keys: &Keys, e: &Enrollment) -> Result<()> {
     let t = &e.totp;
     let name = || format!("'{}' ({})", sanitize(&t.account), sanitize(&t.id));
     let digest = e.digest();
@@ -379,7 +395,7 @@ fn check_enrollment(
             name()
         )));
     }
-    match events::last_event_of(conn, keys, &t.id).sql(path)? {
+    match events::last_event_of(tx, keys, &t.id)? {
         Ok(Some(last)) if last.event == "removed" => Err(integrity_error(format!(
             "the enrollment of {} was removed (event #{}) but its row is back: it was restored \
              from an older copy",
@@ -424,12 +440,15 @@ pub struct Audit {
 /// and their last change, and that no enrollment the log knows vanished. With `head`
 /// (a seq and chain hash kept elsewhere), also that the log still extends it. The
 /// first problem is the error.
-pub fn audit(store: &Store, interactive: bool, head: Option<(i64, &[u8])>) -> Result<Audit> {
-    let path = store.path();
-    let tx = store.conn().unchecked_transaction().sql(path)?;
-    let vault = match Vault::unlock(&tx, path, interactive)? {
+pub fn audit(store: &mut Store, interactive: bool, head: Option<(i64, &[u8])>) -> Result<Audit> {
+    let path = store.path().to_path_buf();
+    let path = path.as_path();
+    let key_source = store.key_source().clone();
+    let mut tx = store.read()?;
+    let tx = &mut *tx;
+    let vault = match Vault::unlock(tx, &key_source, interactive)? {
         Some(v) => Some(v),
-        None if queries::has_content(&tx).sql(path)? => {
+        None if tx.has_content()? => {
             return Err(integrity_error(format!(
                 "{} holds enrollments, events or settings but no key record: the record was \
                  deleted; restore the store from a backup",
@@ -439,14 +458,12 @@ pub fn audit(store: &Store, interactive: bool, head: Option<(i64, &[u8])>) -> Re
         None => None,
     };
     let keys = vault.as_ref().filter(|v| !v.is_legacy()).map(Vault::keys);
-    let (events, last) = events::check_chain(&tx, keys.as_ref())
-        .sql(path)?
-        .map_err(|p| Error::LogBroken {
-            seq: p.seq,
-            reason: p.reason,
-        })?;
+    let (events, last) = events::check_chain(tx, keys.as_ref())?.map_err(|p| Error::LogBroken {
+        seq: p.seq,
+        reason: p.reason,
+    })?;
     if let Some((seq, hash)) = head {
-        let ours = events::hash_at(&tx, seq).sql(path)?;
+        let ours = tx.hash_at(seq)?;
         if ours.as_deref() != Some(hash) {
             return Err(Error::LogBroken {
                 seq,
@@ -465,13 +482,15 @@ pub fn audit(store: &Store, interactive: bool, head: Option<(i64, &[u8])>) -> Re
     }
     let mut enrollments = 0;
     if let Some(keys) = &keys {
-        load_settings(&tx, path, keys)?;
-        check_settings_against_log(&tx, path, keys)?;
-        super::for_each_totp(&tx, &super::ListFilter::default(), |totp| {
-            let backup_hashes = queries::backup_code_hashes(&tx, &totp.id).sql(path)?;
+        load_settings(tx, path, keys)?;
+        check_settings_against_log(tx, path, keys)?;
+        // One enrollment at a time, by id: an engine cannot run a second query while
+        // it streams the first.
+        for id in tx.all_totp_ids()? {
+            let Some(totp) = tx.find(&id)? else { continue };
+            let backup_hashes = tx.backup_code_hashes(&totp.id)?;
             check_enrollment(
-                &tx,
-                path,
+                tx,
                 keys,
                 &Enrollment {
                     totp,
@@ -479,9 +498,8 @@ pub fn audit(store: &Store, interactive: bool, head: Option<(i64, &[u8])>) -> Re
                 },
             )?;
             enrollments += 1;
-            Ok(())
-        })?;
-        if let Some((seq, id)) = events::vanished_enrollments(&tx).sql(path)?.first() {
+        }
+        if let Some((seq, id)) = tx.vanished_enrollments()?.first() {
             return Err(integrity_error(format!(
                 "enrollment {} (last event #{seq}) is gone from the store, but the log never \
                  removed it: its rows were deleted without the key",
@@ -497,37 +515,12 @@ pub fn audit(store: &Store, interactive: bool, head: Option<(i64, &[u8])>) -> Re
     })
 }
 
-/// Loads the settings and checks them against their MAC: a setting edited, added or
-/// deleted without the key is refused, never obeyed (a deleted one does not fall back
-/// to its default).
-fn load_settings(tx: &rusqlite::Connection, path: &Path, keys: &Keys) -> Result<Settings> {
-    let pairs = queries::config_pairs(tx).sql(path)?;
-    let digest = integrity::config_digest(&pairs);
-    let stored = queries::meta(tx, "config_mac").sql(path)?;
-    if !integrity::matches(stored.as_deref(), &keys.config_mac(&digest)) {
-        return Err(integrity_error(format!(
-            "the settings of {} do not carry this store's MAC: a setting was added, changed or \
-             deleted without the key ({}); nothing was done",
-            path.display(),
-            pairs
-                .iter()
-                .map(|(k, v)| format!("{}={}", sanitize(k), sanitize(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    Settings::from_pairs(&pairs, path)
-}
-
 /// Checks the settings against the state their last change recorded: settings put
 /// back from an older copy (with the MAC they had then) are refused, not obeyed.
-fn check_settings_against_log(tx: &rusqlite::Connection, path: &Path, keys: &Keys) -> Result<()> {
-    match events::last_config_change(tx, keys).sql(path)? {
+fn check_settings_against_log(tx: &mut dyn Tx, path: &Path, keys: &Keys) -> Result<()> {
+    match events::last_config_change(tx, keys)? {
         Ok(Some(last)) => match &last.state {
-            Some(state)
-                if state[..]
-                    != integrity::config_digest(&queries::config_pairs(tx).sql(path)?)[..] =>
-            {
+            Some(state) if state[..] != integrity::config_digest(&tx.config_pairs()?)[..] => {
                 Err(integrity_error(format!(
                     "the settings of {} are not those their last change (event #{}) recorded: \
                      they were restored from an older copy; nothing was done",
@@ -546,11 +539,33 @@ fn check_settings_against_log(tx: &rusqlite::Connection, path: &Path, keys: &Key
     }
 }
 
+/// Loads the settings and checks them against their MAC: a setting edited, added or
+/// deleted without the key is refused, never obeyed (a deleted one does not fall back
+/// to its default).
+fn load_settings(tx: &mut dyn Tx, path: &Path, keys: &Keys) -> Result<Settings> {
+    let pairs = tx.config_pairs()?;
+    let digest = integrity::config_digest(&pairs);
+    let stored = tx.meta("config_mac")?;
+    if !integrity::matches(stored.as_deref(), &keys.config_mac(&digest)) {
+        return Err(integrity_error(format!(
+            "the settings of {} do not carry this store's MAC: a setting was added, changed or \
+             deleted without the key ({}); nothing was done",
+            path.display(),
+            pairs
+                .iter()
+                .map(|(k, v)| format!("{}={}", sanitize(k), sanitize(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Settings::from_pairs(&pairs, path)
+}
+
 /// Authenticates a version 1 store: checks its (unkeyed) log, seals every secret
 /// again bound to its account and parameters, gives every enrollment, the settings
 /// and every event their MACs, and wraps the keys in the authenticated form.
-fn upgrade(tx: &rusqlite::Connection, path: &Path, vault: &mut Vault, now: &str) -> Result<()> {
-    if let Err(problem) = events::check_chain(tx, None).sql(path)? {
+fn upgrade(tx: &mut dyn Tx, key_source: &KeySource, vault: &mut Vault, now: &str) -> Result<()> {
+    if let Err(problem) = events::check_chain(tx, None)? {
         return Err(Error::LogBroken {
             seq: problem.seq,
             reason: format!(
@@ -562,29 +577,27 @@ fn upgrade(tx: &rusqlite::Connection, path: &Path, vault: &mut Vault, now: &str)
         .into());
     }
     let keys = vault.keys();
-    for id in queries::all_totp_ids(tx).sql(path)? {
-        let totp = super::find(tx, &id)
-            .sql(path)?
+    for id in tx.all_totp_ids()? {
+        let totp = tx
+            .find(&id)?
             .ok_or_else(|| integrity_error(format!("enrollment {id} vanished")))?;
-        let backup_hashes = queries::backup_code_hashes(tx, &id).sql(path)?;
+        let backup_hashes = tx.backup_code_hashes(&id)?;
         let e = Enrollment {
             totp,
             backup_hashes,
         };
-        let sealed = queries::sealed_secret(tx, &id).sql(path)?;
+        let sealed = tx.sealed_secret(&id)?;
         let secret = vault.open_legacy(&e.totp, &sealed)?;
-        queries::reseal(tx, &id, &vault.seal(&e.totp, &secret)?).sql(path)?;
-        queries::set_totp_mac(tx, &id, &keys.totp_mac(&e.digest())).sql(path)?;
+        tx.reseal(&id, &vault.seal(&e.totp, &secret)?)?;
+        tx.set_totp_mac(&id, &keys.totp_mac(&e.digest()))?;
     }
-    let pairs = queries::config_pairs(tx).sql(path)?;
+    let pairs = tx.config_pairs()?;
     // Values were checked when set; a bad one means the file was edited.
-    Settings::from_pairs(&pairs, path)?;
-    queries::set_meta(
-        tx,
+    Settings::from_pairs(&pairs, &key_source.store)?;
+    tx.set_meta(
         "config_mac",
         &keys.config_mac(&integrity::config_digest(&pairs)),
-    )
-    .sql(path)?;
-    events::remac_all(tx, &keys).sql(path)?;
-    vault.upgrade_record(tx, path, now)
+    )?;
+    events::remac_all(tx, &keys)?;
+    vault.upgrade_record(tx, key_source, now)
 }

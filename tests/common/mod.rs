@@ -29,10 +29,89 @@ const CLEARED_VARS: [&str; 12] = [
     "LINES",
 ];
 
-/// A temporary store and home directory, removed when dropped.
+/// A temporary store and home directory, removed when dropped. Under
+/// `TOTPCTL_TEST_ENGINE=postgres` the store is a fresh database on the server that
+/// `PGHOST`, `PGPORT`, `PGUSER` and `PGPASSWORD` name (scripts/test.sh starts one
+/// with pg_virtualenv), dropped afterwards, and the key file is `TOTPCTL_KEY_FILE`.
 pub struct TestEnv {
     pub dir: TempDir,
+    /// The store's path, or its `postgresql://` URL.
     pub store: PathBuf,
+    /// The database, on PostgreSQL.
+    pub database: Option<String>,
+}
+
+/// Whether the suite runs on PostgreSQL (`TOTPCTL_TEST_ENGINE=postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var("TOTPCTL_TEST_ENGINE").is_ok_and(|e| e == "postgres")
+}
+
+/// For a test about SQLite files only (modes, syscalls, damaged files, bytes on
+/// disk): on PostgreSQL it says so and returns true, and the test returns.
+pub fn skip_on_postgres(why: &str) -> bool {
+    if on_postgres() {
+        println!("skipped on postgres: {why}");
+        return true;
+    }
+    false
+}
+
+/// Runs `psql` on `database` with `-v ON_ERROR_STOP=1`, the statements in `sql`;
+/// returns its unaligned, tuples-only output.
+#[track_caller]
+pub fn psql(database: &str, sql: &str) -> String {
+    let out = std::process::Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            database,
+        ])
+        .arg("-c")
+        .arg(sql)
+        .output()
+        .expect("psql is installed (Debian package postgresql-client)");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A database name no other test uses.
+pub fn fresh_database_name() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "totpctl_test_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        uuid_like()
+    )
+}
+
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{nanos:x}")
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        if let Some(db) = &self.database {
+            let _ = std::process::Command::new("psql")
+                .args(["-X", "-q", "-d", "postgres", "-c"])
+                .arg(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                .output();
+        }
+    }
 }
 
 /// An enrollment as `enroll --json` printed it.
@@ -48,15 +127,93 @@ pub struct Enrolled {
 impl TestEnv {
     pub fn new() -> TestEnv {
         let dir = tempfile::tempdir().expect("temp dir");
+        if on_postgres() {
+            let db = fresh_database_name();
+            psql("postgres", &format!("CREATE DATABASE {db}"));
+            return TestEnv {
+                dir,
+                store: PathBuf::from(format!("postgresql:///{db}")),
+                database: Some(db),
+            };
+        }
         let store = dir.path().join("store").join("totpctl.db");
-        TestEnv { dir, store }
+        TestEnv {
+            dir,
+            store,
+            database: None,
+        }
     }
 
-    /// The key file beside the store.
+    /// The key file: beside an SQLite store, `TOTPCTL_KEY_FILE` on PostgreSQL.
     pub fn key_file(&self) -> PathBuf {
+        if self.database.is_some() {
+            return self.dir.path().join("keys").join("totpctl.key");
+        }
         let mut p = self.store.as_os_str().to_owned();
         p.push(".key");
         PathBuf::from(p)
+    }
+
+    /// What a host on a server store has in its environment besides the store: the
+    /// server's address and password, and the key file. Empty on SQLite.
+    pub fn server_env(&self) -> Vec<(String, std::ffi::OsString)> {
+        let mut vars = Vec::new();
+        if self.database.is_some() {
+            for k in ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD"] {
+                if let Some(v) = std::env::var_os(k) {
+                    vars.push((k.to_string(), v));
+                }
+            }
+            let key = self.key_file();
+            let _ = std::fs::create_dir_all(key.parent().unwrap());
+            vars.push(("TOTPCTL_KEY_FILE".into(), key.into_os_string()));
+        }
+        vars
+    }
+
+    /// Whether the store exists: the SQLite file, or totpctl's tables in the database.
+    pub fn store_exists(&self) -> bool {
+        match &self.database {
+            Some(db) => psql(db, "SELECT to_regclass('totpctl.migrations') IS NOT NULL") == "t",
+            None => self.store.exists(),
+        }
+    }
+
+    /// Runs SQL on the store as an attacker or auditor would, through SQLite or
+    /// `psql` (with totpctl's schema first on the search path). Returns psql's
+    /// output, or SQLite's first column of the first row for a query.
+    #[track_caller]
+    pub fn sql(&self, sql: &str) -> String {
+        match &self.database {
+            Some(db) => psql(db, &format!("SET search_path TO totpctl; {sql}")),
+            None => {
+                let conn = self.sqlite();
+                let trimmed = sql.trim_start().to_ascii_uppercase();
+                if trimmed.starts_with("SELECT") {
+                    conn.query_row(sql, [], |r| {
+                        Ok(match r.get_ref(0)? {
+                            rusqlite::types::ValueRef::Null => String::new(),
+                            rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+                            rusqlite::types::ValueRef::Real(f) => f.to_string(),
+                            rusqlite::types::ValueRef::Text(t) => {
+                                String::from_utf8_lossy(t).into_owned()
+                            }
+                            rusqlite::types::ValueRef::Blob(b) => format!("{b:?}"),
+                        })
+                    })
+                    .expect(sql)
+                } else {
+                    conn.execute_batch(sql).expect(sql);
+                    String::new()
+                }
+            }
+        }
+    }
+
+    /// `SELECT count(*) …` through [`TestEnv::sql`].
+    #[track_caller]
+    pub fn count(&self, sql: &str) -> i64 {
+        self.sql(sql).trim().parse().expect(sql)
     }
 
     /// The binary, with the store set and every variable that could change its
@@ -72,6 +229,11 @@ impl TestEnv {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("totpctl"));
         for var in CLEARED_VARS {
             cmd.env_remove(var);
+        }
+        if self.database.is_some() {
+            let key = self.key_file();
+            let _ = std::fs::create_dir_all(key.parent().unwrap());
+            cmd.env("TOTPCTL_KEY_FILE", key);
         }
         cmd.env("HOME", self.dir.path().join("home"))
             .env("TOTPCTL_STORE", &self.store)
@@ -172,8 +334,25 @@ impl TestEnv {
             .collect()
     }
 
-    /// The raw bytes of the store file and its WAL.
+    /// The raw bytes of the store file and its WAL; on PostgreSQL, a `pg_dump` of
+    /// the database.
     pub fn store_bytes(&self) -> Vec<u8> {
+        if let Some(db) = &self.database {
+            let out = std::process::Command::new("pg_dump")
+                .args(["-d", db])
+                .output()
+                .expect("pg_dump is installed (Debian package postgresql-client)");
+            assert!(out.status.success(), "pg_dump: {}", stderr(&out));
+            // Without the random token of pg_dump's \restrict lines: the same
+            // database dumps to the same bytes.
+            let text = String::from_utf8_lossy(&out.stdout);
+            return text
+                .lines()
+                .filter(|l| !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
+                .collect::<Vec<_>>()
+                .join("\n")
+                .into_bytes();
+        }
         let mut bytes = std::fs::read(&self.store).unwrap_or_default();
         let mut wal = self.store.as_os_str().to_owned();
         wal.push("-wal");

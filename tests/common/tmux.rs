@@ -39,6 +39,19 @@ impl Tmux {
             env.dir.path().join("home").display(),
             env.store.display()
         );
+        // On PostgreSQL, the server's address and the key file, as a host has them.
+        if env.database.is_some() {
+            for k in ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD"] {
+                if let Ok(v) = std::env::var(k) {
+                    line.push_str(&format!(" {k}='{v}'"));
+                }
+            }
+            if !vars.iter().any(|(k, _)| *k == "TOTPCTL_KEY_FILE") {
+                let key = env.key_file();
+                let _ = std::fs::create_dir_all(key.parent().unwrap());
+                line.push_str(&format!(" TOTPCTL_KEY_FILE='{}'", key.display()));
+            }
+        }
         for (k, v) in vars {
             line.push_str(&format!(" {k}='{v}'"));
         }

@@ -1,0 +1,222 @@
+//! The interface between totpctl's core and a storage engine.
+//!
+//! A store is one of two engines, chosen once from `--store` (a path: SQLite; a
+//! `postgres://` or `postgresql://` URL: PostgreSQL). Everything above this trait (the
+//! write session, the integrity checks, the keyed audit chain, the commands) is
+//! written once and knows no engine; everything below it is an engine's SQL.
+//!
+//! Why domain operations rather than a generic SQL connection: the two engines need
+//! different SQL for the same guarantee (SQLite takes the whole database's write lock
+//! with `BEGIN IMMEDIATE`; PostgreSQL locks the enrollment's row with `SELECT … FOR
+//! UPDATE` and serialises log appends with `pg_advisory_xact_lock`), and the core
+//! must not be able to forget either. So the core asks for "the enrollment, for
+//! update", "save this state if the row still carries that MAC", "append this event",
+//! and each engine answers with its own statements. Every method runs inside one
+//! transaction ([`Tx`]), opened by [`Engine::write`] (one writer at a time per log)
+//! or [`Engine::read`] (one consistent snapshot).
+//!
+//! Values cross the trait as the core's types: [`Totp`], [`VaultRow`], [`Event`];
+//! hashes and MACs are computed above it (src/integrity.rs, src/store/events.rs) and
+//! stored below it verbatim, so a store copied from one engine to the other checks
+//! out with the same key.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::events::{Event, Head};
+use super::{ListFilter, Totp, TotpRef, VaultRow};
+
+/// An event as stored: the event and its chain hash and MAC.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub event: Event,
+    pub hash: Vec<u8>,
+    pub mac: Option<Vec<u8>>,
+}
+
+/// Which events `log` shows.
+#[derive(Debug, Default)]
+pub struct EventFilter {
+    /// Events whose account name or enrollment id is this.
+    pub account: Option<String>,
+    /// Events at or after this RFC 3339 time.
+    pub since: Option<String>,
+    /// Events at or before this RFC 3339 time.
+    pub until: Option<String>,
+    /// Only events with one of these names; all when empty.
+    pub events: Vec<String>,
+    /// Only the newest N.
+    pub limit: Option<u64>,
+}
+
+/// Counts for `info`: computed by the engine in one snapshot.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    pub total: u64,
+    pub verified: u64,
+    pub unverified: u64,
+    /// Locked at the `now` given to [`Tx::stats`].
+    pub locked: u64,
+    /// Verified enrollments without a live backup code.
+    pub without_backup_codes: u64,
+    pub events: u64,
+    /// The time of the newest event.
+    pub last_event_at: Option<String>,
+    pub schema_version: i64,
+}
+
+/// One row of a whole store, as `copy` moves it: every value verbatim, MACs and
+/// hashes included, so that the copy checks out with the same key.
+#[derive(Debug, Clone)]
+pub enum Record {
+    /// The key record.
+    Vault(VaultRow),
+    /// An enrollment with its sealed secret and MAC.
+    Totp {
+        totp: Totp,
+        sealed: Vec<u8>,
+    },
+    /// A backup-code hash, used or live.
+    BackupCode {
+        totp_id: String,
+        hash: Vec<u8>,
+        used_at: Option<String>,
+    },
+    Config {
+        key: String,
+        value: String,
+    },
+    Meta {
+        key: String,
+        value: Vec<u8>,
+    },
+    Event(StoredEvent),
+    Head(Head),
+}
+
+/// Counts of a whole store's records, for `copy`'s progress bar.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Size {
+    pub records: u64,
+}
+
+/// One transaction on a store: a write transaction from [`Engine::write`], or a
+/// read-only snapshot from [`Engine::read`]. Dropping it without [`Tx::commit`]
+/// rolls it back. Errors are already `store_error`s naming the store.
+pub trait Tx {
+    // --- enrollments ---
+
+    /// An enrollment by account name, else by id. In a write transaction the row is
+    /// locked until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite holds the
+    /// write lock already), so the check and the record of a code are one step.
+    fn find(&mut self, account_or_id: &str) -> Result<Option<Totp>>;
+    /// Whether `account` (by name, not id) is enrolled.
+    fn is_enrolled(&mut self, account: &str) -> Result<bool>;
+    /// Every enrollment's id, in id order.
+    fn all_totp_ids(&mut self) -> Result<Vec<String>>;
+    /// The sealed secret of an enrollment.
+    fn sealed_secret(&mut self, id: &str) -> Result<Vec<u8>>;
+    /// Inserts an enrollment unless its account is taken; returns whether it did.
+    fn insert_totp(&mut self, t: &Totp, sealed: &[u8], mac: &[u8]) -> Result<bool>;
+    /// Writes an enrollment's state and new MAC only if the row still carries
+    /// `old_mac` (compare-and-swap); returns whether it did.
+    fn save_state(&mut self, t: &Totp, old_mac: Option<&[u8]>, mac: &[u8]) -> Result<bool>;
+    fn set_totp_mac(&mut self, id: &str, mac: &[u8]) -> Result<()>;
+    fn reseal(&mut self, id: &str, sealed: &[u8]) -> Result<()>;
+    /// Deletes an enrollment and its backup codes.
+    fn delete_totp(&mut self, id: &str) -> Result<()>;
+    /// Calls `f` for each matching enrollment in account order, one row in memory.
+    fn for_each_totp(
+        &mut self,
+        filter: &ListFilter,
+        f: &mut dyn FnMut(Totp) -> Result<()>,
+    ) -> Result<()>;
+    /// Like [`Tx::for_each_totp`], lending each row (streaming `list --json`).
+    fn for_each_totp_ref(
+        &mut self,
+        filter: &ListFilter,
+        f: &mut dyn FnMut(&TotpRef<'_>) -> Result<()>,
+    ) -> Result<()>;
+
+    // --- backup codes ---
+
+    /// The hashes of an enrollment's live backup codes.
+    fn backup_code_hashes(&mut self, id: &str) -> Result<Vec<Vec<u8>>>;
+    /// Marks a live backup code used; returns whether it was live.
+    fn use_backup_code(&mut self, id: &str, hash: &[u8], now: &str) -> Result<bool>;
+    /// When a code of the current set was used, if it was (a message only).
+    fn backup_code_used_at(&mut self, id: &str, hash: &[u8]) -> Result<Option<String>>;
+    /// Replaces an enrollment's whole set of backup codes.
+    fn replace_backup_codes(&mut self, id: &str, hashes: &[Vec<u8>]) -> Result<()>;
+
+    // --- settings, meta values, the key record ---
+
+    fn config_pairs(&mut self) -> Result<Vec<(String, String)>>;
+    fn set_config(&mut self, key: &str, value: &str) -> Result<()>;
+    fn meta(&mut self, key: &str) -> Result<Option<Vec<u8>>>;
+    fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<()>;
+    fn vault_row(&mut self) -> Result<Option<VaultRow>>;
+    fn put_vault_row(&mut self, row: &VaultRow, now: &str) -> Result<()>;
+    /// Whether the store holds an enrollment, event, setting or meta value.
+    fn has_content(&mut self) -> Result<bool>;
+    /// Whether any integrity data (a MAC, an actor, a meta value) was ever written.
+    fn has_integrity_data(&mut self) -> Result<bool>;
+
+    // --- the audit log ---
+
+    /// Serialises appends to the log until the transaction ends. The engine must
+    /// make a second writer wait here, before it reads the head.
+    fn lock_log(&mut self) -> Result<()>;
+    fn head(&mut self) -> Result<Option<Head>>;
+    fn put_head(&mut self, seq: i64, hash: &[u8], mac: &[u8]) -> Result<()>;
+    fn has_events(&mut self) -> Result<bool>;
+    fn insert_event(&mut self, e: &Event, hash: &[u8], mac: &[u8]) -> Result<()>;
+    fn set_event_mac(&mut self, seq: i64, mac: &[u8]) -> Result<()>;
+    /// The chain hash of event `seq`.
+    fn hash_at(&mut self, seq: i64) -> Result<Option<Vec<u8>>>;
+    /// The newest event naming `totp_id`.
+    fn last_event_of(&mut self, totp_id: &str) -> Result<Option<StoredEvent>>;
+    /// Every event in seq order, with hash and MAC (the chain check).
+    fn for_each_stored_event(&mut self, f: &mut dyn FnMut(StoredEvent) -> Result<()>)
+    -> Result<()>;
+    /// The events `filter` selects, oldest first.
+    fn for_each_event(
+        &mut self,
+        filter: &EventFilter,
+        f: &mut dyn FnMut(Event) -> Result<()>,
+    ) -> Result<()>;
+    /// The newest event of each enrollment whose row is gone, unless it is its
+    /// removal: rows deleted behind totpctl's back.
+    fn vanished_enrollments(&mut self) -> Result<Vec<(i64, String)>>;
+    /// The newest `config_changed` event that recorded the settings' digest.
+    fn last_config_change(&mut self) -> Result<Option<StoredEvent>>;
+
+    // --- the whole store ---
+
+    /// Counts for `info`, with `now` deciding what is locked.
+    fn stats(&mut self, now: &str) -> Result<Stats>;
+    /// How many records [`Tx::export`] will give.
+    fn size(&mut self) -> Result<Size>;
+    /// Every record of the store, parents before children (vault, settings, meta,
+    /// enrollments, backup codes, events, head).
+    fn export(&mut self, f: &mut dyn FnMut(Record) -> Result<()>) -> Result<()>;
+    /// Writes one record of [`Tx::export`] verbatim into an empty store.
+    fn import(&mut self, r: &Record) -> Result<()>;
+
+    /// Commits the transaction.
+    fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// An open store of one engine.
+pub trait Engine {
+    /// Starts a write transaction. Two write transactions on one store never
+    /// interleave their log appends (see [`Tx::lock_log`]).
+    fn write(&mut self) -> Result<Box<dyn Tx + '_>>;
+    /// Starts a read-only transaction that sees one snapshot.
+    fn read(&mut self) -> Result<Box<dyn Tx + '_>>;
+    /// The schema version of the store.
+    fn schema_version(&mut self) -> Result<i64>;
+    /// Whether the store holds no totpctl data at all (a `copy` destination).
+    fn is_empty(&mut self) -> Result<bool>;
+}

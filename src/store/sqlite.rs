@@ -1,0 +1,1126 @@
+//! The SQLite engine: the store file (created atomically, 0600, in a 0700 directory,
+//! checked before it is trusted), its migrations (sqlite_schema.rs), and every SQLite
+//! statement behind [`Tx`].
+//!
+//! Concurrency: the store runs in WAL mode, so readers never wait for the writer, and
+//! every write transaction takes the write lock up front (`BEGIN IMMEDIATE`) and waits
+//! for it with a long busy timeout. A transaction that read and then wants to write can
+//! therefore never be refused with "database is locked", a check-then-record (replay
+//! protection, lockout counting) is atomic, and log appends are serialised.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior, params,
+};
+
+use super::engine::{Engine, EventFilter, Record, Size, Stats, StoredEvent, Tx};
+use super::events::{Event, Head};
+use super::sqlite_schema as schema;
+use super::{ListFilter, Totp, TotpRef, VaultRow, files, store_err};
+use crate::otp::{Algorithm, Params};
+
+/// How long a command waits for another process's write to finish before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// An open SQLite store.
+pub struct Sqlite {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Sqlite {
+    /// Opens the store at `path`, creating it (and its directory, 0700) when no file is
+    /// there. An existing file is used only if it is a totpctl store this build can
+    /// read; anything else is refused without writing a byte to it.
+    pub fn open(path: &Path) -> Result<Sqlite> {
+        Sqlite::open_with(path, true)?
+            .ok_or_else(|| store_err(format!("{} vanished as it was created", path.display())))
+    }
+
+    /// Like [`Store::open`], but a missing store is `None` and nothing is created: for
+    /// commands that only read, or that need an enrollment to exist.
+    pub fn open_existing(path: &Path) -> Result<Option<Sqlite>> {
+        Sqlite::open_with(path, false)
+    }
+
+    fn open_with(path: &Path, create_missing: bool) -> Result<Option<Sqlite>> {
+        match fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => {
+                return Err(store_err(format!(
+                    "{} is a directory, not a store file: pass the path of a file, e.g. {}",
+                    path.display(),
+                    path.join("totpctl.db").display()
+                )));
+            }
+            Ok(_) => {}
+            // Nothing there, or a file where a directory of the path should be.
+            Err(e)
+                if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory)
+                    && !create_missing =>
+            {
+                return Ok(None);
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => create(path)?,
+            // A file where the path needs a directory: creating it fails, and says so.
+            Err(e) if e.kind() == ErrorKind::NotADirectory && create_missing => create(path)?,
+            Err(e) => {
+                return Err(store_err(format!(
+                    "cannot read {}: {e}; check the permissions of its directories, or pass \
+                     --store PATH",
+                    path.display()
+                )));
+            }
+        }
+        check_file(path)?;
+        check_length(path)?;
+        let conn = connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        let store = Sqlite {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.check_and_migrate()?;
+        Ok(Some(store))
+    }
+
+    /// Maps an SQLite error on this store to a clear `store_error`.
+    fn err(&self, e: rusqlite::Error) -> anyhow::Error {
+        sqlite_err(&self.path, e)
+    }
+
+    fn check_and_migrate(&self) -> Result<()> {
+        let (app_id, version) = self.identity()?;
+        if app_id != schema::APPLICATION_ID {
+            return Err(store_err(format!(
+                "{} is not a totpctl store (it belongs to another application or is empty); \
+                 point --store at a totpctl store or at a path where none exists yet",
+                self.path.display()
+            )));
+        }
+        if version > schema::VERSION {
+            return Err(store_err(format!(
+                "{} was written by a newer totpctl (schema version {version}; this one knows \
+                 up to {}): upgrade totpctl to use it",
+                self.path.display(),
+                schema::VERSION
+            )));
+        }
+        if version < schema::AUTHENTICATED
+            && schema::has_authenticated_tables(&self.conn).map_err(|e| self.err(e))?
+        {
+            return Err(crate::error::integrity_error(format!(
+                "{} says it is schema version {version}, but it holds the authenticated \
+                 tables of version {}: its version was edited to take it back; restore it \
+                 from a backup",
+                self.path.display(),
+                schema::AUTHENTICATED
+            )));
+        }
+        if version < schema::VERSION {
+            self.migrate()?;
+        }
+        Ok(())
+    }
+
+    /// Applies the pending migrations in one transaction that holds the write lock,
+    /// re-reading the version under the lock so that racing processes migrate once.
+    fn migrate(&self) -> Result<()> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.err(e))?;
+        let result = self
+            .identity()
+            .and_then(|(_, version)| schema::migrate(&self.conn, version).map_err(|e| self.err(e)));
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        let ended = self.conn.execute_batch(end).map_err(|e| self.err(e));
+        result.and(ended)
+    }
+
+    fn identity(&self) -> Result<(i32, i32)> {
+        self.conn
+            .query_row(
+                "SELECT (SELECT application_id FROM pragma_application_id), \
+                        (SELECT user_version FROM pragma_user_version)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| self.err(e))
+    }
+}
+
+/// Refuses a store that someone else could have planted or written: see
+/// [`files`]. The file is opened without blocking, so a FIFO at the path is refused at
+/// once instead of hanging.
+fn check_file(path: &Path) -> Result<()> {
+    let file = files::open_for_check(path, false)
+        .map_err(|e| store_err(format!("cannot open {}: {e}", path.display())))?
+        .ok_or_else(|| store_err(format!("{} vanished as it was opened", path.display())))?;
+    files::check_private_file(&file, path, "store", false).map_err(store_err)?;
+    // SQLite's own files beside it hold committed pages too: the same rules.
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        let side = PathBuf::from(side);
+        match files::open_for_check(&side, true) {
+            Ok(Some(f)) => {
+                files::check_private_file(&f, &side, "store's journal", false).map_err(store_err)?
+            }
+            Ok(None) => {}
+            Err(e) => {
+                return Err(store_err(format!(
+                    "cannot open {} (the store's journal; a symbolic link is refused): {e}",
+                    side.display()
+                )));
+            }
+        }
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    files::check_store_dir(dir).map_err(store_err)
+}
+
+/// Refuses an SQLite file cut short in the middle of a page. SQLite itself refuses a
+/// file that lacks whole pages its header counts, but reads a partial last page as if
+/// the rest were zeros, and would go on to use (and write to) the damaged store.
+fn check_length(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let mut header = [0u8; 100];
+    let len = match fs::File::open(path).and_then(|mut f| {
+        let len = f.metadata()?.len();
+        f.read_exact(&mut header).map(|()| len)
+    }) {
+        Ok(len) => len,
+        // Shorter than a header, or unreadable: SQLite says which.
+        Err(_) => return Ok(()),
+    };
+    if &header[..16] != b"SQLite format 3\0" {
+        return Ok(());
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65536,
+        n => u64::from(n),
+    };
+    if page_size >= 512 && len % page_size != 0 {
+        return Err(store_err(format!(
+            "{} is damaged: it ends in the middle of a page (the file was cut short); \
+             restore it from a backup",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Opens a connection with the settings every command relies on.
+fn connect(path: &Path, flags: OpenFlags) -> Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| sqlite_err(path, e))?;
+    // SQLite quietly falls back to read-only when it cannot write the file; say so now
+    // rather than fail on the first statement with a vaguer message about the WAL.
+    if flags.contains(OpenFlags::SQLITE_OPEN_READ_WRITE)
+        && conn
+            .is_readonly(rusqlite::MAIN_DB)
+            .map_err(|e| sqlite_err(path, e))?
+    {
+        return Err(store_err(read_only(path)));
+    }
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| sqlite_err(path, e))?;
+    // FULL: a commit reaches the disk before the command reports success, so an
+    // accepted code's step survives a power loss and cannot be replayed after it.
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        .map_err(|e| sqlite_err(path, e))?;
+    Ok(conn)
+}
+
+/// Creates a new store at `path` atomically: it is built under a temporary name in the
+/// same directory and linked into place, so no process ever sees a half-made store,
+/// and when several race to create it, one wins and the others use its store.
+fn create(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| {
+                store_err(format!(
+                    "cannot create the store's directory {}: {e}; create it yourself, or pass \
+                     --store PATH in a directory you can write",
+                    dir.display()
+                ))
+            })?;
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "totpctl.db".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::now_v7().simple()));
+    let result = build_new_store(&tmp).and_then(|()| match fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(store_err(format!("cannot create {}: {e}", path.display()))),
+    });
+    let _ = fs::remove_file(&tmp);
+    result
+}
+
+fn build_new_store(tmp: &Path) -> Result<()> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(tmp)
+        .map_err(|e| store_err(format!("cannot create {}: {e}", tmp.display())))?;
+    let conn = Connection::open_with_flags(tmp, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(|e| sqlite_err(tmp, e))?;
+    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+        .map_err(|e| sqlite_err(tmp, e))?;
+    let tx = conn
+        .unchecked_transaction()
+        .map_err(|e| sqlite_err(tmp, e))?;
+    tx.pragma_update(None, "application_id", schema::APPLICATION_ID)
+        .map_err(|e| sqlite_err(tmp, e))?;
+    schema::migrate(&tx, 0).map_err(|e| sqlite_err(tmp, e))?;
+    tx.commit().map_err(|e| sqlite_err(tmp, e))?;
+    conn.close().map_err(|(_, e)| sqlite_err(tmp, e))?;
+    Ok(())
+}
+
+fn read_only(path: &Path) -> String {
+    format!(
+        "{} is read-only: totpctl needs to write to the store and its directory (check their \
+         permissions, and that the file system is not mounted read-only)",
+        path.display()
+    )
+}
+
+/// Turns an SQLite error into one line that says what is wrong with which file.
+pub fn sqlite_err(path: &Path, e: rusqlite::Error) -> anyhow::Error {
+    use rusqlite::ErrorCode as C;
+    let p = path.display();
+    let msg = match e.sqlite_error_code() {
+        Some(C::NotADatabase) => format!(
+            "{p} is not a totpctl store (not an SQLite database, or damaged beyond reading): \
+             point --store at a totpctl store, or restore this one from a backup"
+        ),
+        Some(C::DatabaseCorrupt) => {
+            format!("{p} is damaged (SQLite reports corruption); restore it from a backup")
+        }
+        Some(C::ReadOnly) => read_only(path),
+        Some(C::CannotOpen) => {
+            format!("cannot open {p}: check that its directory exists and is writable")
+        }
+        Some(C::DatabaseBusy) | Some(C::DatabaseLocked) => format!(
+            "{p} stayed busy for {}s: another process holds a long write; try again",
+            BUSY_TIMEOUT.as_secs()
+        ),
+        Some(C::DiskFull) => format!("the disk holding {p} is full"),
+        None if matches!(
+            e,
+            rusqlite::Error::FromSqlConversionFailure(..)
+                | rusqlite::Error::InvalidColumnType(..)
+                | rusqlite::Error::IntegralValueOutOfRange(..)
+                | rusqlite::Error::Utf8Error(..)
+        ) =>
+        {
+            format!(
+                "{p} is damaged or was edited: a stored value is not one totpctl writes ({e}); \
+                 restore it from a backup"
+            )
+        }
+        _ => format!("store {p}: {e}"),
+    };
+    store_err(msg)
+}
+
+const TOTP_COLUMNS: &str = "t.id, t.account, t.issuer, t.algorithm, t.digits, t.period, \
+     t.verified, t.last_step, t.last_used_at, t.failed_attempts, t.locked_until, \
+     t.created_at, t.updated_at, \
+     (SELECT count(*) FROM backup_codes b WHERE b.totp_id = t.id AND b.used_at IS NULL), t.mac";
+
+fn algorithm_at(r: &Row<'_>, i: usize) -> rusqlite::Result<Algorithm> {
+    let text = match r.get_ref(i)?.as_str() {
+        Ok(t) => t,
+        Err(_) => return Err(not_text(r.get::<_, String>(i).err(), i)),
+    };
+    Algorithm::parse(text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("unknown algorithm {text:?}").into(),
+        )
+    })
+}
+
+fn not_text(e: Option<rusqlite::Error>, i: usize) -> rusqlite::Error {
+    e.unwrap_or(rusqlite::Error::InvalidColumnType(
+        i,
+        String::new(),
+        rusqlite::types::Type::Null,
+    ))
+}
+
+/// The parameters at columns 3 to 5, checked as strictly as on input: a period of 0
+/// or 1 digit in the file is damage (or an attack), never something to compute with.
+fn params_at(r: &Row<'_>) -> rusqlite::Result<Params> {
+    let algorithm = algorithm_at(r, 3)?;
+    Params::new(algorithm, r.get(4)?, r.get(5)?).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Integer, e.into())
+    })
+}
+
+fn totp_from_row(r: &Row<'_>) -> rusqlite::Result<Totp> {
+    Ok(Totp {
+        id: r.get(0)?,
+        account: r.get(1)?,
+        issuer: r.get(2)?,
+        params: params_at(r)?,
+        verified: r.get(6)?,
+        last_step: r.get(7)?,
+        last_used_at: r.get(8)?,
+        failed_attempts: r.get(9)?,
+        locked_until: r.get(10)?,
+        created_at: r.get(11)?,
+        updated_at: r.get(12)?,
+        backup_codes_remaining: r.get(13)?,
+        mac: r.get(14)?,
+    })
+}
+
+/// Finds an enrollment by account name or id.
+fn find(conn: &Connection, account_or_id: &str) -> rusqlite::Result<Option<Totp>> {
+    // Two small statements rather than one UNION: every command that names an
+    // account compiles the first, and only a miss compiles the second, which halves
+    // the SQL that a verify compiles to find its enrollment.
+    let by_account = format!("SELECT {TOTP_COLUMNS} FROM totps t WHERE t.account = ?1");
+    if let Some(t) = conn
+        .prepare_cached(&by_account)?
+        .query_row([account_or_id], totp_from_row)
+        .optional()?
+    {
+        return Ok(Some(t));
+    }
+    let by_id = format!("SELECT {TOTP_COLUMNS} FROM totps t WHERE t.id = ?1");
+    conn.prepare_cached(&by_id)?
+        .query_row([account_or_id], totp_from_row)
+        .optional()
+}
+
+/// Whether `account` (by name, not id) is enrolled.
+fn is_enrolled(conn: &Connection, account: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM totps WHERE account = ?1)")?
+        .query_row([account], |r| r.get(0))
+}
+
+fn query_totps(
+    conn: &Connection,
+    filter: &ListFilter,
+    f: &mut dyn FnMut(&Row<'_>) -> Result<()>,
+) -> Result<()> {
+    let mut sql = format!("SELECT {TOTP_COLUMNS} FROM totps t WHERE 1");
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    if let Some(v) = filter.verified {
+        sql.push_str(" AND t.verified = ?");
+        args.push(i64::from(v).into());
+    }
+    if let Some(issuer) = &filter.issuer {
+        sql.push_str(" AND t.issuer = ? COLLATE NOCASE");
+        args.push(issuer.clone().into());
+    }
+    if let Some(now) = &filter.locked_at {
+        sql.push_str(" AND t.locked_until > ?");
+        args.push(now.clone().into());
+    }
+    if filter.no_backup_codes {
+        sql.push_str(" AND NOT EXISTS (SELECT 1 FROM backup_codes b WHERE b.totp_id = t.id)");
+    }
+    if let Some(before) = &filter.unused_since {
+        sql.push_str(" AND (t.last_used_at IS NULL OR t.last_used_at < ?)");
+        args.push(before.clone().into());
+    }
+    sql.push_str(" ORDER BY t.account");
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+    while let Some(row) = rows.next()? {
+        f(row)?;
+    }
+    Ok(())
+}
+
+impl Engine for Sqlite {
+    fn write(&mut self) -> Result<Box<dyn Tx + '_>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| sqlite_err(&self.path, e))?;
+        Ok(Box::new(SqliteTx {
+            tx,
+            path: &self.path,
+        }))
+    }
+
+    fn read(&mut self) -> Result<Box<dyn Tx + '_>> {
+        // A deferred transaction: its first read fixes the snapshot (WAL), and
+        // writers go on meanwhile.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(|e| sqlite_err(&self.path, e))?;
+        Ok(Box::new(SqliteTx {
+            tx,
+            path: &self.path,
+        }))
+    }
+
+    fn schema_version(&mut self) -> Result<i64> {
+        Ok(i64::from(self.identity()?.1))
+    }
+
+    fn is_empty(&mut self) -> Result<bool> {
+        let mut tx = self.read()?;
+        Ok(!tx.has_content()? && tx.vault_row()?.is_none())
+    }
+}
+
+/// A transaction on an SQLite store.
+struct SqliteTx<'c> {
+    tx: Transaction<'c>,
+    path: &'c Path,
+}
+
+impl SqliteTx<'_> {
+    fn ok<T>(&self, r: rusqlite::Result<T>) -> Result<T> {
+        r.map_err(|e| sqlite_err(self.path, e))
+    }
+
+    fn exec(&self, sql: &str, args: impl rusqlite::Params) -> Result<usize> {
+        let r = self
+            .tx
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute(args));
+        self.ok(r)
+    }
+
+    fn flag(&self, sql: &str) -> Result<bool> {
+        let r = self.tx.query_row(sql, [], |r| r.get(0));
+        self.ok(r)
+    }
+}
+
+const EVENT_COLUMNS: &str = "seq, at, event, account, totp_id, detail, actor, state, hash, mac";
+
+/// An event from a row whose first columns are `seq, at, event, account, totp_id,
+/// detail, actor, state`.
+fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
+    Ok(Event {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        event: r.get(2)?,
+        account: r.get(3)?,
+        totp_id: r.get(4)?,
+        detail: r.get(5)?,
+        actor: r.get(6)?,
+        state: r.get(7)?,
+    })
+}
+
+fn stored_event_from_row(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
+    Ok(StoredEvent {
+        event: event_from_row(r)?,
+        hash: r.get(8)?,
+        mac: r.get(9)?,
+    })
+}
+
+fn totp_ref_from_row<'r>(r: &'r Row<'_>) -> rusqlite::Result<TotpRef<'r>> {
+    // On a value that is not text, the error is the one `get::<String>` gives.
+    let text = |i: usize| -> rusqlite::Result<&'r str> {
+        match r.get_ref(i)?.as_str() {
+            Ok(t) => Ok(t),
+            Err(_) => Err(not_text(r.get::<_, String>(i).err(), i)),
+        }
+    };
+    let opt_text = |i: usize| -> rusqlite::Result<Option<&'r str>> {
+        match r.get_ref(i)?.as_str_or_null() {
+            Ok(t) => Ok(t),
+            Err(_) => Err(not_text(r.get::<_, Option<String>>(i).err(), i)),
+        }
+    };
+    Ok(TotpRef {
+        id: text(0)?,
+        account: text(1)?,
+        issuer: text(2)?,
+        params: params_at(r)?,
+        verified: r.get(6)?,
+        last_used_at: opt_text(8)?,
+        failed_attempts: r.get(9)?,
+        locked_until: opt_text(10)?,
+        created_at: text(11)?,
+        updated_at: text(12)?,
+        backup_codes_remaining: r.get(13)?,
+    })
+}
+
+impl Tx for SqliteTx<'_> {
+    fn find(&mut self, account_or_id: &str) -> Result<Option<Totp>> {
+        // The write transaction holds the database's write lock already.
+        self.ok(find(&self.tx, account_or_id))
+    }
+
+    fn is_enrolled(&mut self, account: &str) -> Result<bool> {
+        self.ok(is_enrolled(&self.tx, account))
+    }
+
+    fn all_totp_ids(&mut self) -> Result<Vec<String>> {
+        let r = self
+            .tx
+            .prepare("SELECT id FROM totps ORDER BY id")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect());
+        self.ok(r)
+    }
+
+    fn sealed_secret(&mut self, id: &str) -> Result<Vec<u8>> {
+        let r = self
+            .tx
+            .prepare_cached("SELECT secret FROM totps WHERE id = ?1")
+            .and_then(|mut s| s.query_row([id], |r| r.get(0)));
+        self.ok(r)
+    }
+
+    fn insert_totp(&mut self, t: &Totp, sealed: &[u8], mac: &[u8]) -> Result<bool> {
+        // The account's unique index answers "is it enrolled already?" as part of the
+        // insert, instead of a separate lookup per account.
+        let n = self.exec(
+            "INSERT INTO totps (id, account, issuer, algorithm, digits, period, secret, \
+                                verified, last_step, last_used_at, failed_attempts, \
+                                locked_until, created_at, updated_at, mac) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+             ON CONFLICT (account) DO NOTHING",
+            params![
+                t.id,
+                t.account,
+                t.issuer,
+                t.params.algorithm.as_str(),
+                t.params.digits,
+                t.params.period,
+                sealed,
+                t.verified,
+                t.last_step,
+                t.last_used_at,
+                t.failed_attempts,
+                t.locked_until,
+                t.created_at,
+                t.updated_at,
+                mac
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn save_state(&mut self, t: &Totp, old_mac: Option<&[u8]>, mac: &[u8]) -> Result<bool> {
+        let n = self.exec(
+            "UPDATE totps SET verified = ?2, last_step = ?3, last_used_at = ?4, \
+                    failed_attempts = ?5, locked_until = ?6, updated_at = ?7, mac = ?8 \
+             WHERE id = ?1 AND mac IS ?9",
+            params![
+                t.id,
+                t.verified,
+                t.last_step,
+                t.last_used_at,
+                t.failed_attempts,
+                t.locked_until,
+                t.updated_at,
+                mac,
+                old_mac
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn set_totp_mac(&mut self, id: &str, mac: &[u8]) -> Result<()> {
+        self.exec("UPDATE totps SET mac = ?2 WHERE id = ?1", params![id, mac])
+            .map(drop)
+    }
+
+    fn reseal(&mut self, id: &str, sealed: &[u8]) -> Result<()> {
+        self.exec(
+            "UPDATE totps SET secret = ?2 WHERE id = ?1",
+            params![id, sealed],
+        )
+        .map(drop)
+    }
+
+    fn delete_totp(&mut self, id: &str) -> Result<()> {
+        // The foreign key deletes the backup codes.
+        self.exec("DELETE FROM totps WHERE id = ?1", [id]).map(drop)
+    }
+
+    fn for_each_totp(
+        &mut self,
+        filter: &ListFilter,
+        f: &mut dyn FnMut(Totp) -> Result<()>,
+    ) -> Result<()> {
+        query_totps(&self.tx, filter, &mut |row| f(totp_from_row(row)?))
+    }
+
+    fn for_each_totp_ref(
+        &mut self,
+        filter: &ListFilter,
+        f: &mut dyn FnMut(&TotpRef<'_>) -> Result<()>,
+    ) -> Result<()> {
+        query_totps(&self.tx, filter, &mut |row| f(&totp_ref_from_row(row)?))
+    }
+
+    fn backup_code_hashes(&mut self, id: &str) -> Result<Vec<Vec<u8>>> {
+        let r = self
+            .tx
+            .prepare_cached("SELECT hash FROM backup_codes WHERE totp_id = ?1 AND used_at IS NULL")
+            .and_then(|mut s| s.query_map([id], |r| r.get(0))?.collect());
+        self.ok(r)
+    }
+
+    fn use_backup_code(&mut self, id: &str, hash: &[u8], now: &str) -> Result<bool> {
+        let n = self.exec(
+            "UPDATE backup_codes SET used_at = ?3 \
+             WHERE totp_id = ?1 AND hash = ?2 AND used_at IS NULL",
+            params![id, hash, now],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn backup_code_used_at(&mut self, id: &str, hash: &[u8]) -> Result<Option<String>> {
+        let r = self
+            .tx
+            .prepare_cached(
+                "SELECT used_at FROM backup_codes \
+                 WHERE totp_id = ?1 AND hash = ?2 AND used_at IS NOT NULL",
+            )
+            .and_then(|mut s| s.query_row(params![id, hash], |r| r.get(0)).optional());
+        self.ok(r)
+    }
+
+    fn replace_backup_codes(&mut self, id: &str, hashes: &[Vec<u8>]) -> Result<()> {
+        self.exec("DELETE FROM backup_codes WHERE totp_id = ?1", [id])?;
+        for hash in hashes {
+            self.exec(
+                "INSERT INTO backup_codes (totp_id, hash) VALUES (?1, ?2)",
+                params![id, hash],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn config_pairs(&mut self) -> Result<Vec<(String, String)>> {
+        let r = self
+            .tx
+            .prepare_cached("SELECT key, value FROM config")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect());
+        self.ok(r)
+    }
+
+    fn set_config(&mut self, key: &str, value: &str) -> Result<()> {
+        self.exec(
+            "INSERT INTO config (key, value) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+        .map(drop)
+    }
+
+    fn meta(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
+        let r = self
+            .tx
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")
+            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional());
+        self.ok(r)
+    }
+
+    fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<()> {
+        self.exec(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )
+        .map(drop)
+    }
+
+    fn vault_row(&mut self) -> Result<Option<VaultRow>> {
+        let r = self
+            .tx
+            .prepare_cached(
+                "SELECT protection, kdf, salt, wrapped, version FROM vault WHERE id = 1",
+            )
+            .and_then(|mut s| {
+                s.query_row([], |r| {
+                    Ok(VaultRow {
+                        protection: r.get(0)?,
+                        kdf: r.get(1)?,
+                        salt: r.get(2)?,
+                        wrapped: r.get(3)?,
+                        version: r.get(4)?,
+                    })
+                })
+                .optional()
+            });
+        self.ok(r)
+    }
+
+    fn put_vault_row(&mut self, row: &VaultRow, now: &str) -> Result<()> {
+        self.exec(
+            "INSERT INTO vault (id, protection, kdf, salt, wrapped, version, updated_at) \
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT (id) DO UPDATE SET protection = excluded.protection, kdf = excluded.kdf, \
+                 salt = excluded.salt, wrapped = excluded.wrapped, version = excluded.version, \
+                 updated_at = excluded.updated_at",
+            params![
+                row.protection,
+                row.kdf,
+                row.salt,
+                row.wrapped,
+                row.version,
+                now
+            ],
+        )
+        .map(drop)
+    }
+
+    fn has_content(&mut self) -> Result<bool> {
+        self.flag(
+            "SELECT EXISTS (SELECT 1 FROM totps) OR EXISTS (SELECT 1 FROM events) \
+                 OR EXISTS (SELECT 1 FROM config) OR EXISTS (SELECT 1 FROM meta)",
+        )
+    }
+
+    fn has_integrity_data(&mut self) -> Result<bool> {
+        self.flag(
+            "SELECT EXISTS (SELECT 1 FROM meta) \
+                 OR EXISTS (SELECT 1 FROM totps WHERE mac IS NOT NULL) \
+                 OR EXISTS (SELECT 1 FROM events WHERE mac IS NOT NULL OR actor IS NOT NULL) \
+                 OR EXISTS (SELECT 1 FROM log_head WHERE mac IS NOT NULL)",
+        )
+    }
+
+    fn lock_log(&mut self) -> Result<()> {
+        // `BEGIN IMMEDIATE` holds the database's one write lock already.
+        Ok(())
+    }
+
+    fn head(&mut self) -> Result<Option<Head>> {
+        let r = self
+            .tx
+            .prepare_cached("SELECT seq, hash, mac FROM log_head WHERE id = 1")
+            .and_then(|mut s| {
+                s.query_row([], |r| {
+                    Ok(Head {
+                        seq: r.get(0)?,
+                        hash: r.get(1)?,
+                        mac: r.get(2)?,
+                    })
+                })
+                .optional()
+            });
+        self.ok(r)
+    }
+
+    fn put_head(&mut self, seq: i64, hash: &[u8], mac: &[u8]) -> Result<()> {
+        self.exec(
+            "INSERT INTO log_head (id, seq, hash, mac) VALUES (1, ?1, ?2, ?3) \
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, \
+                 mac = excluded.mac",
+            params![seq, hash, mac],
+        )
+        .map(drop)
+    }
+
+    fn has_events(&mut self) -> Result<bool> {
+        self.flag("SELECT EXISTS (SELECT 1 FROM events)")
+    }
+
+    fn insert_event(&mut self, e: &Event, hash: &[u8], mac: &[u8]) -> Result<()> {
+        self.exec(
+            "INSERT INTO events (seq, at, event, account, totp_id, detail, actor, state, hash, mac) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                e.seq, e.at, e.event, e.account, e.totp_id, e.detail, e.actor, e.state, hash,
+                mac
+            ],
+        )
+        .map(drop)
+    }
+
+    fn set_event_mac(&mut self, seq: i64, mac: &[u8]) -> Result<()> {
+        self.exec(
+            "UPDATE events SET mac = ?2 WHERE seq = ?1",
+            params![seq, mac],
+        )
+        .map(drop)
+    }
+
+    fn hash_at(&mut self, seq: i64) -> Result<Option<Vec<u8>>> {
+        let r = self
+            .tx
+            .prepare_cached("SELECT hash FROM events WHERE seq = ?1")
+            .and_then(|mut s| s.query_row([seq], |r| r.get(0)).optional());
+        self.ok(r)
+    }
+
+    fn last_event_of(&mut self, totp_id: &str) -> Result<Option<StoredEvent>> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE totp_id = ?1 ORDER BY seq DESC LIMIT 1"
+        );
+        let r = self
+            .tx
+            .prepare_cached(&sql)
+            .and_then(|mut s| s.query_row([totp_id], stored_event_from_row).optional());
+        self.ok(r)
+    }
+
+    fn for_each_stored_event(
+        &mut self,
+        f: &mut dyn FnMut(StoredEvent) -> Result<()>,
+    ) -> Result<()> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY seq");
+        let mut stmt = self.ok(self.tx.prepare(&sql))?;
+        let mut rows = self.ok(stmt.query([]))?;
+        while let Some(r) = rows.next().map_err(|e| sqlite_err(self.path, e))? {
+            f(stored_event_from_row(r).map_err(|e| sqlite_err(self.path, e))?)?;
+        }
+        Ok(())
+    }
+
+    fn for_each_event(
+        &mut self,
+        filter: &EventFilter,
+        f: &mut dyn FnMut(Event) -> Result<()>,
+    ) -> Result<()> {
+        let mut sql = String::from(
+            "SELECT seq, at, event, account, totp_id, detail, actor, state FROM events WHERE 1",
+        );
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(account) = &filter.account {
+            sql.push_str(" AND (account = ? OR totp_id = ?)");
+            args.push(account.clone().into());
+            args.push(account.clone().into());
+        }
+        if let Some(since) = &filter.since {
+            sql.push_str(" AND at >= ?");
+            args.push(since.clone().into());
+        }
+        if let Some(until) = &filter.until {
+            sql.push_str(" AND at <= ?");
+            args.push(until.clone().into());
+        }
+        if !filter.events.is_empty() {
+            sql.push_str(" AND event IN (");
+            for (i, name) in filter.events.iter().enumerate() {
+                sql.push_str(if i == 0 { "?" } else { ", ?" });
+                args.push(name.clone().into());
+            }
+            sql.push(')');
+        }
+        if let Some(limit) = filter.limit {
+            sql = format!("SELECT * FROM ({sql} ORDER BY seq DESC LIMIT ?)");
+            args.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
+        }
+        sql.push_str(" ORDER BY seq");
+        let mut stmt = self.ok(self.tx.prepare(&sql))?;
+        let mut rows = self.ok(stmt.query(rusqlite::params_from_iter(args)))?;
+        while let Some(r) = rows.next().map_err(|e| sqlite_err(self.path, e))? {
+            f(event_from_row(r).map_err(|e| sqlite_err(self.path, e))?)?;
+        }
+        Ok(())
+    }
+
+    fn vanished_enrollments(&mut self) -> Result<Vec<(i64, String)>> {
+        let r = self
+            .tx
+            .prepare(
+                "SELECT e.seq, e.totp_id FROM events e \
+                 WHERE e.totp_id IS NOT NULL \
+                   AND e.seq = (SELECT max(x.seq) FROM events x WHERE x.totp_id = e.totp_id) \
+                   AND e.event <> 'removed' \
+                   AND NOT EXISTS (SELECT 1 FROM totps t WHERE t.id = e.totp_id) \
+                 ORDER BY e.seq",
+            )
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect());
+        self.ok(r)
+    }
+
+    fn last_config_change(&mut self) -> Result<Option<StoredEvent>> {
+        // Found through the partial index on config_changed events.
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE event = 'config_changed' \
+             ORDER BY seq DESC LIMIT 1"
+        );
+        let r = self
+            .tx
+            .prepare_cached(&sql)
+            .and_then(|mut s| s.query_row([], stored_event_from_row).optional());
+        self.ok(r)
+    }
+
+    fn stats(&mut self, now: &str) -> Result<Stats> {
+        let r = self.tx.query_row(
+            "SELECT (SELECT count(*) FROM totps), \
+                    (SELECT count(*) FROM totps WHERE verified), \
+                    (SELECT count(*) FROM totps WHERE locked_until > ?1), \
+                    (SELECT count(*) FROM totps t WHERE t.verified AND NOT EXISTS \
+                        (SELECT 1 FROM backup_codes b WHERE b.totp_id = t.id \
+                         AND b.used_at IS NULL)), \
+                    (SELECT count(*) FROM events), \
+                    (SELECT at FROM events ORDER BY seq DESC LIMIT 1), \
+                    (SELECT user_version FROM pragma_user_version)",
+            [now],
+            |r| {
+                let total: i64 = r.get(0)?;
+                let verified: i64 = r.get(1)?;
+                Ok(Stats {
+                    total: total as u64,
+                    verified: verified as u64,
+                    unverified: (total - verified) as u64,
+                    locked: r.get::<_, i64>(2)? as u64,
+                    without_backup_codes: r.get::<_, i64>(3)? as u64,
+                    events: r.get::<_, i64>(4)? as u64,
+                    last_event_at: r.get(5)?,
+                    schema_version: r.get(6)?,
+                })
+            },
+        );
+        self.ok(r)
+    }
+
+    fn size(&mut self) -> Result<Size> {
+        let r = self.tx.query_row(
+            "SELECT (SELECT count(*) FROM totps) + (SELECT count(*) FROM backup_codes) \
+                  + (SELECT count(*) FROM events) + (SELECT count(*) FROM config) \
+                  + (SELECT count(*) FROM meta) + 2",
+            [],
+            |r| r.get::<_, i64>(0),
+        );
+        Ok(Size {
+            records: self.ok(r)? as u64,
+        })
+    }
+
+    fn export(&mut self, f: &mut dyn FnMut(Record) -> Result<()>) -> Result<()> {
+        let path = self.path;
+        let err = |e| sqlite_err(path, e);
+        if let Some(row) = self.vault_row()? {
+            f(Record::Vault(row))?;
+        }
+        for (key, value) in self.config_pairs()? {
+            f(Record::Config { key, value })?;
+        }
+        {
+            let mut stmt = self.ok(self.tx.prepare("SELECT key, value FROM meta ORDER BY key"))?;
+            let mut rows = self.ok(stmt.query([]))?;
+            while let Some(r) = rows.next().map_err(err)? {
+                f(Record::Meta {
+                    key: r.get(0).map_err(err)?,
+                    value: r.get(1).map_err(err)?,
+                })?;
+            }
+        }
+        {
+            let sql = format!("SELECT {TOTP_COLUMNS}, t.secret FROM totps t ORDER BY t.id");
+            let mut stmt = self.ok(self.tx.prepare(&sql))?;
+            let mut rows = self.ok(stmt.query([]))?;
+            while let Some(r) = rows.next().map_err(err)? {
+                f(Record::Totp {
+                    totp: totp_from_row(r).map_err(err)?,
+                    sealed: r.get(15).map_err(err)?,
+                })?;
+            }
+        }
+        {
+            let mut stmt = self.ok(self
+                .tx
+                .prepare("SELECT totp_id, hash, used_at FROM backup_codes ORDER BY totp_id"))?;
+            let mut rows = self.ok(stmt.query([]))?;
+            while let Some(r) = rows.next().map_err(err)? {
+                f(Record::BackupCode {
+                    totp_id: r.get(0).map_err(err)?,
+                    hash: r.get(1).map_err(err)?,
+                    used_at: r.get(2).map_err(err)?,
+                })?;
+            }
+        }
+        self.for_each_stored_event(&mut |e| f(Record::Event(e)))?;
+        if let Some(h) = self.head()? {
+            f(Record::Head(h))?;
+        }
+        Ok(())
+    }
+
+    fn import(&mut self, r: &Record) -> Result<()> {
+        match r {
+            Record::Vault(row) => self.put_vault_row(row, &crate::timestamp(chrono::Utc::now())),
+            Record::Totp { totp, sealed } => {
+                let mac = totp.mac.clone().unwrap_or_default();
+                if !self.insert_totp(totp, sealed, &mac)? {
+                    return Err(store_err(format!(
+                        "{}: account {} twice in the source",
+                        self.path.display(),
+                        crate::output::sanitize(&totp.account)
+                    )));
+                }
+                if totp.mac.is_none() {
+                    self.exec("UPDATE totps SET mac = NULL WHERE id = ?1", [&totp.id])?;
+                }
+                Ok(())
+            }
+            Record::BackupCode {
+                totp_id,
+                hash,
+                used_at,
+            } => self
+                .exec(
+                    "INSERT INTO backup_codes (totp_id, hash, used_at) VALUES (?1, ?2, ?3)",
+                    params![totp_id, hash, used_at],
+                )
+                .map(drop),
+            Record::Config { key, value } => self.set_config(key, value),
+            Record::Meta { key, value } => self.set_meta(key, value),
+            Record::Event(e) => self
+                .exec(
+                    "INSERT INTO events (seq, at, event, account, totp_id, detail, actor, state, \
+                                         hash, mac) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![
+                        e.event.seq,
+                        e.event.at,
+                        e.event.event,
+                        e.event.account,
+                        e.event.totp_id,
+                        e.event.detail,
+                        e.event.actor,
+                        e.event.state,
+                        e.hash,
+                        e.mac
+                    ],
+                )
+                .map(drop),
+            Record::Head(h) => self
+                .exec(
+                    "INSERT INTO log_head (id, seq, hash, mac) VALUES (1, ?1, ?2, ?3)",
+                    params![h.seq, h.hash, h.mac],
+                )
+                .map(drop),
+        }
+    }
+
+    fn commit(self: Box<Self>) -> Result<()> {
+        let path = self.path;
+        self.tx.commit().map_err(|e| sqlite_err(path, e))
+    }
+}
