@@ -128,7 +128,7 @@ fn assert_refused_all(env: &TestEnv, out: &Output, named: &[(&Path, &str)]) {
         assert!(line.starts_with("totpctl: "), "{line}");
     }
     assert!(!err.contains("panicked"), "{err}");
-    assert!(!env.store.exists(), "a refused import created the store");
+    assert!(!env.store_exists(), "a refused import created the store");
 }
 
 fn is_root() -> bool {
@@ -368,7 +368,7 @@ fn malformed_files_are_refused_each_named_with_every_problem() {
     for p in &paths {
         assert!(message.contains(&*p.to_string_lossy()), "{message}");
     }
-    assert!(!env.store.exists());
+    assert!(!env.store_exists());
 }
 
 #[test]
@@ -379,7 +379,7 @@ fn account_flag_is_for_one_file_and_existing_accounts_are_refused() {
     let out = import(&env, &[&a, &b], &["--account", "x"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--account"), "{}", stderr(&out));
-    assert!(!env.store.exists());
+    assert!(!env.store_exists());
 
     env.enroll("alice");
     let out = import(&env, &[&a], &["--account", "alice"]);
@@ -411,7 +411,7 @@ fn a_dry_run_checks_everything_and_changes_nothing() {
         not_carried(&view, "alice"),
         ["RATE_LIMIT 3 30", "WINDOW_SIZE 3", "DISALLOW_REUSE"]
     );
-    assert!(!env.store.exists(), "a dry run created the store");
+    assert!(!env.store_exists(), "a dry run created the store");
 
     env.enroll("bob");
     let before = env.store_bytes();

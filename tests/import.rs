@@ -580,7 +580,7 @@ fn a_refused_import_into_a_new_store_creates_nothing() {
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
         assert!(stderr(&out).contains("line 2"), "{}", stderr(&out));
-        assert!(!env.store.exists(), "{args:?} made a store");
+        assert!(!env.store_exists(), "{args:?} made a store");
         assert!(!env.key_file().exists(), "{args:?} made a key file");
     }
     let out = env

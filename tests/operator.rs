@@ -83,10 +83,16 @@ fn info_says_where_things_are_and_counts_without_the_key() {
     let key = std::fs::read(env.key_file()).unwrap();
     std::fs::remove_file(env.key_file()).unwrap();
     let info = env.json(&["info"]);
-    assert_eq!(info["store"], env.store.display().to_string());
+    if !common::on_postgres() {
+        assert_eq!(info["store"], env.store.display().to_string());
+    }
     assert_eq!(info["keyProtection"], "key-file");
     assert_eq!(info["keyFile"], env.key_file().display().to_string());
-    assert_eq!(info["schemaVersion"], 2);
+    // SQLite's user_version; PostgreSQL's own migrations table counts from 1.
+    assert_eq!(
+        info["schemaVersion"],
+        if common::on_postgres() { 1 } else { 2 }
+    );
     assert_eq!(
         info["enrollments"],
         serde_json::json!({
@@ -130,12 +136,7 @@ fn every_event_names_its_actor_in_json_and_for_people() {
     assert!(text.lines().next().unwrap().contains("BY"), "{text}");
     assert!(text.contains(&format!("{user}@{host}")), "{text}");
     // The actor is covered by the chain: changing it breaks the check.
-    env.sqlite()
-        .execute(
-            "UPDATE events SET actor = '{\"user\":\"mallory\",\"host\":\"x\"}' WHERE seq = 1",
-            [],
-        )
-        .unwrap();
+    env.sql("UPDATE events SET actor = '{\"user\":\"mallory\",\"host\":\"x\"}' WHERE seq = 1");
     let e = env.json_status(&["log", "--check"], 2);
     assert_eq!(e["error"]["code"], "log_chain_broken", "{e}");
     assert_eq!(e["error"]["event"], 1, "{e}");

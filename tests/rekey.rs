@@ -523,7 +523,7 @@ fn a_refused_passphrase_on_a_new_store_creates_nothing() {
             .contains("shorter than 8"),
         "{e}"
     );
-    assert!(!env.store.exists(), "the store was made");
+    assert!(!env.store_exists(), "the store was made");
     assert!(!env.key_file().exists(), "the key file was made");
     // A good one makes a passphrase store, with no key file.
     json_env(
@@ -532,7 +532,7 @@ fn a_refused_passphrase_on_a_new_store_creates_nothing() {
         &["rekey", "--passphrase"],
         0,
     );
-    assert!(env.store.exists() && !env.key_file().exists());
+    assert!(env.store_exists() && !env.key_file().exists());
     let info = env.json(&["info"]);
     assert_eq!(info["keyProtection"], "passphrase", "{info}");
 }

@@ -41,6 +41,10 @@ fn events(env: &TestEnv) -> Vec<Value> {
 
 #[test]
 fn an_old_store_is_read_as_it_is_and_upgraded_by_the_first_keyed_command() {
+    if common::skip_on_postgres("a version 1 store is an SQLite file made by the previous release")
+    {
+        return;
+    }
     let (env, alice, verified) = v1_store();
     // Read without the key, and not upgraded by reading.
     assert_eq!(env.json(&["list"]).as_array().unwrap().len(), 2);
@@ -100,6 +104,10 @@ fn an_old_store_is_read_as_it_is_and_upgraded_by_the_first_keyed_command() {
 
 #[test]
 fn an_upgraded_store_cannot_be_passed_off_as_an_old_one() {
+    if common::skip_on_postgres("a version 1 store is an SQLite file made by the previous release")
+    {
+        return;
+    }
     let (env, alice, _) = v1_store();
     let secret = alice["secret"].as_str().unwrap();
     let at = (T0 + 30).to_string();
