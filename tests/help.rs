@@ -197,7 +197,8 @@ fn documented_keys(command: &str) -> (Vec<String>, Vec<String>) {
         .expect("README.md");
     let row = readme
         .lines()
-        .find(|l| l.starts_with(&format!("| `{command}` |")))
+        // The JSON table's row: the tour of the commands has rows that start alike.
+        .find(|l| l.starts_with(&format!("| `{command}` |")) && l.contains('{'))
         .unwrap_or_else(|| panic!("the README's JSON table has no row for {command}"));
     let braces = row
         .split_once('{')
