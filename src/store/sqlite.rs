@@ -77,8 +77,8 @@ impl Sqlite {
                 )));
             }
         }
-        check_file(path)?;
-        check_length(path)?;
+        let file = check_file(path)?;
+        check_length(file, path)?;
         let conn = connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         let store = Sqlite {
             conn,
@@ -155,8 +155,8 @@ impl Sqlite {
 
 /// Refuses a store that someone else could have planted or written: see
 /// [`files`]. The file is opened without blocking, so a FIFO at the path is refused at
-/// once instead of hanging.
-fn check_file(path: &Path) -> Result<()> {
+/// once instead of hanging. Returns the checked file, for [`check_length`].
+fn check_file(path: &Path) -> Result<fs::File> {
     let file = files::open_for_check(path, false)
         .map_err(|e| store_err(format!("cannot open {}: {e}", path.display())))?
         .ok_or_else(|| store_err(format!("{} vanished as it was opened", path.display())))?;
@@ -183,19 +183,21 @@ fn check_file(path: &Path) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    files::check_store_dir(dir).map_err(store_err)
+    files::check_store_dir(dir).map_err(store_err)?;
+    Ok(file)
 }
 
 /// Refuses an SQLite file cut short in the middle of a page. SQLite itself refuses a
 /// file that lacks whole pages its header counts, but reads a partial last page as if
 /// the rest were zeros, and would go on to use (and write to) the damaged store.
-fn check_length(path: &Path) -> Result<()> {
+/// It reads the descriptor [`check_file`] checked, not the path again.
+fn check_length(mut file: fs::File, path: &Path) -> Result<()> {
     use std::io::Read;
     let mut header = [0u8; 100];
-    let len = match fs::File::open(path).and_then(|mut f| {
-        let len = f.metadata()?.len();
-        f.read_exact(&mut header).map(|()| len)
-    }) {
+    let len = match file
+        .metadata()
+        .and_then(|m| file.read_exact(&mut header).map(|()| m.len()))
+    {
         Ok(len) => len,
         // Shorter than a header, or unreadable: SQLite says which.
         Err(_) => return Ok(()),
