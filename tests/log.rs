@@ -172,6 +172,8 @@ fn log_filters_by_account_since_and_limit() {
     // A removed account's history stays readable.
     let bob = events(env, &["bob"]);
     assert_eq!(kinds(&bob), vec!["enrolled", "removed"]);
+    let bob_id = bob[0]["id"].as_str().unwrap();
+    assert_eq!(seqs(&events(env, &[bob_id])), seqs(&bob), "by a removed id");
 
     let last3 = events(env, &["--limit", "3"]);
     assert_eq!(seqs(&last3), seqs(&all[all.len() - 3..]));

@@ -55,7 +55,7 @@ fn an_old_store_is_read_as_it_is_and_upgraded_by_the_first_keyed_command() {
     assert!(before.iter().all(|e| e["actor"].is_null()), "{before:?}");
     let check = env.json(&["log", "--check"]);
     assert_eq!(check["authenticated"], false, "{check}");
-    assert_eq!(env.json(&["info"])["schemaVersion"], 2);
+    assert_eq!(env.json(&["info"])["schemaVersion"], 3);
 
     // The first command with the key upgrades it, and the code is checked as usual.
     let secret = alice["secret"].as_str().unwrap();
@@ -126,7 +126,7 @@ fn an_upgraded_store_cannot_be_passed_off_as_an_old_one() {
         assert_eq!(e["error"]["code"], "integrity_error", "{args:?}: {e}");
     }
     assert_eq!(env.store_bytes(), bytes);
-    env.sqlite().pragma_update(None, "user_version", 2).unwrap();
+    env.sqlite().pragma_update(None, "user_version", 3).unwrap();
     // Marking the key record as an old one does not make its data unauthenticated.
     env.sqlite()
         .execute("UPDATE vault SET version = 1", [])

@@ -175,8 +175,8 @@ pub trait Tx {
     fn set_event_mac(&mut self, seq: i64, mac: &[u8]) -> Result<()>;
     /// The chain hash of event `seq`.
     fn hash_at(&mut self, seq: i64) -> Result<Option<Vec<u8>>>;
-    /// The newest event naming `totp_id`.
-    fn last_event_of(&mut self, totp_id: &str) -> Result<Option<StoredEvent>>;
+    /// The newest event of enrollment `totp_id`, whose account is `account`.
+    fn last_event_of(&mut self, account: &str, totp_id: &str) -> Result<Option<StoredEvent>>;
     /// Every event in seq order, with hash and MAC (the chain check).
     fn for_each_stored_event(&mut self, f: &mut dyn FnMut(StoredEvent) -> Result<()>)
     -> Result<()>;

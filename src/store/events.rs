@@ -216,9 +216,10 @@ impl Appender {
 pub fn last_event_of(
     tx: &mut dyn Tx,
     keys: &Keys,
+    account: &str,
     totp_id: &str,
 ) -> Result<Result<Option<Event>, i64>> {
-    let stored = tx.last_event_of(totp_id)?;
+    let stored = tx.last_event_of(account, totp_id)?;
     checked(tx, keys, stored)
 }
 

@@ -935,12 +935,13 @@ impl Tx for PgTx<'_> {
             .transpose()
     }
 
-    fn last_event_of(&mut self, totp_id: &str) -> Result<Option<StoredEvent>> {
+    fn last_event_of(&mut self, account: &str, totp_id: &str) -> Result<Option<StoredEvent>> {
         self.flush()?;
         self.opt(
             "SELECT seq, at, event, account, totp_id, detail, actor, state, hash, mac \
-             FROM totpctl.events WHERE totp_id = $1 ORDER BY seq DESC LIMIT 1",
-            &[&totp_id],
+             FROM totpctl.events WHERE totp_id = $2 AND account = $1 \
+             ORDER BY seq DESC LIMIT 1",
+            &[&account, &totp_id],
         )?
         .map(|r| stored_event_from_row(&r))
         .transpose()

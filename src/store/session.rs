@@ -395,7 +395,7 @@ fn check_enrollment(tx: &mut dyn Tx, keys: &Keys, e: &Enrollment) -> Result<()> 
             name()
         )));
     }
-    match events::last_event_of(tx, keys, &t.id)? {
+    match events::last_event_of(tx, keys, &t.account, &t.id)? {
         Ok(Some(last)) if last.event == "removed" => Err(integrity_error(format!(
             "the enrollment of {} was removed (event #{}) but its row is back: it was restored \
              from an older copy",

@@ -501,6 +501,21 @@ struct SqliteTx<'c> {
 }
 
 impl SqliteTx<'_> {
+    /// The account of the enrollment `id`, enrolled or not: from its row, or else from
+    /// the first event that names it (a scan, for an id that is no longer enrolled).
+    fn account_of(&self, id: &str) -> Result<Option<String>> {
+        let r = self
+            .tx
+            .query_row(
+                "SELECT account FROM totps WHERE id = ?1 \
+                 UNION ALL SELECT account FROM events WHERE totp_id = ?1 LIMIT 1",
+                [id],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional();
+        self.ok(r).map(Option::flatten)
+    }
+
     fn ok<T>(&self, r: rusqlite::Result<T>) -> Result<T> {
         r.map_err(|e| sqlite_err(self.path, e))
     }
@@ -876,14 +891,16 @@ impl Tx for SqliteTx<'_> {
         self.ok(r)
     }
 
-    fn last_event_of(&mut self, totp_id: &str) -> Result<Option<StoredEvent>> {
+    fn last_event_of(&mut self, account: &str, totp_id: &str) -> Result<Option<StoredEvent>> {
+        // Found through the (account, totp_id) index.
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE totp_id = ?1 ORDER BY seq DESC LIMIT 1"
+            "SELECT {EVENT_COLUMNS} FROM events WHERE account = ?1 AND totp_id = ?2 \
+             ORDER BY seq DESC LIMIT 1"
         );
-        let r = self
-            .tx
-            .prepare_cached(&sql)
-            .and_then(|mut s| s.query_row([totp_id], stored_event_from_row).optional());
+        let r = self.tx.prepare_cached(&sql).and_then(|mut s| {
+            s.query_row([account, totp_id], stored_event_from_row)
+                .optional()
+        });
         self.ok(r)
     }
 
@@ -910,7 +927,15 @@ impl Tx for SqliteTx<'_> {
         );
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
         if let Some(account) = &filter.account {
-            sql.push_str(" AND (account = ? OR totp_id = ?)");
+            // Through the (account, totp_id) index: an enrollment id stands for its
+            // account, which every event naming the id carries too.
+            let owner = match uuid::Uuid::try_parse(account) {
+                Ok(_) => self.account_of(account)?,
+                Err(_) => None,
+            };
+            sql.push_str(" AND account IN (?, ?) AND (account = ? OR totp_id = ?)");
+            args.push(account.clone().into());
+            args.push(owner.unwrap_or_else(|| account.clone()).into());
             args.push(account.clone().into());
             args.push(account.clone().into());
         }
@@ -944,13 +969,15 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn vanished_enrollments(&mut self) -> Result<Vec<(i64, String)>> {
+        // One pass that groups the events by enrollment (no index leads with totp_id).
         let r = self
             .tx
             .prepare(
-                "SELECT e.seq, e.totp_id FROM events e \
-                 WHERE e.totp_id IS NOT NULL \
-                   AND e.seq = (SELECT max(x.seq) FROM events x WHERE x.totp_id = e.totp_id) \
-                   AND e.event <> 'removed' \
+                "SELECT e.seq, e.totp_id \
+                 FROM (SELECT max(seq) AS seq FROM events WHERE totp_id IS NOT NULL \
+                       GROUP BY totp_id) l \
+                 JOIN events e ON e.seq = l.seq \
+                 WHERE e.event <> 'removed' \
                    AND NOT EXISTS (SELECT 1 FROM totps t WHERE t.id = e.totp_id) \
                  ORDER BY e.seq",
             )
