@@ -155,3 +155,71 @@ fn an_upgraded_store_cannot_be_passed_off_as_an_old_one() {
         "{e}"
     );
 }
+
+/// The indexes of a store's events, by name.
+fn event_indexes(env: &TestEnv) -> Vec<String> {
+    let db = env.sqlite();
+    let mut stmt = db
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' \
+             AND sql IS NOT NULL ORDER BY name",
+        )
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_version_2_store_gets_the_one_events_index_and_its_history_stays_found() {
+    if common::skip_on_postgres("schema 3 changes the SQLite file's indexes") {
+        return;
+    }
+    let env = TestEnv::new();
+    let (alice, _) = env.enroll_verified("alice", T0);
+    env.enroll("bob");
+    env.json(&["remove", "bob", "--yes"]);
+    // Put back the version 2 layout: three indexes on the events.
+    env.sqlite()
+        .execute_batch(
+            "DROP INDEX events_enrollment;
+             CREATE INDEX events_account ON events (account);
+             CREATE INDEX events_totp ON events (totp_id);
+             CREATE INDEX events_at ON events (at);
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    let bob_before = env.json(&["log", "bob"]);
+    // The first command migrated it, even one that only reads.
+    let version: i32 = env
+        .sqlite()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 3);
+    assert_eq!(
+        event_indexes(&env),
+        ["events_config_changes", "events_enrollment"]
+    );
+    // The history is found by name and by id, removed enrollments' too.
+    let bob = env.json(&["log", "bob"]);
+    assert_eq!(bob, bob_before);
+    let kinds: Vec<&str> = bob
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["enrolled", "removed"]);
+    assert_eq!(env.json(&["log", bob[0]["id"].as_str().unwrap()]), bob);
+    // Codes are still checked against the enrollment's last event: a new one is
+    // accepted once, and the log still checks out.
+    let code = oathtool(&alice.secret, T0 + 30, &[]);
+    let at = (T0 + 30).to_string();
+    assert_eq!(
+        env.json(&["verify", "alice", &code, "--at", &at])["valid"],
+        true
+    );
+    env.json_status(&["verify", "alice", &code, "--at", &at], 1);
+    assert_eq!(env.json(&["log", "--check"])["intact"], true);
+}
