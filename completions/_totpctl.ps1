@@ -46,6 +46,8 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;enroll' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'The issuer shown in authenticator apps [default: the store''s `issuer` setting]')
             [CompletionResult]::new('--algorithm', '--algorithm', [CompletionResultType]::ParameterName, 'The HMAC algorithm [default: the store''s `algorithm` setting, SHA1]')
             [CompletionResult]::new('--digits', '--digits', [CompletionResultType]::ParameterName, 'Digits per code, 6 to 8 [default: the store''s `digits` setting, 6]')
@@ -53,10 +55,8 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             [CompletionResult]::new('--secret-size', '--secret-size', [CompletionResultType]::ParameterName, 'Length of the secret in bytes, 16 to 64')
             [CompletionResult]::new('--qr', '--qr', [CompletionResultType]::ParameterName, 'When to draw the QR code on the terminal')
             [CompletionResult]::new('--qr-file', '--qr-file', [CompletionResultType]::ParameterName, 'Also write the QR code to an image file (.png or .svg)')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
-            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace a verified TOTP (and drop its backup codes)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace a verified TOTP (and drop its backup codes)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -64,12 +64,12 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;verify' {
-            [CompletionResult]::new('--at', '--at', [CompletionResultType]::ParameterName, 'Check the code as if it were this time (unix seconds or RFC 3339). A past time is checked and recorded as usual; a future one is only checked (nothing changes but the audit trail), so the replay watermark never passes the real clock')
-            [CompletionResult]::new('--window', '--window', [CompletionResultType]::ParameterName, 'Accept codes this many steps before or after now [default: the store''s `window`]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
-            [CompletionResult]::new('--pam', '--pam', [CompletionResultType]::ParameterName, 'Called by pam_exec (expose_authtok): account from $PAM_USER, code from stdin, nothing on stdout, exit 0 only for an accepted code; needs --store')
+            [CompletionResult]::new('--at', '--at', [CompletionResultType]::ParameterName, 'Check the code as if it were this time (unix seconds or RFC 3339). A past time is checked and recorded as usual; a future one is only checked (nothing changes but the audit trail), so the replay watermark never passes the real clock')
+            [CompletionResult]::new('--window', '--window', [CompletionResultType]::ParameterName, 'Accept codes this many steps before or after now [default: the store''s `window`]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
+            [CompletionResult]::new('--pam', '--pam', [CompletionResultType]::ParameterName, 'Called by pam_exec (expose_authtok): account from $PAM_USER, code from stdin, nothing on stdout, exit 0 only for an accepted code; needs --store')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -77,15 +77,15 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;list' {
-            [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Only accounts of this issuer: the whole name, ignoring the case of ASCII letters (acme matches Acme, not Acme Corp)')
-            [CompletionResult]::new('--unused-since', '--unused-since', [CompletionResultType]::ParameterName, 'Only accounts never used, or last used before TIME: a span before now (30m, 24h, 90d), unix seconds or RFC 3339')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Only accounts of this issuer: the whole name, ignoring the case of ASCII letters (acme matches Acme, not Acme Corp)')
+            [CompletionResult]::new('--unused-since', '--unused-since', [CompletionResultType]::ParameterName, 'Only accounts never used, or last used before TIME: a span before now (30m, 24h, 90d), unix seconds or RFC 3339')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('--verified', '--verified', [CompletionResultType]::ParameterName, 'Only accounts whose TOTP is verified')
             [CompletionResult]::new('--unverified', '--unverified', [CompletionResultType]::ParameterName, 'Only accounts whose TOTP is not verified yet')
             [CompletionResult]::new('--locked', '--locked', [CompletionResultType]::ParameterName, 'Only accounts that are locked out now')
             [CompletionResult]::new('--no-backup-codes', '--no-backup-codes', [CompletionResultType]::ParameterName, 'Only accounts without a backup code left')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -103,9 +103,9 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;backup-codes' {
-            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'How many codes, 1 to 100 [default: the store''s `backup-code-count`]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'How many codes, 1 to 100 [default: the store''s `backup-code-count`]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -116,9 +116,9 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
         'totpctl;remove' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -146,15 +146,15 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;log' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events at or after this time: a span before now (30m, 24h, 7d), unix seconds or RFC 3339')
             [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only events at or before this time (as --since)')
             [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Only events of this kind (enrolled, code_accepted, code_rejected, verified, locked, unlocked, backup_codes_generated, backup_code_used, removed, imported, config_changed, rekeyed); repeat it for several')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Only the newest N of the matching events, still printed oldest first')
             [CompletionResult]::new('--head', '--head', [CompletionResultType]::ParameterName, 'Alone: print the log''s head (SEQ:HASH) to keep elsewhere. With --check H: also prove that the log still extends the head H kept earlier, which catches a whole store rolled back to an older copy')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
-            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Check the whole store with its key instead of listing: the keyed hash chain, every enrollment against its MAC and its last event, and the settings')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Check the whole store with its key instead of listing: the keyed hash chain, every enrollment against its MAC and its last event, and the settings')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -162,14 +162,14 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;import' {
-            [CompletionResult]::new('--google-authenticator', '--google-authenticator', [CompletionResultType]::ParameterName, 'Import google-authenticator-libpam files (~/.google_authenticator) instead')
-            [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'The account for a single --google-authenticator file [default: the OS user who owns it]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--google-authenticator', '--google-authenticator', [CompletionResultType]::ParameterName, 'Import google-authenticator-libpam files (~/.google_authenticator) instead')
+            [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'The account for a single --google-authenticator file [default: the OS user who owns it]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('--unverified', '--unverified', [CompletionResultType]::ParameterName, 'Import the TOTPs as not yet verified')
             [CompletionResult]::new('--skip-existing', '--skip-existing', [CompletionResultType]::ParameterName, 'Skip accounts that already exist instead of failing')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Check every line (or file) and report what would be imported, changing nothing (needs no key, creates no store)')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -179,9 +179,9 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
         'totpctl;rekey' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('--passphrase', '--passphrase', [CompletionResultType]::ParameterName, 'Protect the store with a passphrase instead of a key file')
             [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Protect the store with a fresh key file (the default)')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -219,20 +219,20 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;help' {
-            [CompletionResult]::new('enroll', 'enroll', [CompletionResultType]::ParameterValue, 'Enroll an account: a fresh secret, its otpauth:// URI and a QR code, shown once')
-            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check a TOTP code or a backup code for an account')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List enrollments for audit; never shows a secret, URI or backup code')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one enrollment: the fields of `list`, never a secret')
-            [CompletionResult]::new('backup-codes', 'backup-codes', [CompletionResultType]::ParameterValue, 'Replace an account''s backup codes with a fresh set, printed once')
-            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Delete an account''s TOTP and its backup codes')
-            [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Clear an account''s lockout and its count of rejected codes')
-            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show or change the store''s settings')
-            [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'Show the store''s append-only, hash-chained audit trail')
-            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Enroll existing secrets in bulk from otpauth:// URIs, one a line')
-            [CompletionResult]::new('rekey', 'rekey', [CompletionResultType]::ParameterValue, 'Replace the key that seals the store''s secrets, without losing any enrollment')
-            [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show where the store and its key are, the schema version and the counts')
-            [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy the whole store into a new one, in either engine')
-            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('enroll', 'enroll', [CompletionResultType]::ParameterValue, 'enroll')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'verify')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'list')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'show')
+            [CompletionResult]::new('backup-codes', 'backup-codes', [CompletionResultType]::ParameterValue, 'backup-codes')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'remove')
+            [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'unlock')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'config')
+            [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'log')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'import')
+            [CompletionResult]::new('rekey', 'rekey', [CompletionResultType]::ParameterValue, 'rekey')
+            [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'info')
+            [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'copy')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'completions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }

@@ -46,6 +46,10 @@ complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "info" -d 'Show wher
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "copy" -d 'Copy the whole store into a new one, in either engine'
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l issuer -d 'The issuer shown in authenticator apps [default: the store\'s `issuer` setting]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l algorithm -d 'The HMAC algorithm [default: the store\'s `algorithm` setting, SHA1]' -r -f -a "SHA1\t''
 SHA256\t''
@@ -57,35 +61,31 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l qr -d 'When t
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l qr-file -d 'Also write the QR code to an image file (.png or .svg)' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
-always\t''
-never\t''"
-complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l force -d 'Replace a verified TOTP (and drop its backup codes)'
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l force -d 'Replace a verified TOTP (and drop its backup codes)'
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l at -d 'Check the code as if it were this time (unix seconds or RFC 3339). A past time is checked and recorded as usual; a future one is only checked (nothing changes but the audit trail), so the replay watermark never passes the real clock' -r
-complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l window -d 'Accept codes this many steps before or after now [default: the store\'s `window`]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
-complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l pam -d 'Called by pam_exec (expose_authtok): account from $PAM_USER, code from stdin, nothing on stdout, exit 0 only for an accepted code; needs --store'
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l at -d 'Check the code as if it were this time (unix seconds or RFC 3339). A past time is checked and recorded as usual; a future one is only checked (nothing changes but the audit trail), so the replay watermark never passes the real clock' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l window -d 'Accept codes this many steps before or after now [default: the store\'s `window`]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l pam -d 'Called by pam_exec (expose_authtok): account from $PAM_USER, code from stdin, nothing on stdout, exit 0 only for an accepted code; needs --store'
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l issuer -d 'Only accounts of this issuer: the whole name, ignoring the case of ASCII letters (acme matches Acme, not Acme Corp)' -r
-complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l unused-since -d 'Only accounts never used, or last used before TIME: a span before now (30m, 24h, 90d), unix seconds or RFC 3339' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l issuer -d 'Only accounts of this issuer: the whole name, ignoring the case of ASCII letters (acme matches Acme, not Acme Corp)' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l unused-since -d 'Only accounts never used, or last used before TIME: a span before now (30m, 24h, 90d), unix seconds or RFC 3339' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l verified -d 'Only accounts whose TOTP is verified'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l unverified -d 'Only accounts whose TOTP is not verified yet'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l locked -d 'Only accounts that are locked out now'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l no-backup-codes -d 'Only accounts without a backup code left'
-complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -s V -l version -d 'Print version'
 complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
@@ -95,11 +95,11 @@ never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand show" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l count -d 'How many codes, 1 to 100 [default: the store\'s `backup-code-count`]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l count -d 'How many codes, 1 to 100 [default: the store\'s `backup-code-count`]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -s V -l version -d 'Print version'
@@ -107,8 +107,8 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l store -d 'The
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
-complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -s y -l yes -d 'Do not ask for confirmation'
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -s y -l yes -d 'Do not ask for confirmation'
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -s V -l version -d 'Print version'
 complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
@@ -125,38 +125,38 @@ never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l since -d 'Only events at or after this time: a span before now (30m, 24h, 7d), unix seconds or RFC 3339' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l until -d 'Only events at or before this time (as --since)' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l event -d 'Only events of this kind (enrolled, code_accepted, code_rejected, verified, locked, unlocked, backup_codes_generated, backup_code_used, removed, imported, config_changed, rekeyed); repeat it for several' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l limit -d 'Only the newest N of the matching events, still printed oldest first' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l head -d 'Alone: print the log\'s head (SEQ:HASH) to keep elsewhere. With --check H: also prove that the log still extends the head H kept earlier, which catches a whole store rolled back to an older copy' -r
-complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
-always\t''
-never\t''"
-complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l check -d 'Check the whole store with its key instead of listing: the keyed hash chain, every enrollment against its MAC and its last event, and the settings'
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l check -d 'Check the whole store with its key instead of listing: the keyed hash chain, every enrollment against its MAC and its last event, and the settings'
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l google-authenticator -d 'Import google-authenticator-libpam files (~/.google_authenticator) instead' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l account -d 'The account for a single --google-authenticator file [default: the OS user who owns it]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l google-authenticator -d 'Import google-authenticator-libpam files (~/.google_authenticator) instead' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l account -d 'The account for a single --google-authenticator file [default: the OS user who owns it]' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l unverified -d 'Import the TOTPs as not yet verified'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l skip-existing -d 'Skip accounts that already exist instead of failing'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l dry-run -d 'Check every line (or file) and report what would be imported, changing nothing (needs no key, creates no store)'
-complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -s V -l version -d 'Print version'
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l passphrase -d 'Protect the store with a passphrase instead of a key file'
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l key-file -d 'Protect the store with a fresh key file (the default)'
-complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -s V -l version -d 'Print version'
 complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
@@ -180,18 +180,18 @@ never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "enroll" -d 'Enroll an account: a fresh secret, its otpauth:// URI and a QR code, shown once'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "verify" -d 'Check a TOTP code or a backup code for an account'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "list" -d 'List enrollments for audit; never shows a secret, URI or backup code'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "show" -d 'Show one enrollment: the fields of `list`, never a secret'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "backup-codes" -d 'Replace an account\'s backup codes with a fresh set, printed once'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "remove" -d 'Delete an account\'s TOTP and its backup codes'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "unlock" -d 'Clear an account\'s lockout and its count of rejected codes'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "config" -d 'Show or change the store\'s settings'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "log" -d 'Show the store\'s append-only, hash-chained audit trail'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "import" -d 'Enroll existing secrets in bulk from otpauth:// URIs, one a line'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "rekey" -d 'Replace the key that seals the store\'s secrets, without losing any enrollment'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "info" -d 'Show where the store and its key are, the schema version and the counts'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "copy" -d 'Copy the whole store into a new one, in either engine'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "enroll"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "verify"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "list"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "show"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "backup-codes"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "remove"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "unlock"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "config"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "log"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "import"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "rekey"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "info"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "copy"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "completions"
 complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

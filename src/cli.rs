@@ -73,6 +73,7 @@ pub enum ColorChoice {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     Enroll(EnrollArgs),
     Verify(VerifyArgs),
