@@ -141,15 +141,16 @@ impl Sqlite {
         result.and(ended)
     }
 
+    /// The store's application id and schema version. Two plain PRAGMAs: they compile
+    /// in a fraction of the time of one SELECT over the pragma table functions, and
+    /// every command runs this.
     fn identity(&self) -> Result<(i32, i32)> {
-        self.conn
-            .query_row(
-                "SELECT (SELECT application_id FROM pragma_application_id), \
-                        (SELECT user_version FROM pragma_user_version)",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(|e| self.err(e))
+        let pragma = |name: &str| -> Result<i32> {
+            self.conn
+                .pragma_query_value(None, name, |r| r.get(0))
+                .map_err(|e| self.err(e))
+        };
+        Ok((pragma("application_id")?, pragma("user_version")?))
     }
 }
 
