@@ -487,5 +487,7 @@ pub struct GenerateDocsArgs {
 /// clap_complete offers hidden subcommands too: kept out of [`Cli`], it never appears
 /// in the completions or man pages generated from it. `main` adds it when parsing.
 pub fn generate_docs_command() -> clap::Command {
-    GenerateDocsArgs::augment_args(clap::Command::new("generate-docs").hide(true))
+    clap::Command::new("generate-docs")
+        .hide(true)
+        .defer(GenerateDocsArgs::augment_args)
 }
