@@ -970,13 +970,15 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn vanished_enrollments(&mut self) -> Result<Vec<(i64, String)>> {
-        // One pass that groups the events by enrollment (no index leads with totp_id).
+        // One pass over the (account, totp_id) index, which is in group order: every
+        // event of an enrollment carries its account (`log --check` has checked the
+        // chain that binds them before it asks).
         let r = self
             .tx
             .prepare(
                 "SELECT e.seq, e.totp_id \
                  FROM (SELECT max(seq) AS seq FROM events WHERE totp_id IS NOT NULL \
-                       GROUP BY totp_id) l \
+                       GROUP BY account, totp_id) l \
                  JOIN events e ON e.seq = l.seq \
                  WHERE e.event <> 'removed' \
                    AND NOT EXISTS (SELECT 1 FROM totps t WHERE t.id = e.totp_id) \
