@@ -1239,6 +1239,33 @@ fn a_removed_enrollment_restored_is_refused() {
     check_fails(&env, &[]);
 }
 
+/// Not listed: an enrollment's rows deleted without the key. Nothing verifies against
+/// a row that is gone, but the admin must hear of it: `log --check` names the
+/// enrollment whose last event is not its removal, and only that one (a removed
+/// enrollment, and one removed then enrolled again, are in order).
+#[test]
+fn an_enrollment_deleted_without_the_key_is_named_by_the_check() {
+    if common::skip_on_postgres(
+        "edits the SQLite file as an attacker; the same attacks through psql are in tests/postgres.rs",
+    ) {
+        return;
+    }
+    let env = TestEnv::new();
+    env.enroll_verified("alice", T0);
+    env.enroll("carol");
+    env.json(&["remove", "carol", "--yes"]);
+    env.enroll("carol");
+    assert_eq!(env.json(&["log", "--check"])["intact"], true);
+    let (mallory, _) = env.enroll_verified("mallory", T0);
+    sql(
+        &env,
+        &format!("DELETE FROM totps WHERE id = '{}'", mallory.id),
+    );
+    let message = check_fails(&env, &[]);
+    assert!(message.contains(&mallory.id), "{message}");
+    assert!(message.contains("never removed"), "{message}");
+}
+
 /// Not listed: the row restored from an older copy, and alice's events since then
 /// taken out of the middle of the log (other events follow, so the head is untouched
 /// and authentic). verify reads only alice's last remaining event, which agrees with
