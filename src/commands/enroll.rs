@@ -108,6 +108,7 @@ pub fn run(args: &EnrollArgs, ctx: &Ctx) -> Result<Exit> {
             mac: None,
         },
         backup_hashes: Vec::new(),
+        sealed: None,
     };
     if !s.insert(&mut e, &secret)? {
         return Err(store::corrupt(

@@ -338,6 +338,7 @@ impl Lines<'_> {
                     mac: None,
                 },
                 backup_hashes: Vec::new(),
+                sealed: None,
             };
             let new = match writer.as_mut().filter(|_| problems.total == 0) {
                 Some(wr) => wr.insert(&mut e, &uri.secret)?,

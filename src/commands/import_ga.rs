@@ -250,6 +250,7 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
                     mac: None,
                 },
                 backup_hashes,
+                sealed: None,
             };
             if !session.insert(&mut e, &c.ga.secret)? {
                 if args.skip_existing {

@@ -34,6 +34,15 @@ pub struct StoredEvent {
     pub mac: Option<Vec<u8>>,
 }
 
+/// The newest event of an enrollment, or of the settings, with what checking its
+/// link in the chain takes: the chain hash of the event before it (`None` when that
+/// event is gone), fetched with it in one statement.
+#[derive(Debug, Clone)]
+pub struct LastEvent {
+    pub stored: StoredEvent,
+    pub prev_hash: Option<Vec<u8>>,
+}
+
 /// Which events `log` shows.
 #[derive(Debug, Default)]
 pub struct EventFilter {
@@ -111,6 +120,10 @@ pub trait Tx {
     /// locked until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite holds the
     /// write lock already), so the check and the record of a code are one step.
     fn find(&mut self, account_or_id: &str) -> Result<Option<Totp>>;
+    /// Like [`Tx::find`], for a write session: the row with its sealed secret, and
+    /// `backup_codes_remaining` left at 0 for the session to count from the hashes
+    /// it loads.
+    fn find_sealed(&mut self, account_or_id: &str) -> Result<Option<(Totp, Vec<u8>)>>;
     /// Whether `account` (by name, not id) is enrolled.
     fn is_enrolled(&mut self, account: &str) -> Result<bool>;
     /// Every enrollment's id, in id order.
@@ -176,7 +189,7 @@ pub trait Tx {
     /// The chain hash of event `seq`.
     fn hash_at(&mut self, seq: i64) -> Result<Option<Vec<u8>>>;
     /// The newest event of enrollment `totp_id`, whose account is `account`.
-    fn last_event_of(&mut self, account: &str, totp_id: &str) -> Result<Option<StoredEvent>>;
+    fn last_event_of(&mut self, account: &str, totp_id: &str) -> Result<Option<LastEvent>>;
     /// Every event in seq order, with hash and MAC (the chain check).
     fn for_each_stored_event(&mut self, f: &mut dyn FnMut(StoredEvent) -> Result<()>)
     -> Result<()>;
@@ -190,7 +203,7 @@ pub trait Tx {
     /// removal: rows deleted behind totpctl's back.
     fn vanished_enrollments(&mut self) -> Result<Vec<(i64, String)>>;
     /// The newest `config_changed` event that recorded the settings' digest.
-    fn last_config_change(&mut self) -> Result<Option<StoredEvent>>;
+    fn last_config_change(&mut self) -> Result<Option<LastEvent>>;
 
     // --- the whole store ---
 

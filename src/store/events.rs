@@ -17,7 +17,7 @@ use anyhow::Result;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::engine::{StoredEvent, Tx};
+use super::engine::{LastEvent, StoredEvent, Tx};
 use crate::integrity::{self, Keys, Tag};
 
 /// One event of the trail.
@@ -219,42 +219,40 @@ pub fn last_event_of(
     account: &str,
     totp_id: &str,
 ) -> Result<Result<Option<Event>, i64>> {
-    let stored = tx.last_event_of(account, totp_id)?;
-    checked(tx, keys, stored)
+    Ok(checked(keys, tx.last_event_of(account, totp_id)?))
 }
 
 /// The newest change of the settings, checked as [`last_event_of`] checks an
 /// enrollment's.
 pub fn last_config_change(tx: &mut dyn Tx, keys: &Keys) -> Result<Result<Option<Event>, i64>> {
-    let stored = tx.last_config_change()?;
-    checked(tx, keys, stored)
+    Ok(checked(keys, tx.last_config_change()?))
 }
 
 /// Checks one stored event: its hash, recomputed over its fields and the stored hash
 /// of the event before it, and its MAC.
-fn checked(
-    tx: &mut dyn Tx,
-    keys: &Keys,
-    stored: Option<StoredEvent>,
-) -> Result<Result<Option<Event>, i64>> {
-    let Some(StoredEvent { event, hash, mac }) = stored else {
-        return Ok(Ok(None));
+fn checked(keys: &Keys, last: Option<LastEvent>) -> Result<Option<Event>, i64> {
+    let Some(LastEvent {
+        stored: StoredEvent { event, hash, mac },
+        prev_hash,
+    }) = last
+    else {
+        return Ok(None);
     };
     let prev: Vec<u8> = if event.seq == 1 {
         vec![0; 32]
     } else {
-        match tx.hash_at(event.seq - 1)? {
+        match prev_hash {
             Some(prev) => prev,
-            None => return Ok(Err(event.seq)),
+            None => return Err(event.seq),
         }
     };
     let recomputed = event_hash(&prev, &event);
     if recomputed[..] != hash[..]
         || !integrity::matches(mac.as_deref(), &keys.event_mac(event.seq, &hash))
     {
-        return Ok(Err(event.seq));
+        return Err(event.seq);
     }
-    Ok(Ok(Some(event)))
+    Ok(Some(event))
 }
 
 /// Renews the MAC of every event and of the head under `keys`: after a rekey, or when a

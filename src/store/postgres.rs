@@ -20,7 +20,7 @@ use anyhow::Result;
 use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, Row, Statement, Transaction};
 
-use super::engine::{Engine, EventFilter, Record, Size, Stats, StoredEvent, Tx};
+use super::engine::{Engine, EventFilter, LastEvent, Record, Size, Stats, StoredEvent, Tx};
 use super::events::{Event, Head};
 use super::postgres_url::{Host, PgUrl, SslMode};
 use super::{ListFilter, Totp, TotpRef, VaultRow, store_err};
@@ -487,6 +487,10 @@ fn count(r: &Row, i: usize) -> Result<u32> {
 }
 
 fn totp_from_row(r: &Row) -> Result<Totp> {
+    totp_with_count(r, count(r, 13)?)
+}
+
+fn totp_with_count(r: &Row, backup_codes_remaining: u32) -> Result<Totp> {
     Ok(Totp {
         id: get(r, 0)?,
         account: get(r, 1)?,
@@ -499,7 +503,7 @@ fn totp_from_row(r: &Row) -> Result<Totp> {
         locked_until: get(r, 10)?,
         created_at: get(r, 11)?,
         updated_at: get(r, 12)?,
-        backup_codes_remaining: count(r, 13)?,
+        backup_codes_remaining,
         mac: get(r, 14)?,
     })
 }
@@ -538,6 +542,13 @@ fn stored_event_from_row(r: &Row) -> Result<StoredEvent> {
         event: event_from_row(r)?,
         hash: get(r, 8)?,
         mac: get(r, 9)?,
+    })
+}
+
+fn last_event_from_row(r: &Row) -> Result<LastEvent> {
+    Ok(LastEvent {
+        stored: stored_event_from_row(r)?,
+        prev_hash: get(r, 10)?,
     })
 }
 
@@ -624,6 +635,37 @@ impl Tx for PgTx<'_> {
             )?
         };
         row.as_ref().map(totp_from_row).transpose()
+    }
+
+    fn find_sealed(&mut self, account_or_id: &str) -> Result<Option<(Totp, Vec<u8>)>> {
+        // Column 13, the count in `find`, is the sealed secret here; a write
+        // transaction locks the row as `find` does.
+        macro_rules! select {
+            ($tail:literal) => {
+                concat!(
+                    "SELECT t.id, t.account, t.issuer, t.algorithm, t.digits, t.period, \
+                            t.verified, t.last_step, t.last_used_at, t.failed_attempts, \
+                            t.locked_until, t.created_at, t.updated_at, t.secret, t.mac \
+                     FROM totpctl.totps t WHERE ",
+                    $tail
+                )
+            };
+        }
+        let (by_account, by_id) = if self.write {
+            (
+                select!("t.account = $1 FOR UPDATE OF t"),
+                select!("t.id = $1 FOR UPDATE OF t"),
+            )
+        } else {
+            (select!("t.account = $1"), select!("t.id = $1"))
+        };
+        let row = match self.opt(by_account, &[&account_or_id])? {
+            Some(r) => Some(r),
+            None => self.opt(by_id, &[&account_or_id])?,
+        };
+        row.as_ref()
+            .map(|r| Ok((totp_with_count(r, 0)?, get(r, 13)?)))
+            .transpose()
     }
 
     fn is_enrolled(&mut self, account: &str) -> Result<bool> {
@@ -935,15 +977,16 @@ impl Tx for PgTx<'_> {
             .transpose()
     }
 
-    fn last_event_of(&mut self, account: &str, totp_id: &str) -> Result<Option<StoredEvent>> {
+    fn last_event_of(&mut self, account: &str, totp_id: &str) -> Result<Option<LastEvent>> {
         self.flush()?;
         self.opt(
-            "SELECT seq, at, event, account, totp_id, detail, actor, state, hash, mac \
-             FROM totpctl.events WHERE totp_id = $2 AND account = $1 \
+            "SELECT seq, at, event, account, totp_id, detail, actor, state, hash, mac, \
+                    (SELECT p.hash FROM totpctl.events p WHERE p.seq = e.seq - 1) \
+             FROM totpctl.events e WHERE totp_id = $2 AND account = $1 \
              ORDER BY seq DESC LIMIT 1",
             &[&account, &totp_id],
         )?
-        .map(|r| stored_event_from_row(&r))
+        .map(|r| last_event_from_row(&r))
         .transpose()
     }
 
@@ -1011,14 +1054,15 @@ impl Tx for PgTx<'_> {
         .collect()
     }
 
-    fn last_config_change(&mut self) -> Result<Option<StoredEvent>> {
+    fn last_config_change(&mut self) -> Result<Option<LastEvent>> {
         self.flush()?;
         self.opt(
-            "SELECT seq, at, event, account, totp_id, detail, actor, state, hash, mac \
-             FROM totpctl.events WHERE event = 'config_changed' ORDER BY seq DESC LIMIT 1",
+            "SELECT seq, at, event, account, totp_id, detail, actor, state, hash, mac, \
+                    (SELECT p.hash FROM totpctl.events p WHERE p.seq = e.seq - 1) \
+             FROM totpctl.events e WHERE event = 'config_changed' ORDER BY seq DESC LIMIT 1",
             &[],
         )?
-        .map(|r| stored_event_from_row(&r))
+        .map(|r| last_event_from_row(&r))
         .transpose()
     }
 

@@ -32,6 +32,9 @@ use crate::vault::{AfterCommit, KeySource, Protection, Vault};
 pub struct Enrollment {
     pub totp: Totp,
     pub backup_hashes: Vec<Vec<u8>>,
+    /// The sealed secret, as loaded with the row; `None` before the enrollment is
+    /// stored, or where it was loaded without it.
+    pub sealed: Option<Vec<u8>>,
 }
 
 impl Enrollment {
@@ -185,13 +188,15 @@ impl<'s> Session<'s> {
     /// is in the state its last event recorded (a row restored from an older copy is
     /// not).
     pub fn find(&self, account_or_id: &str) -> Result<Option<Enrollment>> {
-        let Some(totp) = self.tx().find(account_or_id)? else {
+        let Some((mut totp, sealed)) = self.tx().find_sealed(account_or_id)? else {
             return Ok(None);
         };
         let backup_hashes = self.tx().backup_code_hashes(&totp.id)?;
+        totp.backup_codes_remaining = backup_hashes.len() as u32;
         let e = Enrollment {
             totp,
             backup_hashes,
+            sealed: Some(sealed),
         };
         self.check(&e)?;
         Ok(Some(e))
@@ -214,8 +219,13 @@ impl<'s> Session<'s> {
 
     /// Opens an enrollment's secret.
     pub fn secret(&self, e: &Enrollment) -> Result<Zeroizing<Vec<u8>>> {
-        let sealed = self.tx().sealed_secret(&e.totp.id)?;
-        self.vault.open(&e.totp, &sealed)
+        match &e.sealed {
+            Some(sealed) => self.vault.open(&e.totp, sealed),
+            None => {
+                let sealed = self.tx().sealed_secret(&e.totp.id)?;
+                self.vault.open(&e.totp, &sealed)
+            }
+        }
     }
 
     /// The keyed hash a backup code of `e` is stored as.
@@ -272,6 +282,7 @@ impl<'s> Session<'s> {
                 .replace_backup_codes(&e.totp.id, &e.backup_hashes)?;
         }
         e.totp.mac = Some(mac.to_vec());
+        e.sealed = Some(sealed);
         Ok(inserted)
     }
 
@@ -495,6 +506,7 @@ pub fn audit(store: &mut Store, interactive: bool, head: Option<(i64, &[u8])>) -
                 &Enrollment {
                     totp,
                     backup_hashes,
+                    sealed: None,
                 },
             )?;
             enrollments += 1;
@@ -585,6 +597,7 @@ fn upgrade(tx: &mut dyn Tx, key_source: &KeySource, vault: &mut Vault, now: &str
         let e = Enrollment {
             totp,
             backup_hashes,
+            sealed: None,
         };
         let sealed = tx.sealed_secret(&id)?;
         let secret = vault.open_legacy(&e.totp, &sealed)?;

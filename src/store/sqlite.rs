@@ -19,7 +19,7 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior, params,
 };
 
-use super::engine::{Engine, EventFilter, Record, Size, Stats, StoredEvent, Tx};
+use super::engine::{Engine, EventFilter, LastEvent, Record, Size, Stats, StoredEvent, Tx};
 use super::events::{Event, Head};
 use super::sqlite_schema as schema;
 use super::{ListFilter, Totp, TotpRef, VaultRow, files, store_err};
@@ -383,6 +383,21 @@ fn params_at(r: &Row<'_>) -> rusqlite::Result<Params> {
 }
 
 fn totp_from_row(r: &Row<'_>) -> rusqlite::Result<Totp> {
+    totp_with_count(r, r.get(13)?)
+}
+
+/// The columns of an enrollment a write session loads: [`TOTP_COLUMNS`] with the
+/// sealed secret where the count of live backup codes was (the session counts the
+/// hashes it loads anyway, and so compiles no subquery).
+const SEALED_COLUMNS: &str = "t.id, t.account, t.issuer, t.algorithm, t.digits, t.period, \
+     t.verified, t.last_step, t.last_used_at, t.failed_attempts, t.locked_until, \
+     t.created_at, t.updated_at, t.secret, t.mac";
+
+fn sealed_from_row(r: &Row<'_>) -> rusqlite::Result<(Totp, Vec<u8>)> {
+    Ok((totp_with_count(r, 0)?, r.get(13)?))
+}
+
+fn totp_with_count(r: &Row<'_>, backup_codes_remaining: u32) -> rusqlite::Result<Totp> {
     Ok(Totp {
         id: r.get(0)?,
         account: r.get(1)?,
@@ -395,27 +410,32 @@ fn totp_from_row(r: &Row<'_>) -> rusqlite::Result<Totp> {
         locked_until: r.get(10)?,
         created_at: r.get(11)?,
         updated_at: r.get(12)?,
-        backup_codes_remaining: r.get(13)?,
+        backup_codes_remaining,
         mac: r.get(14)?,
     })
 }
 
-/// Finds an enrollment by account name or id.
-fn find(conn: &Connection, account_or_id: &str) -> rusqlite::Result<Option<Totp>> {
+/// Finds an enrollment by account name or id: `columns` of it, read by `from_row`.
+fn find<T>(
+    conn: &Connection,
+    columns: &str,
+    account_or_id: &str,
+    from_row: fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
     // Two small statements rather than one UNION: every command that names an
     // account compiles the first, and only a miss compiles the second, which halves
     // the SQL that a verify compiles to find its enrollment.
-    let by_account = format!("SELECT {TOTP_COLUMNS} FROM totps t WHERE t.account = ?1");
+    let by_account = format!("SELECT {columns} FROM totps t WHERE t.account = ?1");
     if let Some(t) = conn
         .prepare_cached(&by_account)?
-        .query_row([account_or_id], totp_from_row)
+        .query_row([account_or_id], from_row)
         .optional()?
     {
         return Ok(Some(t));
     }
-    let by_id = format!("SELECT {TOTP_COLUMNS} FROM totps t WHERE t.id = ?1");
+    let by_id = format!("SELECT {columns} FROM totps t WHERE t.id = ?1");
     conn.prepare_cached(&by_id)?
-        .query_row([account_or_id], totp_from_row)
+        .query_row([account_or_id], from_row)
         .optional()
 }
 
@@ -560,6 +580,16 @@ fn stored_event_from_row(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
     })
 }
 
+/// The chain hash of the event before `e`, as a column after [`EVENT_COLUMNS`].
+const PREV_HASH: &str = "(SELECT p.hash FROM events p WHERE p.seq = e.seq - 1)";
+
+fn last_event_from_row(r: &Row<'_>) -> rusqlite::Result<LastEvent> {
+    Ok(LastEvent {
+        stored: stored_event_from_row(r)?,
+        prev_hash: r.get(10)?,
+    })
+}
+
 fn totp_ref_from_row<'r>(r: &'r Row<'_>) -> rusqlite::Result<TotpRef<'r>> {
     // On a value that is not text, the error is the one `get::<String>` gives.
     let text = |i: usize| -> rusqlite::Result<&'r str> {
@@ -592,7 +622,16 @@ fn totp_ref_from_row<'r>(r: &'r Row<'_>) -> rusqlite::Result<TotpRef<'r>> {
 impl Tx for SqliteTx<'_> {
     fn find(&mut self, account_or_id: &str) -> Result<Option<Totp>> {
         // The write transaction holds the database's write lock already.
-        self.ok(find(&self.tx, account_or_id))
+        self.ok(find(&self.tx, TOTP_COLUMNS, account_or_id, totp_from_row))
+    }
+
+    fn find_sealed(&mut self, account_or_id: &str) -> Result<Option<(Totp, Vec<u8>)>> {
+        self.ok(find(
+            &self.tx,
+            SEALED_COLUMNS,
+            account_or_id,
+            sealed_from_row,
+        ))
     }
 
     fn is_enrolled(&mut self, account: &str) -> Result<bool> {
@@ -892,14 +931,14 @@ impl Tx for SqliteTx<'_> {
         self.ok(r)
     }
 
-    fn last_event_of(&mut self, account: &str, totp_id: &str) -> Result<Option<StoredEvent>> {
+    fn last_event_of(&mut self, account: &str, totp_id: &str) -> Result<Option<LastEvent>> {
         // Found through the (account, totp_id) index.
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE account = ?1 AND totp_id = ?2 \
-             ORDER BY seq DESC LIMIT 1"
+            "SELECT {EVENT_COLUMNS}, {PREV_HASH} FROM events e \
+             WHERE account = ?1 AND totp_id = ?2 ORDER BY seq DESC LIMIT 1"
         );
         let r = self.tx.prepare_cached(&sql).and_then(|mut s| {
-            s.query_row([account, totp_id], stored_event_from_row)
+            s.query_row([account, totp_id], last_event_from_row)
                 .optional()
         });
         self.ok(r)
@@ -988,16 +1027,16 @@ impl Tx for SqliteTx<'_> {
         self.ok(r)
     }
 
-    fn last_config_change(&mut self) -> Result<Option<StoredEvent>> {
+    fn last_config_change(&mut self) -> Result<Option<LastEvent>> {
         // Found through the partial index on config_changed events.
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE event = 'config_changed' \
-             ORDER BY seq DESC LIMIT 1"
+            "SELECT {EVENT_COLUMNS}, {PREV_HASH} FROM events e \
+             WHERE event = 'config_changed' ORDER BY seq DESC LIMIT 1"
         );
         let r = self
             .tx
             .prepare_cached(&sql)
-            .and_then(|mut s| s.query_row([], stored_event_from_row).optional());
+            .and_then(|mut s| s.query_row([], last_event_from_row).optional());
         self.ok(r)
     }
 
