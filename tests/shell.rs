@@ -279,6 +279,50 @@ fn a_closed_stdout_ends_quietly() {
     }
 }
 
+/// Started with standard input, output or error closed (`cmd >&-`, or a careless
+/// daemon), totpctl opens them on /dev/null first: otherwise the key file or a
+/// PostgreSQL socket opened later would take the free descriptor (SQLite keeps its
+/// own files above 2), and what is printed, a new secret among it, would be written
+/// into that. On PostgreSQL, an enroll with stdout closed then failed with EINVAL.
+#[test]
+fn closed_standard_descriptors_are_never_reused_for_the_store() {
+    let env = TestEnv::new();
+    let closings = ["<&-", ">&-", "2>&-", "<&- >&- 2>&-"];
+    for (i, closed) in closings.iter().enumerate() {
+        // The first enroll makes the store and its key file with the descriptor closed.
+        let account = format!("fd{i}@example.com");
+        let mut sh = Command::new("bash");
+        for (var, value) in env.std_cmd().get_envs() {
+            match value {
+                Some(value) => sh.env(var, value),
+                None => sh.env_remove(var),
+            };
+        }
+        let out = sh
+            .arg("-c")
+            .arg(format!(
+                r#""$0" enroll "$1" --qr never {closed}; echo "exit $?""#
+            ))
+            .arg(bin())
+            .arg(&account)
+            .output()
+            .unwrap();
+        assert_eq!(
+            stdout(&out).lines().last(),
+            Some("exit 0"),
+            "enroll with {closed}: {}",
+            stderr(&out)
+        );
+    }
+    // Nothing printed went anywhere but /dev/null: the store checks out with its key
+    // and holds every enrollment, and no URI is in its bytes.
+    let out = env.run(&["log", "--check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(env.accounts(&[]).len(), closings.len());
+    let bytes = env.store_bytes();
+    assert!(!bytes.windows(10).any(|w| w == b"otpauth://"));
+}
+
 #[test]
 fn list_piped_into_head_exits_quietly() {
     let env = big_store();
