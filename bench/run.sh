@@ -9,19 +9,17 @@
 #                the big store is built once and reused while it has BIG enrollments
 #   BIG          enrollments in the big store (default 1000000)
 #   IMPORT_N     URIs in the timed import (default 100000)
-#   RUNS         runs per process timing for the fast commands (default 100, taken
-#                in rounds of 5 that alternate with the references: with 30, the
-#                drift of this kind of virtual disk moved the verify ratio by 0.1)
+#   RUNS         runs per process timing for the fast commands (default 100; the
+#                verify and its references take turns run by run, enroll and its
+#                reference in rounds of 5)
 #   SLOW_RUNS    the same for list and import (default 20)
 #   CARGO_TARGET_DIR  where the release build goes (default target/ in the repo)
 #
 # Every timed verify is a real accepted code, recorded in the store: a code is
 # accepted once, so before each run a prepare step moves a clock T (in the past: a
 # future --at is only checked, not recorded) on by one period (30 s) and computes the
-# code of T with oathtool; the timed command reads "T CODE"
-# with the shell's `read` builtin and runs `verify ACCOUNT CODE --at T`. Every
-# reference command goes through the same `read` so that both sides pay the same
-# shell cost (hyperfine subtracts the shell's start-up from both).
+# code of T with oathtool, and the timed command is `verify ACCOUNT CODE --at T`
+# (bench/alternate.py, with no shell). Every reference write takes the same T.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -126,13 +124,13 @@ peak() { # name prepare command
   sed -n 's/.*Maximum resident set size (kbytes): //p' "results/$name.time" > "results/$name.kib"
 }
 
-verify_cmd() { # store
-  echo "read t c < $1.clock; exec $bin --store $1.db verify '$(account "$1")' \$c --at \$t"
+verify_cmd() { # store: {t} and {c} are the clock's time and code (bench/alternate.py)
+  echo "$bin --store $1.db verify '$(account "$1")' {c} --at {t}"
 }
 write_cmd() { # store: one single-row write by the sqlite3 CLI, as durable as totpctl's
   # It writes a table of its own in the same file: a row of totpctl's would no longer
   # match its MAC, and totpctl would (rightly) refuse it.
-  echo "read t c < $1.clock; exec sqlite3 $1.db \"PRAGMA synchronous = FULL; UPDATE bench_ref SET at = '\$t' WHERE id = 1\""
+  echo "sqlite3 $1.db \"PRAGMA synchronous = FULL; UPDATE bench_ref SET at = '{t}' WHERE id = 1\""
 }
 # The reference writes' own one-row table, in each store.
 for s in one big enroll; do
@@ -147,7 +145,7 @@ done
 same_writes_cmd() {
   local a
   a=$(account one)
-  echo "read t c < one.clock; exec sqlite3 one-ref.db \"PRAGMA synchronous = FULL; BEGIN IMMEDIATE; UPDATE totps SET last_step = \$t / 30, last_used_at = '\$t', updated_at = '\$t', verified = 1, failed_attempts = 0, locked_until = NULL WHERE account = '$a'; INSERT INTO events (seq, at, event, account, totp_id, detail, hash) SELECT coalesce(max(seq), 0) + 1, '\$t', 'code_accepted', '$a', (SELECT id FROM totps WHERE account = '$a'), '{}', randomblob(32) FROM events; UPDATE log_head SET seq = seq + 1, hash = randomblob(32); COMMIT\""
+  echo "sqlite3 one-ref.db \"PRAGMA synchronous = FULL; BEGIN IMMEDIATE; UPDATE totps SET last_step = {t} / 30, last_used_at = '{t}', updated_at = '{t}', verified = 1, failed_attempts = 0, locked_until = NULL WHERE account = '$a'; INSERT INTO events (seq, at, event, account, totp_id, detail, hash) SELECT coalesce(max(seq), 0) + 1, '{t}', 'code_accepted', '$a', (SELECT id FROM totps WHERE account = '$a'), '{}', randomblob(32) FROM events; UPDATE log_head SET seq = seq + 1, hash = randomblob(32); COMMIT\""
 }
 rm -f one-ref.db one-ref.db-wal one-ref.db-shm
 cp one.db one-ref.db
@@ -155,17 +153,25 @@ cp one.db one-ref.db
 say "verify on 1 and $big enrollments vs a sqlite3 single-row write vs oathtool"
 prep_one="./prepare.sh one.clock $(secret one)"
 prep_big="./prepare.sh big.clock $(secret big)"
-hf verify $((runs / 5)) 5 --warmup 2 \
-  --prepare "$prep_one" -n "verify (1)" "$(verify_cmd one)" \
-  --prepare "$prep_big" -n "verify ($big)" "$(verify_cmd big)" \
-  --prepare "$prep_one" -n "sqlite3 write (1)" "$(write_cmd one)" \
-  --prepare "$prep_big" -n "sqlite3 write ($big)" "$(write_cmd big)" \
-  --prepare "$prep_one" -n "sqlite3 verify's writes (1)" "$(same_writes_cmd)"
+# Run by run in turn, with no shell: each verify needs a fresh time and code, and
+# hyperfine can only hand those over through a shell, whose start-up it subtracts
+# with an error (it warns of it below 5 ms) as large as the differences measured here.
+python3 "$repo/bench/alternate.py" --runs "$runs" --warmup 2 --out results/verify.r1.json \
+  --prepare "$prep_one" --clock one.clock -n "verify (1)" "$(verify_cmd one)" \
+  --prepare "$prep_big" --clock big.clock -n "verify ($big)" "$(verify_cmd big)" \
+  --prepare "$prep_one" --clock one.clock -n "sqlite3 write (1)" "$(write_cmd one)" \
+  --prepare "$prep_big" --clock big.clock -n "sqlite3 write ($big)" "$(write_cmd big)" \
+  --prepare "$prep_one" --clock one.clock -n "sqlite3 verify's writes (1)" "$(same_writes_cmd)"
 # oathtool is stateless: one code at one time serves every run, with no shell at all.
 read -r t c < one.clock
 hf oathtool 1 "$runs" -N --warmup 2 -n "oathtool" "oathtool --totp -w 1 -b $(secret one) --now @$t $c"
-peak verify-one "$prep_one" "$(verify_cmd one)"
-peak verify-big "$prep_big" "$(verify_cmd big)"
+# The same commands through a shell that reads the clock, for /usr/bin/time.
+clocked() { # clock command-with-{t}-and-{c}
+  local cmd=${2//\{t\}/\$t}
+  echo "read t c < $1; exec ${cmd//\{c\}/\$c}"
+}
+peak verify-one "$prep_one" "$(clocked one.clock "$(verify_cmd one)")"
+peak verify-big "$prep_big" "$(clocked big.clock "$(verify_cmd big)")"
 
 say "list --json over big.db vs sqlite3 -json selecting the same rows"
 cat > list.sql <<'EOF'
