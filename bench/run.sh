@@ -228,18 +228,34 @@ peak enroll "./prepare-enroll.sh enroll.count" \
 # --- the table ----------------------------------------------------------------
 
 python3 - "$import_n" "$big" <<'EOF'
-import glob, json, statistics, sys
+import glob, json, random, statistics, sys
 
 import_n = int(sys.argv[1])
 big = f"{int(sys.argv[2]):,}"
 
 
-def median(name, index=0):
-    times = []
+def times(name, index=0):
+    found = []
     for path in sorted(glob.glob(f"results/{name}.r*.json")):
         with open(path) as f:
-            times += json.load(f)["results"][index]["times"]
-    return statistics.median(times)
+            found += json.load(f)["results"][index]["times"]
+    return found
+
+
+def median(name, index=0):
+    return statistics.median(times(name, index))
+
+
+def interval(ours, ref, resamples=2000):
+    """The 95% bootstrap interval of the ratio of two medians: how far the ratio
+    could move if the runs were taken again on the same machine in the same state."""
+    rng = random.Random(0)
+    ratios = sorted(
+        statistics.median(rng.choices(ours, k=len(ours)))
+        / statistics.median(rng.choices(ref, k=len(ref)))
+        for _ in range(resamples)
+    )
+    return ratios[int(resamples * 0.025)], ratios[int(resamples * 0.975) - 1]
 
 
 def kib(name):
@@ -281,6 +297,12 @@ rate = import_n / imp
 print(f"{'import rate':38} {rate:>10,.0f} URIs/s  >= 250,000/s: "
       f"{'holds' if rate >= 250000 else 'MISSED'} "
       f"(sqlite3 inserting the same rows: {import_n / floor:,.0f}/s)")
+
+print()
+print("verify / sqlite3 write: 95% interval of the ratio (bootstrap of the runs)")
+for label, i, j in [("1", 0, 2), (big, 1, 3)]:
+    low, high = interval(times("verify", i), times("verify", j))
+    print(f"  verify ({label}){'':{28 - len(label)}} {low:.2f}x to {high:.2f}x")
 
 print()
 print("peak memory (max RSS)")
