@@ -1,13 +1,13 @@
 //! The `totpctl` binary: parse, run, print an error once, exit with its code.
 //!
-//! It starts without std's runtime set-up (`no_main`): that set-up locates the main
-//! thread's stack by reading `/proc/self/maps`, for a stack-overflow message, and
-//! that alone is about 50 µs of every run, 1% of a verify (BENCHMARKS.md,
-//! "Start-up"). [`startup`] does the rest of what std would, which this program
-//! relies on; a stack overflow is then a plain SIGSEGV instead of a message.
-#![no_main]
-
-use std::ffi::{c_char, c_int};
+//! On Linux with glibc it starts without std's runtime set-up (`no_main`): that
+//! set-up locates the main thread's stack by reading `/proc/self/maps`, for a
+//! stack-overflow message, and that alone is about 50 µs of every run, 1% of a
+//! verify (BENCHMARKS.md, "Start-up"). [`startup`] does the rest of what std would,
+//! which this program relies on; a stack overflow is then a plain SIGSEGV instead of
+//! a message, and a panic names its thread `<unnamed>`. Elsewhere std's runtime
+//! starts as usual: only glibc hands `std::env` the arguments without it.
+#![cfg_attr(all(target_os = "linux", target_env = "gnu"), no_main)]
 
 use clap::{CommandFactory, FromArgMatches};
 use totpctl::cli::{Cli, generate_docs_command};
@@ -15,8 +15,12 @@ use totpctl::error::Exit;
 
 /// The C entry point. The arguments are read through `std::env`, which glibc hands
 /// them to before `main` whether or not std's runtime starts.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[unsafe(no_mangle)]
-extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
+extern "C" fn main(
+    _argc: std::ffi::c_int,
+    _argv: *const *const std::ffi::c_char,
+) -> std::ffi::c_int {
     startup();
     let status = match std::panic::catch_unwind(run) {
         Ok(exit) => exit as i32,
@@ -27,11 +31,17 @@ extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     std::process::exit(status)
 }
 
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn main() -> std::process::ExitCode {
+    std::process::ExitCode::from(run() as u8)
+}
+
 /// What std's runtime sets up before `main` and this program relies on:
 /// - file descriptors 0 to 2 open (on /dev/null when they were closed), so that no
 ///   store or key file opened later takes one of them and receives what is printed;
 /// - SIGPIPE ignored, so that a closed pipe is a write error reported like any other
 ///   rather than a silent death.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn startup() {
     for fd in 0..=2 {
         // SAFETY: fcntl(F_GETFD) only reads the descriptor's flags; open() returns the
