@@ -457,6 +457,37 @@ fn swapped_sealed_secrets_are_refused() {
     );
 }
 
+/// Not listed in the issue: a sealed secret replaced by text (SQLite keeps whatever
+/// type it is given). A verify is refused with a message that says the store was
+/// edited, and the commands that never open the secret still work on the row:
+/// `remove` takes it out.
+#[test]
+fn a_secret_that_is_not_bytes_is_refused_and_can_still_be_removed() {
+    if common::skip_on_postgres("PostgreSQL keeps a bytea column bytes") {
+        return;
+    }
+    let (env, alice, _, _, _) = alice_and_mallory();
+    sql(
+        &env,
+        &format!(
+            "UPDATE totps SET secret = 'not a sealed secret' WHERE id = '{}'",
+            alice.id
+        ),
+    );
+    let t = T0 + 60;
+    let code = oathtool(&alice.secret, t, &[]);
+    let msg = refused(
+        &env,
+        &["verify", "alice", &code, "--at", &at(t)],
+        "store_error",
+        &["edited"],
+    );
+    assert!(!msg.contains("not a sealed secret"), "{msg}");
+    let out = env.run(&["remove", "alice", "--yes"]);
+    assert!(out.status.success(), "remove: {}", common::stderr(&out));
+    assert_eq!(env.accounts(&[]), vec!["mallory"]);
+}
+
 // ---------------------------------------------------------------------------------
 // Weakened parameters
 // ---------------------------------------------------------------------------------

@@ -637,7 +637,7 @@ impl Tx for PgTx<'_> {
         row.as_ref().map(totp_from_row).transpose()
     }
 
-    fn find_sealed(&mut self, account_or_id: &str) -> Result<Option<(Totp, Vec<u8>)>> {
+    fn find_sealed(&mut self, account_or_id: &str) -> Result<Option<(Totp, Option<Vec<u8>>)>> {
         // Column 13, the count in `find`, is the sealed secret here; a write
         // transaction locks the row as `find` does.
         macro_rules! select {
@@ -664,7 +664,7 @@ impl Tx for PgTx<'_> {
             None => self.opt(by_id, &[&account_or_id])?,
         };
         row.as_ref()
-            .map(|r| Ok((totp_with_count(r, 0)?, get(r, 13)?)))
+            .map(|r| Ok((totp_with_count(r, 0)?, Some(get(r, 13)?))))
             .transpose()
     }
 

@@ -33,7 +33,8 @@ pub struct Enrollment {
     pub totp: Totp,
     pub backup_hashes: Vec<Vec<u8>>,
     /// The sealed secret, as loaded with the row; `None` before the enrollment is
-    /// stored, or where it was loaded without it.
+    /// stored, where it was loaded without it, or where the stored value is not
+    /// bytes (opening it then reads it again, and says what is wrong).
     pub sealed: Option<Vec<u8>>,
 }
 
@@ -196,7 +197,7 @@ impl<'s> Session<'s> {
         let e = Enrollment {
             totp,
             backup_hashes,
-            sealed: Some(sealed),
+            sealed,
         };
         self.check(&e)?;
         Ok(Some(e))

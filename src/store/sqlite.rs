@@ -393,8 +393,14 @@ const SEALED_COLUMNS: &str = "t.id, t.account, t.issuer, t.algorithm, t.digits, 
      t.verified, t.last_step, t.last_used_at, t.failed_attempts, t.locked_until, \
      t.created_at, t.updated_at, t.secret, t.mac";
 
-fn sealed_from_row(r: &Row<'_>) -> rusqlite::Result<(Totp, Vec<u8>)> {
-    Ok((totp_with_count(r, 0)?, r.get(13)?))
+fn sealed_from_row(r: &Row<'_>) -> rusqlite::Result<(Totp, Option<Vec<u8>>)> {
+    // A secret that is not a blob (SQLite does not enforce the declared type) is
+    // left to the commands that open it: `remove` of such a row still works.
+    let sealed = match r.get_ref(13)? {
+        rusqlite::types::ValueRef::Blob(b) => Some(b.to_vec()),
+        _ => None,
+    };
+    Ok((totp_with_count(r, 0)?, sealed))
 }
 
 fn totp_with_count(r: &Row<'_>, backup_codes_remaining: u32) -> rusqlite::Result<Totp> {
@@ -625,7 +631,7 @@ impl Tx for SqliteTx<'_> {
         self.ok(find(&self.tx, TOTP_COLUMNS, account_or_id, totp_from_row))
     }
 
-    fn find_sealed(&mut self, account_or_id: &str) -> Result<Option<(Totp, Vec<u8>)>> {
+    fn find_sealed(&mut self, account_or_id: &str) -> Result<Option<(Totp, Option<Vec<u8>>)>> {
         self.ok(find(
             &self.tx,
             SEALED_COLUMNS,
