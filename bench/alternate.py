@@ -5,9 +5,11 @@
         [--prepare CMD] [--clock FILE] -n NAME COMMAND ...
 
 Each -n NAME COMMAND is one command, with the --prepare and --clock given before it.
-Every round runs the prepare command of each command (through sh, untimed), then the
-command itself (timed), and the next round starts with the next command, so that
-no command always runs first. COMMAND is split like a shell line (no shell runs it);
+Every round runs each command once, in an order shuffled anew every round (from a
+fixed seed), so that no command always runs first or always after the same other:
+its prepare command (through sh, untimed), then the command itself (timed), with
+its program looked up on PATH before the clock starts. The runs of one round are
+paired: run K of every command is from round K. COMMAND is split like a shell line (no shell runs it);
 `{t}` and `{c}` in it stand for the first and second word of the clock file as the
 prepare command left it: a verify needs a fresh time and code on every run.
 
@@ -21,7 +23,9 @@ differences (it warns so itself below 5 ms).
 import argparse
 import json
 import os
+import random
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -61,11 +65,14 @@ def run_once(cmd):
     argv = shlex.split(cmd["line"])
     for key, value in words.items():
         argv = [w.replace("{" + key + "}", value) for w in argv]
+    program = shutil.which(argv[0])
+    if program is None:
+        sys.exit(f"alternate.py: {argv[0]} not found")
     null = os.open(os.devnull, os.O_RDWR)
     try:
         start = time.perf_counter()
-        pid = os.posix_spawnp(
-            argv[0], argv, os.environ,
+        pid = os.posix_spawn(
+            program, argv, os.environ,
             file_actions=[(os.POSIX_SPAWN_DUP2, null, 0), (os.POSIX_SPAWN_DUP2, null, 1)],
         )
         _, status, usage = os.wait4(pid, 0)
@@ -81,10 +88,11 @@ def run_once(cmd):
 def main():
     args, commands = parse(sys.argv[1:])
     results = [{"command": c["name"], "times": [], "user": [], "system": []} for c in commands]
-    n = len(commands)
+    order = list(range(len(commands)))
+    rng = random.Random(0)
     for round_no in range(args.warmup + args.runs):
-        for k in range(n):
-            i = (round_no + k) % n
+        rng.shuffle(order)
+        for i in order:
             elapsed, user, system = run_once(commands[i])
             if round_no >= args.warmup:
                 results[i]["times"].append(elapsed)

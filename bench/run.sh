@@ -161,10 +161,9 @@ python3 "$repo/bench/alternate.py" --runs "$runs" --warmup 2 --out results/verif
   --prepare "$prep_big" --clock big.clock -n "verify ($big)" "$(verify_cmd big)" \
   --prepare "$prep_one" --clock one.clock -n "sqlite3 write (1)" "$(write_cmd one)" \
   --prepare "$prep_big" --clock big.clock -n "sqlite3 write ($big)" "$(write_cmd big)" \
-  --prepare "$prep_one" --clock one.clock -n "sqlite3 verify's writes (1)" "$(same_writes_cmd)"
-# oathtool is stateless: one code at one time serves every run, with no shell at all.
-read -r t c < one.clock
-hf oathtool 1 "$runs" -N --warmup 2 -n "oathtool" "oathtool --totp -w 1 -b $(secret one) --now @$t $c"
+  --prepare "$prep_one" --clock one.clock -n "sqlite3 verify's writes (1)" "$(same_writes_cmd)" \
+  --prepare "$prep_one" --clock one.clock -n "oathtool" \
+  "oathtool --totp -w 1 -b $(secret one) --now @{t} {c}"
 # The same commands through a shell that reads the clock, for /usr/bin/time.
 clocked() { # clock command-with-{t}-and-{c}
   local cmd=${2//\{t\}/\$t}
@@ -247,14 +246,18 @@ def median(name, index=0):
 
 
 def interval(ours, ref, resamples=2000):
-    """The 95% bootstrap interval of the ratio of two medians: how far the ratio
-    could move if the runs were taken again on the same machine in the same state."""
+    """The 95% bootstrap interval of the ratio of two medians, resampling rounds
+    (run K of both commands is from round K of bench/alternate.py, so a slow
+    stretch of the machine stays paired): the spread of this run's own figures, not
+    of the machine from one run to the next."""
     rng = random.Random(0)
-    ratios = sorted(
-        statistics.median(rng.choices(ours, k=len(ours)))
-        / statistics.median(rng.choices(ref, k=len(ref)))
-        for _ in range(resamples)
-    )
+    rounds = range(min(len(ours), len(ref)))
+    ratios = []
+    for _ in range(resamples):
+        picked = rng.choices(rounds, k=len(rounds))
+        ratios.append(statistics.median(ours[k] for k in picked)
+                      / statistics.median(ref[k] for k in picked))
+    ratios.sort()
     return ratios[int(resamples * 0.025)], ratios[int(resamples * 0.975) - 1]
 
 
@@ -272,7 +275,7 @@ def ms(s):
 
 rows = []  # (what, ours, reference, target, holds)
 v1, vb, w1, wb, sw = (median("verify", i) for i in range(5))
-o1 = median("oathtool")
+o1 = median("verify", 5)
 lo, ls = median("list", 0), median("list", 1)
 en, ew = median("enroll", 0), median("enroll", 1)
 imp, floor = median("import", 0), median("import", 1)
