@@ -120,7 +120,7 @@ pub trait Tx {
     /// locked until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite holds the
     /// write lock already), so the check and the record of a code are one step.
     fn find(&mut self, account_or_id: &str) -> Result<Option<Totp>>;
-    /// Like [`Tx::find`], for a write session: the row with its sealed secret (`None`
+    /// Like [`Tx::find`] in a write transaction: the row with its sealed secret (`None`
     /// if the stored value is not even bytes: [`Tx::sealed_secret`] then says what is
     /// wrong, to the commands that need it), and `backup_codes_remaining` left at 0
     /// for the session to count from the hashes it loads.

@@ -638,30 +638,23 @@ impl Tx for PgTx<'_> {
     }
 
     fn find_sealed(&mut self, account_or_id: &str) -> Result<Option<(Totp, Option<Vec<u8>>)>> {
-        // Column 13, the count in `find`, is the sealed secret here; a write
-        // transaction locks the row as `find` does.
-        macro_rules! select {
-            ($tail:literal) => {
-                concat!(
-                    "SELECT t.id, t.account, t.issuer, t.algorithm, t.digits, t.period, \
-                            t.verified, t.last_step, t.last_used_at, t.failed_attempts, \
-                            t.locked_until, t.created_at, t.updated_at, t.secret, t.mac \
-                     FROM totpctl.totps t WHERE ",
-                    $tail
-                )
-            };
-        }
-        let (by_account, by_id) = if self.write {
-            (
-                select!("t.account = $1 FOR UPDATE OF t"),
-                select!("t.id = $1 FOR UPDATE OF t"),
-            )
-        } else {
-            (select!("t.account = $1"), select!("t.id = $1"))
-        };
-        let row = match self.opt(by_account, &[&account_or_id])? {
+        // Only a write session loads this, and it locks the row as `find` does there;
+        // column 13, the count in `find`, is the sealed secret here.
+        let row = match self.opt(
+            "SELECT t.id, t.account, t.issuer, t.algorithm, t.digits, t.period, \
+                    t.verified, t.last_step, t.last_used_at, t.failed_attempts, \
+                    t.locked_until, t.created_at, t.updated_at, t.secret, t.mac \
+             FROM totpctl.totps t WHERE t.account = $1 FOR UPDATE OF t",
+            &[&account_or_id],
+        )? {
             Some(r) => Some(r),
-            None => self.opt(by_id, &[&account_or_id])?,
+            None => self.opt(
+                "SELECT t.id, t.account, t.issuer, t.algorithm, t.digits, t.period, \
+                        t.verified, t.last_step, t.last_used_at, t.failed_attempts, \
+                        t.locked_until, t.created_at, t.updated_at, t.secret, t.mac \
+                 FROM totpctl.totps t WHERE t.id = $1 FOR UPDATE OF t",
+                &[&account_or_id],
+            )?,
         };
         row.as_ref()
             .map(|r| Ok((totp_with_count(r, 0)?, Some(get(r, 13)?))))

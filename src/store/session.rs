@@ -220,13 +220,15 @@ impl<'s> Session<'s> {
 
     /// Opens an enrollment's secret.
     pub fn secret(&self, e: &Enrollment) -> Result<Zeroizing<Vec<u8>>> {
-        match &e.sealed {
-            Some(sealed) => self.vault.open(&e.totp, sealed),
+        let reread;
+        let sealed = match &e.sealed {
+            Some(sealed) => sealed,
             None => {
-                let sealed = self.tx().sealed_secret(&e.totp.id)?;
-                self.vault.open(&e.totp, &sealed)
+                reread = self.tx().sealed_secret(&e.totp.id)?;
+                &reread
             }
-        }
+        };
+        self.vault.open(&e.totp, sealed)
     }
 
     /// The keyed hash a backup code of `e` is stored as.
