@@ -47,8 +47,8 @@ fn vault() -> (tempfile::TempDir, Vault) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("bench.db");
     let at = Location::Sqlite(path);
-    let mut store = Store::open(&at).expect("open store");
-    let keys = at.key_source();
+    let mut store = Store::open(&at, &totpctl::store::Access::default()).expect("open store");
+    let keys = at.key_source(&totpctl::store::Access::default());
     let mut tx = store.write().expect("write transaction");
     let vault = Vault::init(&mut *tx, &keys, "2026-11-26T12:00:00.000Z").expect("vault");
     tx.commit().expect("commit");

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_totpctl_global_optspecs
-    string join \n store= json color= h/help V/version
+    string join \n store= json color= key= state-dir= password-file= ca-file= timeout= h/help V/version
 end
 
 function __fish_totpctl_needs_command
@@ -28,6 +28,11 @@ complete -c totpctl -n "__fish_totpctl_needs_command" -l store -d 'The store: an
 complete -c totpctl -n "__fish_totpctl_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_needs_command" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_needs_command" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_needs_command" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_needs_command" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_needs_command" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_needs_command" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_needs_command" -s V -l version -d 'Print version'
@@ -44,12 +49,18 @@ complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "import" -d 'Enroll 
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "rekey" -d 'Replace the key that seals the store\'s secrets, without losing any enrollment'
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "info" -d 'Show where the store and its key are, the schema version and the counts'
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "copy" -d 'Copy the whole store into a new one, in either engine'
+complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "upgrade" -d 'Authenticate a version 1 store: give every row, setting and event its MAC'
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l issuer -d 'The issuer shown in authenticator apps [default: the store\'s `issuer` setting]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l algorithm -d 'The HMAC algorithm [default: the store\'s `algorithm` setting, SHA1]' -r -f -a "SHA1\t''
 SHA256\t''
@@ -69,6 +80,11 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l store -d 'The
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l at -d 'Check the code as if it were this time (unix seconds or RFC 3339). A past time is checked and recorded as usual; a future one is only checked (nothing changes but the audit trail), so the replay watermark never passes the real clock' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l window -d 'Accept codes this many steps before or after now [default: the store\'s `window`]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
@@ -79,6 +95,11 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l store -d 'The s
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l issuer -d 'Only accounts of this issuer: the whole name, ignoring the case of ASCII letters (acme matches Acme, not Acme Corp)' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l unused-since -d 'Only accounts never used, or last used before TIME: a span before now (30m, 24h, 90d), unix seconds or RFC 3339' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
@@ -92,6 +113,11 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l store -d 'The s
 complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand show" -s V -l version -d 'Print version'
@@ -99,6 +125,11 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l store -
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l count -d 'How many codes, 1 to 100 [default: the store\'s `backup-code-count`]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -107,6 +138,11 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l store -d 'The
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -s y -l yes -d 'Do not ask for confirmation'
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -115,6 +151,11 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l store -d 'The
 complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -s V -l version -d 'Print version'
@@ -122,6 +163,11 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l store -d 'The
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -s V -l version -d 'Print version'
@@ -129,19 +175,31 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l store -d 'The st
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l since -d 'Only events at or after this time: a span before now (30m, 24h, 7d), unix seconds or RFC 3339' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l until -d 'Only events at or before this time (as --since)' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l event -d 'Only events of this kind (enrolled, code_accepted, code_rejected, verified, locked, unlocked, backup_codes_generated, backup_code_used, removed, imported, config_changed, rekeyed); repeat it for several' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l limit -d 'Only the newest N of the matching events, still printed oldest first' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l head -d 'Alone: print the log\'s head (SEQ:HASH) to keep elsewhere. With --check H: also prove that the log still extends the head H kept earlier, which catches a whole store rolled back to an older copy' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l accept-restore -d 'After restoring a backup on purpose: accept the store as it is, at HEAD (as `log --head` prints it), so that every host takes it from now on instead of refusing it as rolled back. Checks the whole store first' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l check -d 'Check the whole store with its key instead of listing: the keyed hash chain, every enrollment against its MAC and its last event, and the settings'
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l full -d 'With --check: check the whole chain and every enrollment, not only what changed since this host last checked'
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -s V -l version -d 'Print version'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l google-authenticator -d 'Import google-authenticator-libpam files (~/.google_authenticator) instead' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l account -d 'The account for a single --google-authenticator file [default: the OS user who owns it]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
@@ -154,6 +212,11 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l store -d 'The 
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l passphrase -d 'Protect the store with a passphrase instead of a key file'
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l key-file -d 'Protect the store with a fresh key file (the default)'
@@ -163,6 +226,11 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l store -d 'The s
 complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand info" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand info" -s V -l version -d 'Print version'
@@ -170,28 +238,51 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l store -d 'The s
 complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -s V -l version -d 'Print version'
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "enroll"
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "verify"
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "list"
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "show"
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "backup-codes"
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "remove"
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "unlock"
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "config"
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "log"
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "import"
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "rekey"
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "info"
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "copy"
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "completions"
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "enroll"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "verify"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "list"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "show"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "backup-codes"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "remove"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "unlock"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "config"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "log"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "import"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "rekey"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "info"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "copy"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "upgrade"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "completions"
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -15,11 +15,13 @@ Exit codes:
 
 Environment:
   TOTPCTL_STORE       the store to use (as --store)
-  TOTPCTL_KEY_FILE    the key file that seals secrets (default: the store's path + .key; a
-                      postgresql:// store needs it or a passphrase)
+  TOTPCTL_KEY_FILE    the key file that seals secrets (as --key)
+  TOTPCTL_STATE_DIR   where this host keeps what it has seen of each store (as --state-dir)
+  TOTPCTL_TIMEOUT     how long to wait for the store (as --timeout)
   TOTPCTL_PASSPHRASE  the passphrase of a passphrase-protected store (else prompted)
   TOTPCTL_NEW_PASSPHRASE  the new passphrase for `rekey` on a passphrase store
   NO_COLOR            turns colour off (as --color never)
+  verify --pam reads none of these: only PAM's own items (PAM_USER, PAM_SERVICE, …)
 
 Examples:
   totpctl enroll alice@example.com --issuer Acme
@@ -62,6 +64,37 @@ pub struct GlobalArgs {
     /// When to use colour
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+    /// The key file that seals the store's secrets [default: the SQLite store's path
+    /// + .key; a postgresql:// store needs it or a passphrase]
+    #[arg(
+        long = "key",
+        global = true,
+        env = "TOTPCTL_KEY_FILE",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
+    pub key_path: Option<PathBuf>,
+    /// Where this host keeps what it has seen of each store, to refuse one rolled back
+    /// [default: totpctl-state beside the key file]
+    #[arg(
+        long,
+        global = true,
+        env = "TOTPCTL_STATE_DIR",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
+    pub state_dir: Option<PathBuf>,
+    /// A PostgreSQL password file (.pgpass lines), checked like the key file
+    #[arg(long, global = true, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// The certificate authority a PostgreSQL server's certificate must chain to
+    /// (implies sslmode=verify-full unless the URL says otherwise)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// How long to wait for the store, in seconds: for verify, the whole command
+    /// [default: 5]; for other commands, each wait for a lock [default: 30]
+    #[arg(long, global = true, env = "TOTPCTL_TIMEOUT", value_name = "SECS")]
+    pub timeout: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -88,6 +121,7 @@ pub enum Command {
     Rekey(RekeyArgs),
     Info(InfoArgs),
     Copy(CopyArgs),
+    Upgrade(UpgradeArgs),
     Completions(CompletionsArgs),
 }
 
@@ -165,10 +199,16 @@ pub enum AlgorithmArg {
 ///
 /// Exit status: 0 accepted, 1 rejected, 3 locked out, 4 no such account.
 ///
-/// With --pam, for PAM's pam_exec with expose_authtok: the account is $PAM_USER, the
-/// code is read from stdin up to a NUL byte or a newline, nothing is prompted or
-/// printed on stdout, and the exit status is 0 only for an accepted code. The audit
-/// event records $PAM_SERVICE and $PAM_RHOST.
+/// With --pam, for PAM's pam_exec with expose_authtok: the account is $PAM_USER (a
+/// name, never an id), the code is read from stdin up to a NUL byte or a newline,
+/// nothing is prompted or printed on stdout, and the exit status is 0 only for an
+/// accepted code. The audit event records $PAM_SERVICE and $PAM_RHOST. Nothing else
+/// comes from the environment: the store, the key file, a password file and a CA
+/// file are named by options on the PAM line, a passphrase store is refused, and an
+/// unknown user is recorded like a wrong code, in about the same time.
+///
+/// The whole command has one deadline, --timeout (5 s by default), connecting and
+/// waiting for locks included: past it, verify fails closed with store_error.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
@@ -359,6 +399,15 @@ pub struct LogArgs {
     /// whole store rolled back to an older copy
     #[arg(long, value_name = "H", num_args = 0..=1, conflicts_with_all = ["account", "since", "until", "event", "limit"])]
     pub head: Option<Option<String>>,
+    /// With --check: check the whole chain and every enrollment, not only what changed
+    /// since this host last checked
+    #[arg(long, requires = "check")]
+    pub full: bool,
+    /// After restoring a backup on purpose: accept the store as it is, at HEAD (as
+    /// `log --head` prints it), so that every host takes it from now on instead of
+    /// refusing it as rolled back. Checks the whole store first
+    #[arg(long, value_name = "HEAD", conflicts_with_all = ["account", "since", "until", "event", "limit", "check", "head"])]
+    pub accept_restore: Option<String>,
 }
 
 /// Enroll existing secrets in bulk from otpauth:// URIs, one a line.
@@ -457,6 +506,22 @@ pub struct CopyArgs {
     #[arg(value_name = "DEST")]
     pub dest: PathBuf,
 }
+
+/// Authenticate a version 1 store: give every row, setting and event its MAC.
+///
+/// Stores written by totpctl before its rows were authenticated (schema version 1)
+/// are read by list, show and log as they are, and refused by every command that
+/// decides anything, verify included, until this is run once with the store's key.
+/// It checks the unkeyed audit log first, seals every secret again bound to its
+/// account and parameters, gives everything its MAC, and records a store_upgraded
+/// event, all in one transaction. A host that has seen an authenticated store at the
+/// same place refuses it: an old form of a store put back is a downgrade.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  totpctl upgrade
+  totpctl upgrade --json --store /var/lib/totpctl/totpctl.db")]
+pub struct UpgradeArgs {}
 
 /// Print a shell completion script.
 ///

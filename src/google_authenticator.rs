@@ -411,6 +411,9 @@ fn decode_secret(line: &str) -> Result<Zeroizing<Vec<u8>>, String> {
             out.len()
         ));
     }
+    if let Some(problem) = crate::otp::degenerate(&out) {
+        return Err(problem);
+    }
     Ok(out)
 }
 

@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod google_authenticator;
 pub mod integrity;
+pub mod names;
 pub mod otp;
 pub mod output;
 pub mod pam;
@@ -41,18 +42,20 @@ pub struct Ctx {
     pub now: DateTime<Utc>,
     /// Whether prompting is allowed: stdin is a terminal and --json is off.
     pub interactive: bool,
+    /// How the store may be reached: key file, state directory, waits.
+    pub access: store::Access,
 }
 
 impl Ctx {
     /// Opens (creating on first use) the store: for the commands that may create one.
     pub fn open_store(&self) -> Result<Store> {
-        Store::open(&self.location)
+        Store::open(&self.location, &self.access)
     }
 
     /// Opens the store, which must exist: a missing store is `store_not_found`, never
     /// an empty store, so that a typo in a path cannot read as "nobody has 2FA".
     pub fn existing_store(&self) -> Result<Store> {
-        Store::open_existing(&self.location)?.ok_or_else(|| {
+        Store::open_existing(&self.location, &self.access)?.ok_or_else(|| {
             Error::StoreNotFound(format!(
                 "no store at {}: check --store or TOTPCTL_STORE (nothing was created; \
                  `totpctl enroll` or `totpctl import` makes a new store)",
@@ -75,6 +78,18 @@ impl Ctx {
         create_keys: bool,
         interactive: bool,
     ) -> Result<Session<'s>> {
+        self.session_for(store, create_keys, interactive, store::Purpose::Use)
+    }
+
+    /// Like [`Ctx::session_with`], for a purpose other than using the store (see
+    /// [`store::Purpose`]).
+    pub fn session_for<'s>(
+        &self,
+        store: &'s mut Store,
+        create_keys: bool,
+        interactive: bool,
+        purpose: store::Purpose,
+    ) -> Result<Session<'s>> {
         let now = self.now_str();
         Session::begin(
             store,
@@ -82,6 +97,7 @@ impl Ctx {
                 now: &now,
                 interactive,
                 create_keys,
+                purpose,
             },
         )
     }
@@ -179,7 +195,8 @@ pub fn run(cli: Cli) -> Result<Exit> {
     if let Command::Completions(args) = &cli.command {
         return commands::completions::run(args, &out);
     }
-    let (store_path, store_arg) = match cli.global.store {
+    let access = access(&cli)?;
+    let (store_path, store_arg) = match cli.global.store.clone() {
         Some(p) if p.as_os_str().is_empty() => return Err(invalid("--store is empty")),
         Some(p) => {
             // Named, but the default all the same: hints need not repeat it.
@@ -188,7 +205,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         }
         None => (default_store_path()?, None),
     };
-    let location = Location::parse(&store_path)?;
+    let location = Location::parse(&store_path, &access)?;
     // From here on the store is named by its label: a URL loses its password.
     let store_path = location.label();
     let store_arg = store_arg.map(|_| store_path.clone());
@@ -200,10 +217,19 @@ pub fn run(cli: Cli) -> Result<Exit> {
         out,
         now: Utc::now(),
         interactive,
+        access,
     };
+    // verify has one deadline, retries included.
+    let _watchdog = matches!(cli.command, Command::Verify(_)).then(|| {
+        commands::verify::Watchdog::start(
+            ctx.access.wait(),
+            ctx.out.json,
+            ctx.store_path.display().to_string(),
+        )
+    });
     // A transaction that lost a conflict on a server (serialization failure,
-    // deadlock, lock not available) was rolled back whole and printed nothing: run it
-    // again, a bounded number of times, so that no such error reaches the user.
+    // deadlock) was rolled back whole and printed nothing: run it again, a bounded
+    // number of times, so that no such error reaches the user.
     let mut attempt = 0;
     loop {
         match dispatch(&cli.command, &ctx) {
@@ -221,6 +247,49 @@ pub fn run(cli: Cli) -> Result<Exit> {
 /// How many times a command that lost a transient conflict is run again.
 const MAX_RETRIES: u32 = 8;
 
+/// The longest `--timeout` taken, in seconds (a day).
+const MAX_TIMEOUT: f64 = 86_400.0;
+
+/// How the store may be reached, from the global options: which files it takes its
+/// trust from, how long it may wait, and whether a statement may run as long as it
+/// needs (the bulk commands).
+fn access(cli: &Cli) -> Result<store::Access> {
+    let g = &cli.global;
+    let wait = match g.timeout {
+        Some(t) if !(t > 0.0 && t <= MAX_TIMEOUT) => {
+            return Err(invalid(format!(
+                "--timeout must be more than 0 and at most {MAX_TIMEOUT} seconds"
+            )));
+        }
+        Some(t) => Some(std::time::Duration::from_secs_f64(t)),
+        None => None,
+    };
+    let (pam, bulk) = match &cli.command {
+        Command::Verify(v) => (v.pam, false),
+        Command::Import(_) | Command::Copy(_) | Command::List(_) | Command::Upgrade(_) => {
+            (false, true)
+        }
+        Command::Log(l) => (
+            false,
+            l.check || l.accept_restore.is_some() || l.head.is_none(),
+        ),
+        _ => (false, false),
+    };
+    let wait = match &cli.command {
+        Command::Verify(_) => Some(wait.unwrap_or(commands::verify::DEADLINE)),
+        _ => wait,
+    };
+    Ok(store::Access {
+        key_file: g.key_path.clone(),
+        state_dir: g.state_dir.clone(),
+        password_file: g.password_file.clone(),
+        ca_file: g.ca_file.clone(),
+        wait,
+        bulk,
+        pam,
+    })
+}
+
 fn dispatch(command: &Command, ctx: &Ctx) -> Result<Exit> {
     match command {
         Command::Enroll(args) => commands::enroll::run(args, ctx),
@@ -236,6 +305,7 @@ fn dispatch(command: &Command, ctx: &Ctx) -> Result<Exit> {
         Command::Rekey(args) => commands::rekey::run(args, ctx),
         Command::Copy(args) => commands::copy::run(args, ctx),
         Command::Info(args) => commands::info::run(args, ctx),
+        Command::Upgrade(args) => commands::upgrade::run(args, ctx),
         Command::Completions(_) => unreachable!("handled above"),
     }
 }

@@ -63,10 +63,12 @@ fn startup() {
 }
 
 fn run() -> Exit {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    totpctl::pam::clear_environment_for_pam(&args);
     // The maintainers' generate-docs is added here, not in Cli, so that the
     // completions and man pages made from Cli never offer it.
     let mut command = Cli::command().subcommand(generate_docs_command());
-    let matches = match command.try_get_matches_from_mut(std::env::args_os()) {
+    let matches = match command.try_get_matches_from_mut(args) {
         Ok(matches) => matches,
         Err(err) => return totpctl::report_usage(err),
     };

@@ -58,6 +58,24 @@ pub const PERIOD: std::ops::RangeInclusive<u32> = 1..=3600;
 pub const MIN_SECRET: usize = 10;
 /// The longest secret: 64 bytes, a SHA-512 block.
 pub const MAX_SECRET: usize = 64;
+
+/// Why a secret taken from elsewhere is no secret: every byte the same (`AAAA…`,
+/// all zeros, is the usual one), which anyone can guess. The message never quotes it.
+pub fn degenerate(secret: &[u8]) -> Option<String> {
+    let first = *secret.first()?;
+    secret.iter().all(|&b| b == first).then(|| {
+        format!(
+            "the secret's {} bytes are all the same ({}): anyone could guess it; issue the \
+             account a fresh secret instead",
+            secret.len(),
+            if first == 0 {
+                "all zeros, AAAA… in base32"
+            } else {
+                "one byte repeated"
+            }
+        )
+    })
+}
 /// The widest verification window accepted, in steps either side.
 pub const MAX_WINDOW: u32 = 10;
 
@@ -279,6 +297,9 @@ pub fn parse_uri(text: &str) -> Result<ParsedUri, String> {
                         MIN_SECRET,
                         MAX_SECRET
                     ));
+                }
+                if let Some(problem) = degenerate(&bytes) {
+                    return Err(problem);
                 }
                 secret = Some(bytes);
             }

@@ -3,9 +3,9 @@
 //! and `PAM_SERVICE` and `PAM_RHOST` for the audit trail.
 //!
 //! pam_exec runs the command with the PAM environment, which a user can sometimes
-//! influence (pam_env's `user_readenv`), so the store must be named on the command
-//! line of the PAM service file, not taken from `TOTPCTL_STORE`. A wrong key from the
-//! environment can only fail closed.
+//! influence (pam_env's `user_readenv`), so `verify --pam` takes nothing from it but
+//! PAM's items ([`clear_environment_for_pam`]): the store, the key file, a password
+//! file and a CA file are named on the command line of the PAM service file.
 
 use std::io::Read;
 
@@ -19,6 +19,37 @@ use crate::error::invalid;
 pub const MAX_AUTHTOK: usize = 512;
 /// The longest PAM_SERVICE or PAM_RHOST kept in an event.
 const MAX_ITEM: usize = 256;
+
+/// The PAM items pam_exec puts in the environment: the only variables `verify --pam`
+/// keeps.
+const PAM_ITEMS: &[&str] = &[
+    "PAM_USER",
+    "PAM_SERVICE",
+    "PAM_RHOST",
+    "PAM_RUSER",
+    "PAM_TTY",
+    "PAM_TYPE",
+];
+
+/// Under `verify --pam`, empties the environment but for PAM's items. pam_exec runs
+/// the command with the PAM environment, which a user can sometimes influence
+/// (pam_env's `user_readenv`), so no variable may choose the store, the key, the
+/// password, whom to trust or how long to wait: `TOTPCTL_*`, `PG*`, `SSL_*`, proxies
+/// and `HOME` are all dropped. Called by `main` first, before anything (clap's
+/// defaults from the environment included) reads a variable, and before any thread
+/// is started.
+pub fn clear_environment_for_pam(args: &[std::ffi::OsString]) {
+    if !args.iter().skip(1).any(|a| a == "--pam") {
+        return;
+    }
+    for (name, _) in std::env::vars_os() {
+        if !PAM_ITEMS.iter().any(|item| name == *item) {
+            // SAFETY: main calls this before the program starts any thread, so no
+            // other thread can read the environment while it changes.
+            unsafe { std::env::remove_var(&name) };
+        }
+    }
+}
 
 /// A verification request from pam_exec.
 #[derive(Debug, Clone)]

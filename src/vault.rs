@@ -85,9 +85,17 @@ pub struct Vault {
 pub struct KeySource {
     /// The store as messages name it (a path, or a URL without its password).
     pub store: PathBuf,
-    /// The key file: `TOTPCTL_KEY_FILE`, else beside an SQLite store; `None` for a
-    /// server store without `TOTPCTL_KEY_FILE`.
+    /// The key file: `--key` or `TOTPCTL_KEY_FILE`, else beside an SQLite store;
+    /// `None` for a server store without either.
     pub key_file: Option<PathBuf>,
+    /// Where this host keeps what it has seen of the store (src/store/position.rs):
+    /// `--state-dir` or `TOTPCTL_STATE_DIR`, else beside the key file. `None` when
+    /// nothing names one (a passphrase store on a server, without either).
+    pub state_dir: Option<PathBuf>,
+    /// The store's place, as this host's records name it.
+    pub place: String,
+    /// Under `verify --pam`: a passphrase is never read.
+    pub pam: bool,
 }
 
 impl KeySource {
@@ -251,6 +259,26 @@ impl Vault {
             .map(Zeroizing::new)
     }
 
+    /// The key of this host's records of the store (src/store/position.rs) and of the
+    /// store's identity: derived from the backup-code key, which a rekey keeps, so
+    /// that neither has to be made again after one.
+    pub fn position_key(&self) -> Zeroizing<[u8; 32]> {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.hash_key.as_ref())
+            .expect("HMAC takes a key of any length");
+        mac.update(b"totpctl position key v1");
+        Zeroizing::new(mac.finalize().into_bytes().into())
+    }
+
+    /// The MAC of the store's identity.
+    pub fn store_id_mac(&self, id: &str) -> [u8; 32] {
+        let key = self.position_key();
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_ref())
+            .expect("HMAC takes a key of any length");
+        mac.update(b"totpctl store id\0");
+        mac.update(id.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// The keyed hash a backup code of row `id` is stored as.
     pub fn hash_code(&self, id: &str, code: &str) -> [u8; 32] {
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.hash_key.as_ref())
@@ -386,6 +414,12 @@ fn unwrap_row(row: &VaultRow, keys: &KeySource, interactive: bool) -> Result<Vau
                 }),
             }
         }
+        "passphrase" if keys.pam => Err(key_error(format!(
+            "{} is protected by a passphrase, which verify --pam never reads (the PAM \
+             environment must not decide how the store opens): give the store a key file \
+             with `totpctl rekey --key-file`, and name it with --key on the PAM line",
+            store_path.display()
+        ))),
         "passphrase" => {
             let passphrase = read_passphrase(
                 &format!("Passphrase for {}: ", store_path.display()),

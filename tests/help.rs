@@ -283,6 +283,15 @@ fn the_readme_documents_the_json_of_every_command() {
     assert_documented("log", &env.json(&["log"])[0]);
     assert_documented("log --check", &env.json(&["log", "--check"]));
     assert_documented("log --head", &env.json(&["log", "--head"]));
+    let head = env.json(&["log", "--head"])["head"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_documented(
+        "log --accept-restore HEAD",
+        &env.json(&["log", "--accept-restore", &head]),
+    );
+    assert_documented("upgrade", &env.json(&["upgrade"]));
     let out = env
         .cmd()
         .args(["--json", "import", "-"])

@@ -1189,13 +1189,14 @@ fn a_deleted_head_or_log_is_caught() {
     check_fails(&env, &[]);
     integrity(&env, &["verify", "alice", &code, "--at", &at(t)], &[]);
 
+    // The whole log gone: the host that wrote it refuses the store as rolled back.
     let (env, alice, _, _, _) = alice_and_mallory();
     let code = oathtool(&alice.secret, t, &[]);
     sql(&env, "DELETE FROM events; DELETE FROM log_head;");
     integrity(
         &env,
         &["verify", "alice", &code, "--at", &at(t)],
-        &["alice"],
+        &["rolled back", "ends at #0"],
     );
     check_fails(&env, &[]);
 }
@@ -1332,7 +1333,7 @@ fn a_rollback_with_the_later_events_cut_out_is_caught_by_log_check() {
 }
 
 #[test]
-fn a_whole_store_rollback_is_caught_only_against_a_kept_head() {
+fn a_whole_store_rollback_is_refused_by_the_host_that_saw_the_later_state() {
     if common::skip_on_postgres(
         "edits the SQLite file as an attacker; the same attacks through psql are in tests/postgres.rs",
     ) {
@@ -1350,22 +1351,42 @@ fn a_whole_store_rollback_is_caught_only_against_a_kept_head() {
     env.json(&["log", "--check", "--head", &head]);
 
     put_back(&env, &copy);
-    // Expected: a store rolled back as a whole is a once-valid store; on its own it
-    // checks out (README: "what is and is not caught").
-    check_passes(&env);
-    // Against the head kept elsewhere, it does not.
-    let e = env.json_status(&["log", "--check", "--head", &head], 2);
+    // This host saw the later state: the older copy is refused, the used code stays
+    // used, and `log --check` fails.
+    let e = env.json_status(&["verify", "alice", &code, "--at", &at(t)], 2);
+    assert_eq!(e["error"]["code"], "integrity_error", "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("rolled back"),
+        "{e}"
+    );
+    let e = env.json_status(&["log", "--check"], 2);
+    assert_eq!(e["error"]["code"], "integrity_error", "{e}");
+    // A host that never saw the later state cannot tell (README: "what a host's
+    // position protects and what it cannot"): against the head kept elsewhere, the
+    // check still fails.
+    let other = env.dir.path().join("other-host");
+    let fresh = ["--state-dir", other.to_str().unwrap()];
+    let out = env.run(&[&fresh[..], &["log", "--check"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let e = env.json_status(
+        &[&fresh[..], &["log", "--check", "--head", &head]].concat(),
+        2,
+    );
     assert_eq!(e["error"]["code"], "log_chain_broken", "{e}");
-    let out = env.run(&["log", "--check", "--head", &head]);
+    let out = env.run(&[&fresh[..], &["log", "--check", "--head", &head]].concat());
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
 }
 
 /// A partial rollback that includes the log's tail and an old copy of its (genuinely
-/// MACed) head row is a whole-store rollback as far as the store can tell: plain
-/// `log --check` passes (expected), the kept head does not.
+/// MACed) head row is a whole-store rollback as far as the store can tell: the host
+/// that saw the tail refuses it; one that did not passes it, and the kept head does
+/// not.
 #[test]
-fn a_truncated_log_with_an_old_head_row_is_caught_against_a_kept_head() {
+fn a_truncated_log_with_an_old_head_row_is_caught_by_the_host_and_a_kept_head() {
     if common::skip_on_postgres(
         "edits the SQLite file as an attacker; the same attacks through psql are in tests/postgres.rs",
     ) {
@@ -1398,8 +1419,18 @@ fn a_truncated_log_with_an_old_head_row_is_caught_against_a_kept_head() {
     )
     .unwrap();
     drop(conn);
-    check_passes(&env);
-    let e = env.json_status(&["log", "--check", "--head", &head], 2);
+    let e = env.json_status(&["verify", "alice", &code, "--at", &at(t)], 2);
+    assert_eq!(e["error"]["code"], "integrity_error", "{e}");
+    let e = env.json_status(&["log", "--check"], 2);
+    assert_eq!(e["error"]["code"], "integrity_error", "{e}");
+    let other = env.dir.path().join("other-host");
+    let fresh = ["--state-dir", other.to_str().unwrap()];
+    let out = env.run(&[&fresh[..], &["log", "--check"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let e = env.json_status(
+        &[&fresh[..], &["log", "--check", "--head", &head]].concat(),
+        2,
+    );
     assert_eq!(e["error"]["code"], "log_chain_broken", "{e}");
 }
 
@@ -1883,7 +1914,7 @@ fn import_refuses_secrets_too_short_or_too_long() {
     let long = data_encoding::BASE32_NOPAD.encode(&[7u8; 65]);
     import_refused(&env, &format!("otpauth://totp/Acme:a?secret={long}\n"), 1);
     // 64 bytes is fine, 80 bits with a warning.
-    let max = data_encoding::BASE32_NOPAD.encode(&[7u8; 64]);
+    let max = data_encoding::BASE32_NOPAD.encode(&(1..=64u8).collect::<Vec<u8>>());
     let out = import(
         &env,
         format!("otpauth://totp/Acme:a?secret={max}\notpauth://totp/Acme:b?secret={WEAK}\n")

@@ -377,8 +377,7 @@ fn verify_pam(env: &TestEnv, user: Option<&str>, stdin: &[u8]) -> std::process::
     let mut cmd = env.cmd();
     cmd.arg("verify")
         .arg("--pam")
-        .arg("--store")
-        .arg(&env.store)
+        .args(env.pam_args())
         .env("PAM_SERVICE", "sshd")
         .env("PAM_RHOST", "198.51.100.4")
         .env("PAM_TYPE", "auth");

@@ -1,7 +1,8 @@
 //! A store written before the store was authenticated (schema version 1, in
-//! tests/fixtures/v1): read as it is by list, show and log, upgraded in one
-//! transaction by the first command that holds the key, and from then on held to
-//! every check a new store is.
+//! tests/fixtures/v1): read as it is by list, show and log, refused by every command
+//! that decides anything until `totpctl upgrade` authenticates it (one transaction,
+//! its own event), and from then on held to every check a new store is. A host that
+//! saw the authenticated store refuses an unauthenticated form of it put back.
 
 mod common;
 
@@ -40,7 +41,7 @@ fn events(env: &TestEnv) -> Vec<Value> {
 }
 
 #[test]
-fn an_old_store_is_read_as_it_is_and_upgraded_by_the_first_keyed_command() {
+fn an_old_store_is_read_as_it_is_and_upgraded_only_by_upgrade() {
     if common::skip_on_postgres("a version 1 store is an SQLite file made by the previous release")
     {
         return;
@@ -55,19 +56,33 @@ fn an_old_store_is_read_as_it_is_and_upgraded_by_the_first_keyed_command() {
     assert!(before.iter().all(|e| e["actor"].is_null()), "{before:?}");
     let check = env.json(&["log", "--check"]);
     assert_eq!(check["authenticated"], false, "{check}");
-    assert_eq!(env.json(&["info"])["schemaVersion"], 3);
+    assert_eq!(env.json(&["info"])["schemaVersion"], 4);
 
-    // The first command with the key upgrades it, and the code is checked as usual.
+    // Every command that decides anything refuses it, naming the command that
+    // upgrades it, and changes nothing: not even a code is looked at.
     let secret = alice["secret"].as_str().unwrap();
     let at = (T0 + 30).to_string();
-    let v = env.json(&[
-        "verify",
-        "alice",
-        &oathtool(secret, T0 + 30, &[]),
-        "--at",
-        &at,
-    ]);
-    assert_eq!(v["valid"], true, "{v}");
+    let code = oathtool(secret, T0 + 30, &[]);
+    let bytes = env.store_bytes();
+    for args in [
+        &["verify", "alice", &code, "--at", &at][..],
+        &["config", "window", "5"],
+        &["enroll", "carol", "--qr", "never"],
+        &["unlock", "alice"],
+    ] {
+        let e = env.json_status(args, 2);
+        assert_eq!(e["error"]["code"], "store_error", "{args:?}: {e}");
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains("upgrade"),
+            "{args:?}: {e}"
+        );
+    }
+    assert_eq!(env.store_bytes(), bytes);
+    assert_eq!(events(&env), before);
+
+    // `upgrade` authenticates it, in one step with its own event.
+    let up = env.json(&["upgrade"]);
+    assert_eq!(up["upgraded"], true, "{up}");
     let after = events(&env);
     let upgraded: Vec<_> = after
         .iter()
@@ -83,8 +98,15 @@ fn an_old_store_is_read_as_it_is_and_upgraded_by_the_first_keyed_command() {
     let check = env.json(&["log", "--check"]);
     assert_eq!(check["authenticated"], true, "{check}");
     assert_eq!(check["enrollments"], 2);
+    // A second upgrade has nothing to do.
+    assert_eq!(env.json(&["upgrade"])["upgraded"], false);
 
-    // Everything came over: the replay watermark, a backup code, the settings.
+    // The code is checked as usual now, and everything came over: the replay
+    // watermark, a backup code, the settings.
+    assert_eq!(
+        env.json(&["verify", "alice", &code, "--at", &at])["valid"],
+        true
+    );
     let replay = env.json_status(
         &[
             "verify",
@@ -103,6 +125,44 @@ fn an_old_store_is_read_as_it_is_and_upgraded_by_the_first_keyed_command() {
 }
 
 #[test]
+fn the_old_form_of_a_store_put_back_is_refused_by_the_host_that_saw_it_authenticated() {
+    if common::skip_on_postgres("a version 1 store is an SQLite file made by the previous release")
+    {
+        return;
+    }
+    let (env, alice, verified) = v1_store();
+    let old_store = fs::read(&env.store).unwrap();
+    env.json(&["upgrade"]);
+    let backup = verified["backupCodes"][1].as_str().unwrap();
+    assert_eq!(env.json(&["verify", "alice", backup])["valid"], true);
+    // The attacker puts the version 1 file back: its backup code is live in it.
+    for suffix in ["-wal", "-shm"] {
+        let mut side = env.store.as_os_str().to_owned();
+        side.push(suffix);
+        let _ = fs::remove_file(side);
+    }
+    fs::write(&env.store, &old_store).unwrap();
+    let bytes = env.store_bytes();
+    for args in [
+        &["verify", "alice", backup][..],
+        &["upgrade"],
+        &["log", "--check"],
+    ] {
+        let e = env.json_status(args, 2);
+        assert_eq!(e["error"]["code"], "integrity_error", "{args:?}: {e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("version 1"),
+            "{args:?}: {e}"
+        );
+    }
+    assert_eq!(env.store_bytes(), bytes);
+    let _ = alice;
+}
+
+#[test]
 fn an_upgraded_store_cannot_be_passed_off_as_an_old_one() {
     if common::skip_on_postgres("a version 1 store is an SQLite file made by the previous release")
     {
@@ -111,6 +171,7 @@ fn an_upgraded_store_cannot_be_passed_off_as_an_old_one() {
     let (env, alice, _) = v1_store();
     let secret = alice["secret"].as_str().unwrap();
     let at = (T0 + 30).to_string();
+    env.json(&["upgrade"]);
     env.json(&[
         "verify",
         "alice",
@@ -126,7 +187,7 @@ fn an_upgraded_store_cannot_be_passed_off_as_an_old_one() {
         assert_eq!(e["error"]["code"], "integrity_error", "{args:?}: {e}");
     }
     assert_eq!(env.store_bytes(), bytes);
-    env.sqlite().pragma_update(None, "user_version", 3).unwrap();
+    env.sqlite().pragma_update(None, "user_version", 4).unwrap();
     // Marking the key record as an old one does not make its data unauthenticated.
     env.sqlite()
         .execute("UPDATE vault SET version = 1", [])
@@ -180,10 +241,13 @@ fn a_version_2_store_gets_the_one_events_index_and_its_history_stays_found() {
     let (alice, _) = env.enroll_verified("alice", T0);
     env.enroll("bob");
     env.json(&["remove", "bob", "--yes"]);
-    // Put back the version 2 layout: three indexes on the events.
+    // Put back the version 2 layout: three indexes on the events, and no skeletons
+    // (version 4).
     env.sqlite()
         .execute_batch(
-            "DROP INDEX events_enrollment;
+            "DROP INDEX totps_skeleton;
+             ALTER TABLE totps DROP COLUMN skeleton;
+             DROP INDEX events_enrollment;
              CREATE INDEX events_account ON events (account);
              CREATE INDEX events_totp ON events (totp_id);
              CREATE INDEX events_at ON events (at);
@@ -196,7 +260,7 @@ fn a_version_2_store_gets_the_one_events_index_and_its_history_stays_found() {
         .sqlite()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     assert_eq!(
         event_indexes(&env),
         ["events_config_changes", "events_enrollment"]

@@ -24,7 +24,7 @@ pub fn run(args: &CopyArgs, ctx: &Ctx) -> Result<Exit> {
             "DEST is empty: give a new file's path or a postgresql:// URL",
         ));
     }
-    let dest_at = Location::parse(&args.dest)?;
+    let dest_at = Location::parse(&args.dest, &ctx.access)?;
     let dest_label = dest_at.label();
     if dest_label == ctx.location.label() {
         return Err(invalid("DEST is the store itself: copy into a new store"));
@@ -42,7 +42,7 @@ pub fn run(args: &CopyArgs, ctx: &Ctx) -> Result<Exit> {
     let mut source = ctx.existing_store()?;
     let src_keys = source.key_source().clone();
 
-    let mut dest = Store::open(&dest_at)?;
+    let mut dest = Store::open(&dest_at, &ctx.access)?;
     // From here on, a failure removes an SQLite DEST this command made.
     let result = copy_into(ctx, &mut source, &src_keys, &mut dest, &dest_at);
     if result.is_err()
@@ -124,9 +124,15 @@ fn copy_into(
             k.display()
         ));
     }
+    let state_dir = ctx
+        .access
+        .state_dir
+        .clone()
+        .or_else(|| crate::store::position::default_dir(key_file.as_deref(), dest_at));
     dest.set_key_source(KeySource {
-        store: dest_keys.store.clone(),
         key_file,
+        state_dir,
+        ..dest_keys
     });
 
     let from = source.path().to_string_lossy().into_owned();
@@ -149,6 +155,7 @@ fn copy_into(
             now: &now,
             interactive: ctx.interactive,
             create_keys: false,
+            purpose: crate::store::Purpose::Copy,
         },
         &mut |tx| {
             snapshot.export(&mut |record| {

@@ -18,6 +18,7 @@ const SECRET_SIZE: std::ops::RangeInclusive<usize> = 16..=64;
 
 pub fn run(args: &EnrollArgs, ctx: &Ctx) -> Result<Exit> {
     check_name("account", &args.account)?;
+    crate::names::check_new_account(&args.account)?;
     if let Some(issuer) = &args.issuer {
         check_name("issuer", issuer)?;
     }

@@ -104,7 +104,7 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
     };
     let (view, problems, warnings, backup_codes_on) = if args.dry_run {
         // A dry run seals nothing, so it needs no key, and it creates no store.
-        let mut existing = Store::open_existing(&ctx.location)?;
+        let mut existing = Store::open_existing(&ctx.location, &ctx.access)?;
         let settings = match existing.as_mut() {
             Some(s) => Settings::from_pairs(&s.config_pairs()?, &path)?,
             None => Settings::default(),
@@ -115,7 +115,7 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
         // Into a store that does not exist yet, every line is checked before the store
         // (and its key) is made: a refused import leaves no empty store behind, which
         // a later `verify` at that path would read as "not enrolled".
-        let reader = if Store::open_existing(&ctx.location)?.is_none() {
+        let reader = if Store::open_existing(&ctx.location, &ctx.access)?.is_none() {
             let (first, second) = twice(reader, &args.file, from_stdin)?;
             let checking = Lines {
                 progress: None,
@@ -238,6 +238,8 @@ impl Lines<'_> {
         let (args, name, now) = (self.args, self.name, self.now);
         let verified = !args.unverified;
         let mut seen: HashSet<String> = HashSet::new();
+        let mut skeletons: std::collections::HashMap<String, String> =
+            std::collections::HashMap::new();
         let mut view = ImportView {
             imported: 0,
             skipped: 0,
@@ -301,11 +303,14 @@ impl Lines<'_> {
                     continue;
                 }
             };
-            if let Err(e) = check_name("account", &uri.account).and_then(|()| {
-                uri.issuer
-                    .as_deref()
-                    .map_or(Ok(()), |i| check_name("issuer", i))
-            }) {
+            if let Err(e) = check_name("account", &uri.account)
+                .and_then(|()| crate::names::check_new_account(&uri.account))
+                .and_then(|()| {
+                    uri.issuer
+                        .as_deref()
+                        .map_or(Ok(()), |i| check_name("issuer", i))
+                })
+            {
                 problems.add(n, crate::error::one_line(&e));
                 continue;
             }
@@ -319,6 +324,25 @@ impl Lines<'_> {
                 );
                 continue;
             }
+            // A look-alike of another line's account, or (when only checking) of an
+            // enrolled one; the insert itself refuses one it would write.
+            let skeleton = crate::names::skeleton(&uri.account);
+            let like = match skeletons.get(&skeleton) {
+                Some(other) => Some(other.clone()),
+                None => match (existing.as_mut(), writer.as_ref()) {
+                    (Some(s), _) => s.account_like(&uri.account)?,
+                    (None, Some(wr)) if problems.total > 0 => wr.account_like(&uri.account)?,
+                    _ => None,
+                },
+            };
+            if let Some(other) = like {
+                problems.add(
+                    n,
+                    crate::error::one_line(&crate::names::look_alike(&uri.account, &other)),
+                );
+                continue;
+            }
+            skeletons.insert(skeleton, uri.account.clone());
             let issuer = uri.issuer.as_deref().unwrap_or(&settings.issuer);
             let id = uuid::Uuid::now_v7().to_string();
             let mut e = store::Enrollment {
@@ -341,7 +365,14 @@ impl Lines<'_> {
                 sealed: None,
             };
             let new = match writer.as_mut().filter(|_| problems.total == 0) {
-                Some(wr) => wr.insert(&mut e, &uri.secret)?,
+                Some(wr) => match wr.insert(&mut e, &uri.secret) {
+                    Ok(new) => new,
+                    Err(err) if is_invalid(&err) => {
+                        problems.add(n, crate::error::one_line(&err));
+                        continue;
+                    }
+                    Err(err) => return Err(err),
+                },
                 // Only checking: is the account taken already?
                 None => match (existing.as_mut(), writer.as_ref()) {
                     (Some(s), _) => !s.is_enrolled(&uri.account)?,
@@ -404,6 +435,11 @@ impl Lines<'_> {
         view.without_backup_codes = view.imported;
         Ok((view, problems, warnings))
     }
+}
+
+/// Whether `err` is bad input (a look-alike account), reported as the line's problem.
+fn is_invalid(err: &anyhow::Error) -> bool {
+    matches!(crate::error::classify(err), Some(Error::InvalidArgument(_)))
 }
 
 /// Bad lines, the first [`MAX_PROBLEMS`] with their messages.

@@ -105,7 +105,9 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
             bad = true;
         }
         let account = match account.and_then(|a| {
-            check_name("account", &a).map_err(|e| one_line(&e))?;
+            check_name("account", &a)
+                .and_then(|()| crate::names::check_new_account(&a))
+                .map_err(|e| one_line(&e))?;
             Ok(a)
         }) {
             Ok(a) => a,
@@ -137,7 +139,7 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
     }
 
     // Phase 2: the accounts against the store as it is; nothing is created.
-    let mut existing_store = Store::open_existing(&ctx.location)?;
+    let mut existing_store = Store::open_existing(&ctx.location, &ctx.access)?;
     let settings = match &mut existing_store {
         Some(store) => {
             let path = store.path().to_path_buf();
@@ -146,11 +148,27 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
         None => Settings::default(),
     };
     let mut enrolled: Vec<bool> = Vec::with_capacity(candidates.len());
+    let mut skeletons: HashMap<String, String> = HashMap::new();
     for c in &candidates {
         let found = match &mut existing_store {
             Some(store) => store.is_enrolled(&c.account)?,
             None => false,
         };
+        let like = match skeletons.get(&crate::names::skeleton(&c.account)) {
+            Some(other) => Some(other.clone()),
+            None => match &mut existing_store {
+                Some(store) => store.account_like(&c.account)?,
+                None => None,
+            },
+        };
+        if let Some(other) = like {
+            problems.push(format!(
+                "{}: {}",
+                shown(&c.file),
+                one_line(&crate::names::look_alike(&c.account, &other))
+            ));
+        }
+        skeletons.insert(crate::names::skeleton(&c.account), c.account.clone());
         if found && !args.skip_existing {
             problems.push(format!(
                 "{}: account '{}' is already enrolled (pass --skip-existing to leave it as it is)",

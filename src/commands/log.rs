@@ -27,6 +27,8 @@ pub const EVENTS: &[&str] = &[
     "rekeyed",
     "code_checked",
     "store_upgraded",
+    "restore_accepted",
+    "copied",
 ];
 
 #[derive(Serialize)]
@@ -61,10 +63,62 @@ impl From<Event> for EventView {
     }
 }
 
-/// The head as `log --head` prints it and `log --check --head` takes it back:
-/// `SEQ:HASH`, the newest event's number and chain hash in hex.
-fn head_text(seq: i64, hash: &[u8]) -> String {
-    format!("{seq}:{}", data_encoding::HEXLOWER.encode(hash))
+use crate::store::head_text;
+
+/// `log --accept-restore HEAD`: after a backup was restored on purpose, the store is
+/// taken as it is at HEAD by every host from now on. The whole store is checked
+/// first (this host's records of it aside: they describe what was rolled back), and
+/// a keyed `restore_accepted` event says who accepted which head.
+fn accept_restore(ctx: &Ctx, store: &mut store::Store, given: &str) -> Result<Exit> {
+    let (seq, hash) = parse_head(given)?;
+    let mut s = ctx.session_for(store, false, ctx.interactive, store::Purpose::AcceptRestore)?;
+    s.check_chain()?;
+    let head = s.head();
+    if head.as_deref() != Some(head_text(seq, &hash).as_str()) {
+        return Err(invalid(format!(
+            "the store's head is {}, not {}: check the store you mean to accept, then give \
+             its head as `totpctl log --head` prints it",
+            head.as_deref().unwrap_or("empty"),
+            head_text(seq, &hash)
+        )));
+    }
+    s.event(
+        "restore_accepted",
+        None,
+        serde_json::json!({ "head": head_text(seq, &hash) }),
+    )?;
+    let (accepted, _) = parse_head(&s.head().unwrap_or_default())?;
+    s.commit_with(Some(accepted))?;
+    // The whole store checked as it now stands, this host's records moved to it.
+    let audit = store::audit(
+        store,
+        &store::AuditOptions {
+            head: None,
+            full: true,
+            interactive: ctx.interactive,
+        },
+    )?;
+    let out = &ctx.out;
+    if out.json {
+        out.json(&serde_json::json!({
+            "accepted": true,
+            "head": audit.head.as_ref().map(|(s, h)| head_text(*s, h)),
+            "events": audit.events,
+            "enrollments": audit.enrollments,
+        }))?;
+    } else {
+        let mut w = out.stdout();
+        writeln!(
+            w,
+            "{} accepted the store as restored at event #{seq}: every host takes it from its \
+             next command on ({}, {} checked)",
+            out.green("ok:"),
+            plural(audit.events, "event"),
+            plural(audit.enrollments, "enrollment")
+        )?;
+        w.flush()?;
+    }
+    Ok(Exit::Success)
 }
 
 fn parse_head(text: &str) -> Result<(i64, Vec<u8>)> {
@@ -87,6 +141,9 @@ fn parse_head(text: &str) -> Result<(i64, Vec<u8>)> {
 pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
     let out = &ctx.out;
     let mut store = ctx.existing_store()?;
+    if let Some(head) = &args.accept_restore {
+        return accept_restore(ctx, &mut store, head);
+    }
     if args.check {
         let kept = match &args.head {
             Some(Some(h)) => Some(parse_head(h)?),
@@ -94,8 +151,11 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
         };
         let audit = store::audit(
             &mut store,
-            ctx.interactive,
-            kept.as_ref().map(|(s, h)| (*s, h.as_slice())),
+            &store::AuditOptions {
+                head: kept.as_ref().map(|(s, h)| (*s, h.as_slice())),
+                full: args.full,
+                interactive: ctx.interactive,
+            },
         )?;
         let head = audit.head.as_ref().map(|(s, h)| head_text(*s, h));
         if out.json {
@@ -105,14 +165,23 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
                 "enrollments": audit.enrollments,
                 "authenticated": audit.authenticated,
                 "head": head,
+                "from": audit.from,
             }))?;
         } else {
             let mut w = out.stdout();
+            let events = if audit.from > 0 {
+                format!(
+                    "{} since the last check (#{})",
+                    plural(audit.events, "new event"),
+                    audit.from
+                )
+            } else {
+                plural(audit.events, "event")
+            };
             writeln!(
                 w,
-                "{} the audit log is intact: {}, {} checked against it{}",
+                "{} the audit log is intact: {events}, {} checked against it{}",
                 out.green("ok:"),
-                plural(audit.events, "event"),
                 plural(audit.enrollments, "enrollment"),
                 match &kept {
                     Some((seq, _)) => format!("; it extends the head kept at event #{seq}"),

@@ -13,4 +13,5 @@ pub mod log;
 pub mod rekey;
 pub mod remove;
 pub mod unlock;
+pub mod upgrade;
 pub mod verify;

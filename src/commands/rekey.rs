@@ -21,7 +21,7 @@ pub fn run(args: &RekeyArgs, ctx: &Ctx) -> Result<Exit> {
     // Only a passphrase may be chosen before the first enrollment, on a new store;
     // it is asked for (and checked) before the store is made, so that a refused one
     // leaves nothing behind.
-    let (mut store, early) = match Store::open_existing(&ctx.location)? {
+    let (mut store, early) = match Store::open_existing(&ctx.location, &ctx.access)? {
         Some(store) => (store, None),
         None if args.passphrase => {
             let passphrase = new_passphrase(ctx, Protection::KeyFile)?;

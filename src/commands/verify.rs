@@ -75,6 +75,48 @@ struct VerifyView {
     locked_until: Option<String>,
 }
 
+/// How long a verify may take unless `--timeout` says otherwise: connecting, waiting
+/// for locks and retrying included.
+pub const DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Ends the process, failing closed with a `store_error`, if verify has not finished
+/// by its deadline: a store that does not answer (a server that stopped, a lock held
+/// by a stalled session, a disk that hangs) must not hold a login open. Whatever the
+/// verify was doing is rolled back with the process.
+pub struct Watchdog {
+    done: std::sync::Arc<std::sync::Mutex<bool>>,
+}
+
+impl Watchdog {
+    pub fn start(deadline: std::time::Duration, json: bool, store: String) -> Watchdog {
+        let done = std::sync::Arc::new(std::sync::Mutex::new(false));
+        let watched = done.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(deadline);
+            let finished = watched.lock().map(|d| *d).unwrap_or(true);
+            if !finished {
+                // Held while the process ends, so that verify prints nothing after it.
+                let _hold = watched.lock();
+                let err = Error::Store(format!(
+                    "{store} did not answer within {} s (--timeout): nothing was accepted",
+                    deadline.as_secs_f64()
+                ));
+                crate::report(&err.into(), json);
+                std::process::exit(Exit::Error as i32);
+            }
+        });
+        Watchdog { done }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        if let Ok(mut d) = self.done.lock() {
+            *d = true;
+        }
+    }
+}
+
 pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
     let at = args.at.as_deref().map(parse_time).transpose()?;
     // A code checked at a future --at is only checked: recording its step would move
@@ -130,7 +172,26 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
     if let Some(request) = pam_req {
         s.add_to_every_detail("pam", request.detail());
     }
-    let mut e = s.get(account)?;
+    // Under PAM the account is a user name, never an id, and an unknown one is
+    // recorded as a rejected attempt, committed like a known one's, so that the two
+    // take about as long and the log shows who was tried.
+    let found = match pam_req {
+        Some(_) => s.find_by_name(account)?,
+        None => s.find(account)?,
+    };
+    let Some(mut e) = found else {
+        if pam_req.is_some() {
+            s.event_with_state(
+                "code_rejected",
+                Some(account),
+                None,
+                &with_pam(json!({ "reason": "resource_not_found" }), pam_req).to_string(),
+                None,
+            )?;
+            s.commit()?;
+        }
+        return Err(Error::NotFound(sanitize(account)).into());
+    };
     let settings = s.settings().clone();
     let before = e.totp.clone();
 
@@ -362,6 +423,14 @@ fn save(s: &mut store::Session<'_>, e: &mut store::Enrollment) -> Result<()> {
         ))
         .into())
     }
+}
+
+/// Adds the `"pam"` member to an event's detail written outside `Session::event`.
+fn with_pam(mut detail: serde_json::Value, pam: Option<&PamRequest>) -> serde_json::Value {
+    if let Some(request) = pam {
+        detail["pam"] = request.detail();
+    }
+    detail
 }
 
 /// Adds `"at"` to an event's detail when the code was checked at a time given with

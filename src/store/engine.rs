@@ -104,6 +104,30 @@ pub enum Record {
     Head(Head),
 }
 
+/// An enrollment as a write left it, read back to confirm the write (and by `log
+/// --check`): its row with its sealed secret, every backup code with when it was
+/// used, and its skeleton.
+#[derive(Debug, Clone)]
+pub struct StoredState {
+    /// The row; `backup_codes_remaining` counts the live codes of `codes`.
+    pub totp: Totp,
+    /// `None` when the stored value is not bytes.
+    pub sealed: Option<Vec<u8>>,
+    /// Every backup code: its hash, and when it was used (`None`: live).
+    pub codes: Vec<(Vec<u8>, Option<String>)>,
+    pub skeleton: Option<String>,
+}
+
+/// What [`Tx::insert_totp`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Insert {
+    Inserted,
+    /// The account is enrolled already.
+    Taken,
+    /// This other account looks like it (the same skeleton).
+    LooksLike(String),
+}
+
 /// Counts of a whole store's records, for `copy`'s progress bar.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Size {
@@ -123,16 +147,35 @@ pub trait Tx {
     /// Like [`Tx::find`] in a write transaction: the row with its sealed secret (`None`
     /// if the stored value is not even bytes: [`Tx::sealed_secret`] then says what is
     /// wrong, to the commands that need it), and `backup_codes_remaining` left at 0
-    /// for the session to count from the hashes it loads.
-    fn find_sealed(&mut self, account_or_id: &str) -> Result<Option<(Totp, Option<Vec<u8>>)>>;
+    /// for the session to count from the hashes it loads. With `by_id` false, only an
+    /// account name is looked up (`verify --pam`).
+    fn find_sealed(
+        &mut self,
+        account_or_id: &str,
+        by_id: bool,
+    ) -> Result<Option<(Totp, Option<Vec<u8>>)>>;
+    /// An enrolled account other than `account` whose skeleton (src/names.rs) is
+    /// `skeleton`, if any.
+    fn account_like(&mut self, skeleton: &str, account: &str) -> Result<Option<String>>;
+    /// The enrollments `ids` as they are stored now, in any order; those missing are
+    /// left out.
+    fn stored_states(
+        &mut self,
+        ids: &[String],
+        f: &mut dyn FnMut(StoredState) -> Result<()>,
+    ) -> Result<()>;
+    /// Makes every deferred constraint check run now, before a write is read back.
+    fn settle(&mut self) -> Result<()>;
     /// Whether `account` (by name, not id) is enrolled.
     fn is_enrolled(&mut self, account: &str) -> Result<bool>;
     /// Every enrollment's id, in id order.
     fn all_totp_ids(&mut self) -> Result<Vec<String>>;
     /// The sealed secret of an enrollment.
     fn sealed_secret(&mut self, id: &str) -> Result<Vec<u8>>;
-    /// Inserts an enrollment unless its account is taken; returns whether it did.
-    fn insert_totp(&mut self, t: &Totp, sealed: &[u8], mac: &[u8]) -> Result<bool>;
+    /// Inserts an enrollment unless its account is taken, or another account with
+    /// the same skeleton (src/names.rs) is enrolled: one step, so that no look-alike
+    /// slips in between a check and the insert.
+    fn insert_totp(&mut self, t: &Totp, sealed: &[u8], mac: &[u8]) -> Result<Insert>;
     /// Writes an enrollment's state and new MAC only if the row still carries
     /// `old_mac` (compare-and-swap); returns whether it did.
     fn save_state(&mut self, t: &Totp, old_mac: Option<&[u8]>, mac: &[u8]) -> Result<bool>;
@@ -191,9 +234,17 @@ pub trait Tx {
     fn hash_at(&mut self, seq: i64) -> Result<Option<Vec<u8>>>;
     /// The newest event of enrollment `totp_id`, whose account is `account`.
     fn last_event_of(&mut self, account: &str, totp_id: &str) -> Result<Option<LastEvent>>;
-    /// Every event in seq order, with hash and MAC (the chain check).
-    fn for_each_stored_event(&mut self, f: &mut dyn FnMut(StoredEvent) -> Result<()>)
-    -> Result<()>;
+    /// Every event after `after`, in seq order, with hash and MAC (the chain check;
+    /// 0 for all).
+    fn for_each_stored_event(
+        &mut self,
+        after: i64,
+        f: &mut dyn FnMut(StoredEvent) -> Result<()>,
+    ) -> Result<()>;
+    /// How many events have a seq of at most `seq`.
+    fn events_through(&mut self, seq: i64) -> Result<u64>;
+    /// The newest event that names `account`, whichever enrollment it was about.
+    fn last_event_of_account(&mut self, account: &str) -> Result<Option<LastEvent>>;
     /// The events `filter` selects, oldest first.
     fn for_each_event(
         &mut self,
@@ -203,8 +254,8 @@ pub trait Tx {
     /// The newest event of each enrollment whose row is gone, unless it is its
     /// removal: rows deleted behind totpctl's back.
     fn vanished_enrollments(&mut self) -> Result<Vec<(i64, String)>>;
-    /// The newest `config_changed` event that recorded the settings' digest.
-    fn last_config_change(&mut self) -> Result<Option<LastEvent>>;
+    /// The newest event of this name (`config_changed`, `restore_accepted`).
+    fn last_event_named(&mut self, event: &str) -> Result<Option<LastEvent>>;
 
     // --- the whole store ---
 
@@ -223,6 +274,12 @@ pub trait Tx {
 }
 
 /// An open store of one engine.
+///
+/// Every transaction starts by checking the store's own definitions against exactly
+/// what this version creates (no trigger, rule, policy, view, function, retyped
+/// column or index more or less): a database writer could otherwise make the store
+/// behave differently without touching a row. A store that differs is refused with
+/// an `integrity_error` naming what differs.
 pub trait Engine {
     /// Starts a write transaction. Two write transactions on one store never
     /// interleave their log appends (see [`Tx::lock_log`]).
@@ -233,4 +290,9 @@ pub trait Engine {
     fn schema_version(&mut self) -> Result<i64>;
     /// Whether the store holds no totpctl data at all (a `copy` destination).
     fn is_empty(&mut self) -> Result<bool>;
+    /// Whether this command made the store (an SQLite file that was not there): only
+    /// its owner could have removed the one before.
+    fn is_new(&self) -> bool {
+        false
+    }
 }

@@ -147,6 +147,11 @@ pub struct Appender {
     pending: bool,
     actor: String,
     at: String,
+    /// The seq and chain hash of the head the session started from.
+    start: i64,
+    start_hash: Vec<u8>,
+    /// The chain hash of each event appended, in order, for the read-back.
+    appended: Vec<Vec<u8>>,
 }
 
 impl Appender {
@@ -172,11 +177,25 @@ impl Appender {
         let (seq, prev) = head.map_or((0, vec![0; 32]), |h| (h.seq, h.hash));
         Ok(Ok(Appender {
             seq,
+            start_hash: prev.clone(),
             prev,
             pending: false,
             actor: actor.to_json(),
             at: at.to_string(),
+            start: seq,
+            appended: Vec::new(),
         }))
+    }
+
+    /// The head: the newest event's seq and hash (seq 0 and zeros on an empty log).
+    pub fn head(&self) -> (i64, &[u8]) {
+        (self.seq, &self.prev)
+    }
+
+    /// The seq and chain hash of the head the session started from, and the hash of
+    /// every event appended since, in order.
+    pub fn appended(&self) -> (i64, &[u8], &[Vec<u8>]) {
+        (self.start, &self.start_hash, &self.appended)
     }
 
     /// Appends one event.
@@ -198,6 +217,7 @@ impl Appender {
         self.prev.clear();
         self.prev.extend_from_slice(&hash);
         self.pending = true;
+        self.appended.push(hash.to_vec());
         Ok(())
     }
 
@@ -211,6 +231,9 @@ impl Appender {
     }
 }
 
+/// An event that checked out, with its chain hash.
+pub type Checked = (Event, Vec<u8>);
+
 /// The newest event of an enrollment, if its MAC and hash check out: `Ok(None)` if it
 /// has none, `Err` naming the event if it does not check out.
 pub fn last_event_of(
@@ -218,19 +241,32 @@ pub fn last_event_of(
     keys: &Keys,
     account: &str,
     totp_id: &str,
-) -> Result<Result<Option<Event>, i64>> {
+) -> Result<Result<Option<Checked>, i64>> {
     Ok(checked(keys, tx.last_event_of(account, totp_id)?))
 }
 
-/// The newest change of the settings, checked as [`last_event_of`] checks an
-/// enrollment's.
-pub fn last_config_change(tx: &mut dyn Tx, keys: &Keys) -> Result<Result<Option<Event>, i64>> {
-    Ok(checked(keys, tx.last_config_change()?))
+/// The newest event of this name, checked as [`last_event_of`] checks an enrollment's.
+pub fn last_event_named(
+    tx: &mut dyn Tx,
+    keys: &Keys,
+    event: &str,
+) -> Result<Result<Option<Checked>, i64>> {
+    Ok(checked(keys, tx.last_event_named(event)?))
+}
+
+/// The newest event about any enrollment of `account`, checked as [`last_event_of`]
+/// checks an enrollment's.
+pub fn last_event_of_account(
+    tx: &mut dyn Tx,
+    keys: &Keys,
+    account: &str,
+) -> Result<Result<Option<Checked>, i64>> {
+    Ok(checked(keys, tx.last_event_of_account(account)?))
 }
 
 /// Checks one stored event: its hash, recomputed over its fields and the stored hash
 /// of the event before it, and its MAC.
-fn checked(keys: &Keys, last: Option<LastEvent>) -> Result<Option<Event>, i64> {
+fn checked(keys: &Keys, last: Option<LastEvent>) -> Result<Option<Checked>, i64> {
     let Some(LastEvent {
         stored: StoredEvent { event, hash, mac },
         prev_hash,
@@ -252,7 +288,7 @@ fn checked(keys: &Keys, last: Option<LastEvent>) -> Result<Option<Event>, i64> {
     {
         return Err(event.seq);
     }
-    Ok(Some(event))
+    Ok(Some((event, hash)))
 }
 
 /// Renews the MAC of every event and of the head under `keys`: after a rekey, or when a
@@ -260,7 +296,7 @@ fn checked(keys: &Keys, last: Option<LastEvent>) -> Result<Option<Event>, i64> {
 /// authenticated is what was there.
 pub fn remac_all(tx: &mut dyn Tx, keys: &Keys) -> Result<()> {
     let mut rows: Vec<(i64, Vec<u8>)> = Vec::new();
-    tx.for_each_stored_event(&mut |e| {
+    tx.for_each_stored_event(0, &mut |e| {
         rows.push((e.event.seq, e.hash));
         Ok(())
     })?;
@@ -281,18 +317,38 @@ pub struct ChainProblem {
     pub reason: String,
 }
 
+/// Where a check of the chain starts: after the event `seq` whose chain hash is
+/// `hash`, already checked (`log --check` from where it last stopped).
+pub struct From<'a> {
+    pub seq: i64,
+    pub hash: &'a [u8],
+}
+
 /// Recomputes the whole chain and, given the keys, checks every event's MAC and the
 /// head's. Returns the number of events and the head, or the first problem.
 pub fn check_chain(
     tx: &mut dyn Tx,
     keys: Option<&Keys>,
 ) -> Result<Result<(u64, Option<Head>), ChainProblem>> {
-    let mut prev = vec![0u8; 32];
-    let mut expected_seq = 1i64;
+    check_chain_from(tx, keys, None, &mut |_| {})
+}
+
+/// Like [`check_chain`], from `from` on (the events up to it were checked before, and
+/// are still all there: the caller counted them), calling `seen` with each event
+/// checked. The count is of the events checked.
+pub fn check_chain_from(
+    tx: &mut dyn Tx,
+    keys: Option<&Keys>,
+    from: Option<From<'_>>,
+    seen: &mut dyn FnMut(&Event),
+) -> Result<Result<(u64, Option<Head>), ChainProblem>> {
+    let (mut prev, mut expected_seq, mut seen_v2) = match &from {
+        Some(f) => (f.hash.to_vec(), f.seq + 1, true),
+        None => (vec![0u8; 32], 1i64, false),
+    };
     let mut count = 0u64;
-    let mut seen_v2 = false;
     let mut problem: Option<ChainProblem> = None;
-    tx.for_each_stored_event(&mut |stored_event| {
+    tx.for_each_stored_event(expected_seq - 1, &mut |stored_event| {
         if problem.is_some() {
             return Ok(());
         }
@@ -347,6 +403,7 @@ pub fn check_chain(
             });
             return Ok(());
         }
+        seen(&e);
         prev = stored;
         expected_seq += 1;
         count += 1;
@@ -367,7 +424,7 @@ pub fn check_chain(
         }));
     }
     match &head {
-        None if count == 0 => Ok(Ok((0, None))),
+        None if last == 0 => Ok(Ok((0, None))),
         None => Ok(Err(ChainProblem {
             seq: last,
             reason: "the log head is missing".into(),

@@ -1,14 +1,20 @@
-//! The checks a file must pass before totpctl trusts it: a store file and its
-//! directory, and a key file. Someone who could replace or write either could make
-//! totpctl obey a store or key they planted, so each must be a regular file (the
-//! directory a directory), owned by the user running totpctl, and writable by no one
-//! else. Every check is made on an opened descriptor (`fstat`), not on the path, so
-//! that what is checked is what is read.
+//! The checks a file must pass before totpctl trusts it, as OpenSSH's StrictModes
+//! makes them: the store and its journal files, the key file, the host's state files,
+//! and every directory from the root down to each. Someone who could replace or write
+//! any of them could make totpctl obey a store, key or record they planted, so each
+//! file must be a regular file and each directory a directory, owned by the user
+//! running totpctl or by root, and writable by no one else (a directory may be
+//! writable by others when it is sticky, as /tmp is, since then no one can replace
+//! what another user put in it). A symbolic link is resolved first: its target, and
+//! the directories above the target, are what gets checked.
+//!
+//! Every check of a file is made on an opened descriptor (`fstat`), not on the path,
+//! so that what is checked is what is read.
 
 use std::fs::{File, Metadata};
 use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 /// Opens `path` for reading without blocking on a FIFO and, with `no_follow`, without
 /// following a symbolic link. `Ok(None)` when nothing is there.
@@ -60,9 +66,9 @@ pub fn euid() -> u32 {
     nix::unistd::geteuid().as_raw()
 }
 
-/// Checks an opened file: a regular file owned by the effective user, writable by no
-/// one else; with `private`, not readable by anyone else either. Returns the one-line
-/// problem, with its fix, if there is one.
+/// Checks an opened file: a regular file owned by the effective user (or root),
+/// writable by no one else; with `private`, not readable by anyone else either.
+/// Returns the one-line problem, with its fix, if there is one.
 pub fn check_private_file(
     file: &File,
     path: &Path,
@@ -72,29 +78,98 @@ pub fn check_private_file(
     let meta = file
         .metadata()
         .map_err(|e| format!("cannot inspect {what} {}: {e}", path.display()))?;
-    let p = path.display();
-    if !meta.is_file() {
-        return Err(format!(
-            "{what} {p} is {}, not a regular file: remove it, or point totpctl at the real file",
-            kind(&meta)
-        ));
-    }
-    check_owner_and_mode(&meta, path, what, if private { 0o077 } else { 0o022 })
+    check_file_meta(&meta, path, what, private)
 }
 
-/// Checks the directory that holds a store: a directory owned by the effective user
-/// and writable by no one else (anyone who can write it can replace the store).
+/// [`check_private_file`] on metadata already read from a descriptor.
+pub fn check_file_meta(
+    meta: &Metadata,
+    path: &Path,
+    what: &str,
+    private: bool,
+) -> Result<(), String> {
+    if !meta.is_file() {
+        return Err(format!(
+            "{what} {} is {}, not a regular file: remove it, or point totpctl at the real file",
+            path.display(),
+            kind(meta)
+        ));
+    }
+    check_owner_and_mode(meta, path, what, if private { 0o077 } else { 0o022 })
+}
+
+/// Resolves every symbolic link of `path` whose last component may not exist yet:
+/// its directory is resolved (it must exist), and the name joined to it, itself
+/// resolved when it is a link. The result is absolute and free of links.
+pub fn resolve(path: &Path) -> io::Result<PathBuf> {
+    match std::fs::canonicalize(path) {
+        Ok(p) => Ok(p),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // A dangling link is followed as far as it goes: its target's directory
+            // is what must exist.
+            if let Ok(target) = std::fs::read_link(path) {
+                let base = path.parent().unwrap_or(Path::new("."));
+                return resolve(&base.join(target));
+            }
+            let name = path.file_name().ok_or(e)?;
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            Ok(std::fs::canonicalize(dir)?.join(name))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Checks every directory from the root down to `dir`, which is absolute and free of
+/// symbolic links (see [`resolve`]): each a directory owned by the effective user or
+/// by root, and writable by no one else unless it is sticky. With `own`, `dir` itself
+/// must be writable by no one else even when sticky: it is where totpctl (or SQLite,
+/// for its journal files) makes new files by name. `what` names `dir` in messages.
+pub fn check_dir_chain(dir: &Path, what: &str, own: bool) -> Result<(), String> {
+    let mut at = PathBuf::new();
+    let components: Vec<Component<'_>> = dir.components().collect();
+    for (i, c) in components.iter().enumerate() {
+        at.push(c);
+        if matches!(c, Component::CurDir) {
+            continue;
+        }
+        let meta = std::fs::symlink_metadata(&at)
+            .map_err(|e| format!("cannot inspect {}: {e}", at.display()))?;
+        let last = i + 1 == components.len();
+        let name = if last {
+            what.to_string()
+        } else {
+            format!("{what}'s parent directory")
+        };
+        if meta.file_type().is_symlink() {
+            return Err(format!(
+                "{name} {} became a symbolic link while it was checked: someone is changing \
+                 the path; check who can write its directories",
+                at.display()
+            ));
+        }
+        if !meta.is_dir() {
+            return Err(format!("{} is not a directory", at.display()));
+        }
+        let sticky = meta.mode() & 0o1000 != 0;
+        let forbidden = if sticky && !(own && last) { 0 } else { 0o022 };
+        check_owner_and_mode(&meta, &at, &name, forbidden)?;
+    }
+    Ok(())
+}
+
+/// Checks the directory that holds a store, and every directory above it: see
+/// [`check_dir_chain`]. `dir` is resolved (symbolic links followed) first.
 pub fn check_store_dir(dir: &Path) -> Result<(), String> {
-    let meta = std::fs::metadata(dir).map_err(|e| {
+    let resolved = resolve(dir).map_err(|e| {
         format!(
             "cannot inspect the store's directory {}: {e}",
             dir.display()
         )
     })?;
-    if !meta.is_dir() {
-        return Err(format!("{} is not a directory", dir.display()));
-    }
-    check_owner_and_mode(&meta, dir, "the store's directory", 0o022)
+    check_dir_chain(&resolved, "the store's directory", true)
 }
 
 fn check_owner_and_mode(
@@ -105,10 +180,10 @@ fn check_owner_and_mode(
 ) -> Result<(), String> {
     let p = path.display();
     let me = euid();
-    if meta.uid() != me {
+    if meta.uid() != me && meta.uid() != 0 {
         return Err(format!(
-            "{what} {p} belongs to user id {}, not to you (user id {me}): totpctl only trusts \
-             files of its own user; copy it, or run totpctl as its owner",
+            "{what} {p} belongs to user id {}, not to you (user id {me}) or root: totpctl only \
+             trusts files of its own user; copy it, or run totpctl as its owner",
             meta.uid()
         ));
     }
@@ -125,4 +200,47 @@ fn check_owner_and_mode(
         ));
     }
     Ok(())
+}
+
+/// A private file read whole: opened without following a symbolic link, checked on
+/// its descriptor as [`check_private_file`] with `private`, and its directories as
+/// [`check_dir_chain`]. `Ok(None)` when it does not exist. For the files a command
+/// reads its trust from: a password file, a CA file, a token file.
+pub fn read_trusted(
+    path: &Path,
+    what: &str,
+    private: bool,
+    limit: u64,
+) -> Result<Option<Vec<u8>>, String> {
+    use std::io::Read;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let resolved = resolve(dir).map_err(|e| format!("cannot inspect {}: {e}", dir.display()))?;
+    check_dir_chain(&resolved, &format!("the directory of {what}"), false)?;
+    let file = match open_for_check(path, true) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) => {
+            return Err(format!(
+                "{what} {} is a symbolic link, which totpctl does not follow for it: name the \
+                 file itself",
+                path.display()
+            ));
+        }
+        Err(e) => return Err(format!("cannot read {what} {}: {e}", path.display())),
+    };
+    check_private_file(&file, path, what, private)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "{what} {} is larger than {limit} bytes: it is not one totpctl reads",
+            path.display()
+        ));
+    }
+    Ok(Some(bytes))
 }

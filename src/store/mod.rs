@@ -6,12 +6,17 @@
 //! receive a [`Store`] and never see a connection; see engine.rs for why the
 //! interface is the domain's operations.
 
+mod audit;
+mod confirm;
 pub mod engine;
 mod events;
-mod files;
+pub mod files;
+pub mod position;
 mod postgres;
+mod postgres_schema;
 mod postgres_tls;
 pub mod postgres_url;
+mod rollback;
 pub mod session;
 mod sqlite;
 mod sqlite_schema;
@@ -20,14 +25,49 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-pub use engine::{Engine, EventFilter, Record, Stats, StoredEvent, Tx};
+pub use audit::{Audit, AuditOptions, audit};
+pub use engine::{Engine, EventFilter, Record, Stats, StoredEvent, StoredState, Tx};
 pub use events::{Actor, ChainProblem, Event, Head};
 pub use files::{check_private_file, open_for_check};
-pub use session::{Audit, Enrollment, Session, audit};
+pub use rollback::{Purpose, head_text};
+pub use session::{Enrollment, Session};
 
 use crate::error::Error;
 use crate::otp::Params;
 use crate::vault::KeySource;
+
+/// How a command may reach its store, beyond where it is: the files it takes its
+/// trust from and how long it may wait. Decided once, at the edge, from the command
+/// line and the environment (none of which `verify --pam` reads).
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// The key file: `--key` or `TOTPCTL_KEY_FILE`; else beside an SQLite store.
+    pub key_file: Option<PathBuf>,
+    /// Where this host keeps what it has seen of each store: `--state-dir` or
+    /// `TOTPCTL_STATE_DIR`; else beside the key file.
+    pub state_dir: Option<PathBuf>,
+    /// A PostgreSQL password file (`.pgpass` format), checked like the key file.
+    pub password_file: Option<PathBuf>,
+    /// The certificate authority a PostgreSQL server's certificate must chain to.
+    pub ca_file: Option<PathBuf>,
+    /// How long any one wait for a lock may last.
+    pub wait: Option<std::time::Duration>,
+    /// Whether a statement may run as long as it needs (bulk commands: import,
+    /// copy, list, `log --check`); others are bounded by `wait` too.
+    pub bulk: bool,
+    /// Under `verify --pam`: nothing from the environment, no passphrase.
+    pub pam: bool,
+}
+
+impl Access {
+    /// The longest any one wait may last.
+    pub fn wait(&self) -> std::time::Duration {
+        self.wait.unwrap_or(DEFAULT_WAIT)
+    }
+}
+
+/// How long a wait for a lock may last unless `--timeout` says otherwise.
+pub const DEFAULT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Where a store is, as given by `--store` or `TOTPCTL_STORE`.
 #[derive(Debug, Clone)]
@@ -40,12 +80,24 @@ pub enum Location {
 
 impl Location {
     /// Reads `--store`: a URL of a server, else a path.
-    pub fn parse(arg: &Path) -> Result<Location> {
+    pub fn parse(arg: &Path, access: &Access) -> Result<Location> {
         match arg.to_str() {
             Some(text) if postgres_url::is_url(text) => Ok(Location::Postgres(Box::new(
-                postgres_url::PgUrl::parse(text)?,
+                postgres_url::PgUrl::parse(text, access)?,
             ))),
             _ => Ok(Location::Sqlite(arg.to_path_buf())),
+        }
+    }
+
+    /// The store's place as this host's records name it: an SQLite file's real path
+    /// (links resolved), or a server's host, port and database.
+    pub fn place(&self) -> String {
+        match self {
+            Location::Sqlite(p) => files::resolve(p)
+                .unwrap_or_else(|_| p.clone())
+                .to_string_lossy()
+                .into_owned(),
+            Location::Postgres(u) => u.place(),
         }
     }
 
@@ -62,21 +114,32 @@ impl Location {
         }
     }
 
-    /// Where the key file is: `TOTPCTL_KEY_FILE`, else beside an SQLite file.
-    pub fn key_source(&self) -> KeySource {
-        let env = std::env::var_os(crate::vault::KEY_FILE_ENV)
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from);
-        match self {
-            Location::Sqlite(p) => KeySource {
-                store: p.clone(),
-                key_file: Some(env.unwrap_or_else(|| crate::vault::key_file_beside(p))),
-            },
+    /// Where the key file is: `--key` (or `TOTPCTL_KEY_FILE`), else beside an
+    /// SQLite file; and where this host's records of the store are.
+    pub fn key_source(&self, access: &Access) -> KeySource {
+        let named = access
+            .key_file
+            .clone()
+            .filter(|p| !p.as_os_str().is_empty());
+        let (store, key_file) = match self {
+            Location::Sqlite(p) => (
+                p.clone(),
+                Some(named.unwrap_or_else(|| crate::vault::key_file_beside(p))),
+            ),
             // A server has no "beside the store": the key file is named, or absent.
-            Location::Postgres(u) => KeySource {
-                store: PathBuf::from(u.redacted()),
-                key_file: env,
-            },
+            Location::Postgres(u) => (PathBuf::from(u.redacted()), named),
+        };
+        let state_dir = access
+            .state_dir
+            .clone()
+            .filter(|p| !p.as_os_str().is_empty())
+            .or_else(|| position::default_dir(key_file.as_deref(), self));
+        KeySource {
+            store,
+            key_file,
+            state_dir,
+            place: self.place(),
+            pam: access.pam,
         }
     }
 }
@@ -92,41 +155,47 @@ impl Store {
     /// Opens the store, creating it when none is there. An existing store is used
     /// only if it is a totpctl store this build can read; anything else is refused
     /// untouched.
-    pub fn open(at: &Location) -> Result<Store> {
+    pub fn open(at: &Location, access: &Access) -> Result<Store> {
+        refuse_old_form(at, access)?;
         let engine: Box<dyn Engine> = match at {
-            Location::Sqlite(p) => Box::new(sqlite::Sqlite::open(p)?),
+            Location::Sqlite(p) => Box::new(sqlite::Sqlite::open(p, sqlite_wait(access))?),
             Location::Postgres(u) => Box::new(
-                postgres::Postgres::open(u, true)?
+                postgres::Postgres::open(u, true, access)?
                     .ok_or_else(|| store_err(format!("{} vanished", u.redacted())))?,
             ),
         };
-        Ok(Store::with(engine, at))
+        Ok(Store::with(engine, at, access))
     }
 
     /// Like [`Store::open`], but a missing store is `None` and nothing is created.
-    pub fn open_existing(at: &Location) -> Result<Option<Store>> {
+    pub fn open_existing(at: &Location, access: &Access) -> Result<Option<Store>> {
+        refuse_old_form(at, access)?;
         let engine: Option<Box<dyn Engine>> = match at {
-            Location::Sqlite(p) => {
-                sqlite::Sqlite::open_existing(p)?.map(|s| Box::new(s) as Box<dyn Engine>)
-            }
+            Location::Sqlite(p) => sqlite::Sqlite::open_existing(p, sqlite_wait(access))?
+                .map(|s| Box::new(s) as Box<dyn Engine>),
             Location::Postgres(u) => {
-                postgres::Postgres::open(u, false)?.map(|s| Box::new(s) as Box<dyn Engine>)
+                postgres::Postgres::open(u, false, access)?.map(|s| Box::new(s) as Box<dyn Engine>)
             }
         };
-        Ok(engine.map(|e| Store::with(e, at)))
+        Ok(engine.map(|e| Store::with(e, at, access)))
     }
 
-    fn with(engine: Box<dyn Engine>, at: &Location) -> Store {
+    fn with(engine: Box<dyn Engine>, at: &Location, access: &Access) -> Store {
         Store {
             engine,
             label: at.label(),
-            keys: at.key_source(),
+            keys: at.key_source(access),
         }
     }
 
     /// The store as messages name it: its path, or its URL without the password.
     pub fn path(&self) -> &Path {
         &self.label
+    }
+
+    /// Whether this command made the store: an SQLite file that was not there.
+    pub fn is_new(&self) -> bool {
+        self.engine.is_new()
     }
 
     /// Where the store's key comes from.
@@ -173,6 +242,12 @@ impl Store {
     /// Whether `account` (by name) is enrolled.
     pub fn is_enrolled(&mut self, account: &str) -> Result<bool> {
         self.read()?.is_enrolled(account)
+    }
+
+    /// An enrolled account other than `account` that looks like it (src/names.rs).
+    pub fn account_like(&mut self, account: &str) -> Result<Option<String>> {
+        self.read()?
+            .account_like(&crate::names::skeleton(account), account)
     }
 
     /// The stored settings, unchecked (reading only).
@@ -271,4 +346,36 @@ pub fn is_retryable(err: &anyhow::Error) -> bool {
 
 fn store_err(msg: String) -> anyhow::Error {
     Error::Store(msg).into()
+}
+
+/// Refuses, before SQLite opens it (and migrates its schema), an unauthenticated
+/// version 1 SQLite store where this host saw an authenticated one: an old form of
+/// the store put back to dodge its MACs. The version is read from the file's header.
+fn refuse_old_form(at: &Location, access: &Access) -> Result<()> {
+    let Location::Sqlite(path) = at else {
+        return Ok(());
+    };
+    let mut header = [0u8; 100];
+    // Without blocking on a FIFO, and only a regular file: the engine refuses the rest.
+    let read = match files::open_for_check(path, false) {
+        Ok(Some(mut f)) if f.metadata().is_ok_and(|m| m.is_file()) => {
+            use std::io::Read;
+            f.read_exact(&mut header).is_ok()
+        }
+        _ => false,
+    };
+    if !read || &header[..16] != b"SQLite format 3\0" {
+        return Ok(());
+    }
+    let version = i32::from_be_bytes([header[60], header[61], header[62], header[63]]);
+    if version >= 2 {
+        return Ok(());
+    }
+    rollback::refuse_downgrade(&at.key_source(access))
+}
+
+/// How long an SQLite command waits for another's write: `--timeout`, else long
+/// enough for any write totpctl makes (a large import holds the lock for seconds).
+fn sqlite_wait(access: &Access) -> std::time::Duration {
+    access.wait.unwrap_or(sqlite::BUSY_TIMEOUT)
 }

@@ -20,8 +20,11 @@ use anyhow::Result;
 use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, Row, Statement, Transaction};
 
-use super::engine::{Engine, EventFilter, LastEvent, Record, Size, Stats, StoredEvent, Tx};
+use super::engine::{
+    Engine, EventFilter, Insert, LastEvent, Record, Size, Stats, StoredEvent, StoredState, Tx,
+};
 use super::events::{Event, Head};
+use super::postgres_schema as pg_schema;
 use super::postgres_url::{Host, PgUrl, SslMode};
 use super::{ListFilter, Totp, TotpRef, VaultRow, store_err};
 use crate::otp::{Algorithm, Params};
@@ -102,7 +105,18 @@ const MIGRATIONS: &[&str] = &[
         value bytea NOT NULL
     );
     ",
+    // 2: each enrollment's UTS #39 skeleton, indexed (SQLite's version 4).
+    "
+    ALTER TABLE totpctl.totps ADD COLUMN skeleton text;
+    CREATE INDEX totps_skeleton ON totpctl.totps (skeleton);
+    ",
 ];
+
+/// totpctl's tables, locked at the start of every transaction before its schema is
+/// checked, so that no definition can change between the check and the end.
+const TABLES: &str = "ONLY totpctl.config, ONLY totpctl.vault, ONLY totpctl.totps, \
+     ONLY totpctl.backup_codes, ONLY totpctl.events, ONLY totpctl.log_head, ONLY totpctl.meta, \
+     ONLY totpctl.migrations";
 
 /// The schema version this build writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -116,14 +130,22 @@ pub struct Postgres {
 impl Postgres {
     /// Connects, and migrates the schema when it is older; with `create_missing`
     /// false, a database without totpctl's tables is `None`.
-    pub fn open(url: &PgUrl, create_missing: bool) -> Result<Option<Postgres>> {
-        let mut client = connect(url)?;
+    pub fn open(
+        url: &PgUrl,
+        create_missing: bool,
+        access: &super::Access,
+    ) -> Result<Option<Postgres>> {
+        let mut client = connect(url, access)?;
         let version = schema_version(&mut client, url)?;
         if version > VERSION {
             return Err(newer(url, version));
         }
         if version == 0 && !create_missing {
             return Ok(None);
+        }
+        if version > 0 {
+            // Before a migration runs on it, as in every transaction after.
+            pg_schema::check(&mut client, url, version)?;
         }
         if version < VERSION {
             migrate(&mut client, url)?;
@@ -134,6 +156,9 @@ impl Postgres {
         }))
     }
 
+    /// Starts a transaction: totpctl's tables locked (against any change of their
+    /// definitions, not against other commands), their definitions checked, and for
+    /// a write, the log's lock taken.
     fn tx(&mut self, write: bool) -> Result<Box<dyn Tx + '_>> {
         let url = &self.url;
         let tx = if write {
@@ -157,6 +182,19 @@ impl Postgres {
             statements: HashMap::new(),
             pending: Vec::new(),
         };
+        // ROW EXCLUSIVE conflicts with every lock that DDL takes on a table (CREATE
+        // TRIGGER, CREATE RULE, CREATE POLICY, ALTER TABLE, …) and with no lock another
+        // command takes; ACCESS SHARE, all a read-only transaction may take, with every
+        // change that affects what a SELECT returns.
+        let mode = if write {
+            "ROW EXCLUSIVE"
+        } else {
+            "ACCESS SHARE"
+        };
+        tx.tx
+            .batch_execute(&format!("LOCK TABLE {TABLES} IN {mode} MODE"))
+            .map_err(|e| pg_err_waiting(url, e, "the locks on totpctl's tables"))?;
+        pg_schema::check_in(&mut tx.tx, url, VERSION)?;
         if write {
             tx.lock_log()?;
         }
@@ -186,7 +224,7 @@ fn schema_version(client: &mut Client, url: &PgUrl) -> Result<i64> {
     }
     let row = client
         .query_one(
-            "SELECT coalesce(max(version), 0)::bigint FROM totpctl.migrations",
+            "SELECT coalesce(max(version), 0)::bigint FROM ONLY totpctl.migrations",
             &[],
         )
         .map_err(|e| pg_err(url, e))?;
@@ -210,13 +248,16 @@ fn migrate(client: &mut Client, url: &PgUrl) -> Result<()> {
     .map_err(e)?;
     let current: i64 = tx
         .query_one(
-            "SELECT coalesce(max(version), 0)::bigint FROM totpctl.migrations",
+            "SELECT coalesce(max(version), 0)::bigint FROM ONLY totpctl.migrations",
             &[],
         )
         .map_err(e)?
         .get(0);
     if current > VERSION {
         return Err(newer(url, current));
+    }
+    if current > 0 {
+        pg_schema::check_in(&mut tx, url, current)?;
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         tx.batch_execute(sql).map_err(e)?;
@@ -226,13 +267,55 @@ fn migrate(client: &mut Client, url: &PgUrl) -> Result<()> {
         )
         .map_err(e)?;
     }
+    if current < 2 {
+        // Version 2: the skeleton of every enrollment already there.
+        let rows = tx
+            .query(
+                "SELECT id, account FROM ONLY totpctl.totps WHERE skeleton IS NULL",
+                &[],
+            )
+            .map_err(e)?;
+        for row in rows {
+            let (id, account): (String, String) = (row.get(0), row.get(1));
+            tx.execute(
+                "UPDATE ONLY totpctl.totps SET skeleton = $2 WHERE id = $1",
+                &[&id, &crate::names::skeleton(&account)],
+            )
+            .map_err(e)?;
+        }
+    }
     tx.commit().map_err(e)
 }
 
+/// The session's settings, given in the startup packet so that they take precedence
+/// over anything the role or the database sets (`ALTER ROLE … SET`):
+/// - `search_path`: pg_catalog first, then only the session's own temporary schema
+///   (which is never searched for functions or operators), so that no function,
+///   operator or type the role can create is ever resolved in place of a built-in;
+///   totpctl's tables are always named with their schema;
+/// - `synchronous_commit`: an accepted code's record is on disk before the command
+///   says so, whatever the role's default;
+/// - `row_security` off: a table a policy applies to is an error, never filtered rows;
+/// - `transform_null_equals` off, as every statement is written for;
+/// - the waits: every lock wait bounded, and every statement of a command that is not
+///   a bulk one.
+fn session_options(access: &super::Access) -> String {
+    let wait = access.wait().as_millis().max(1);
+    let statement = if access.bulk { 0 } else { wait };
+    format!(
+        "-c search_path=pg_catalog,pg_temp -c synchronous_commit=on -c row_security=off \
+         -c transform_null_equals=off -c lock_timeout={wait} -c statement_timeout={statement} \
+         -c idle_in_transaction_session_timeout={}",
+        wait.max(60_000)
+    )
+}
+
 /// Connects with the URI's settings: TLS through rustls as `sslmode` says, the
-/// password from the URI, `PGPASSWORD` or `.pgpass`, and `connect_timeout`.
-fn connect(url: &PgUrl) -> Result<Client> {
+/// password from the URI, `PGPASSWORD` or `.pgpass`, and `connect_timeout` (no longer
+/// than the command's wait), and the session's settings ([`session_options`]).
+fn connect(url: &PgUrl, access: &super::Access) -> Result<Client> {
     let mut config = postgres::Config::new();
+    config.options(&session_options(access));
     match &url.host {
         Host::Tcp(h) => config.host(h),
         Host::Socket(dir) => config.host_path(dir),
@@ -242,7 +325,10 @@ fn connect(url: &PgUrl) -> Result<Client> {
         .user(&url.user)
         .dbname(&url.dbname)
         .application_name(&url.application_name)
-        .connect_timeout(url.connect_timeout)
+        .connect_timeout(match access.wait {
+            Some(wait) => url.connect_timeout.min(wait),
+            None => url.connect_timeout,
+        })
         .keepalives(true)
         .ssl_mode(match url.sslmode {
             SslMode::Disable => postgres::config::SslMode::Disable,
@@ -296,14 +382,27 @@ impl std::fmt::Display for Retryable {
 impl std::error::Error for Retryable {}
 
 fn pg_err(url: &PgUrl, e: postgres::Error) -> anyhow::Error {
+    pg_err_waiting(url, e, "an answer from the server")
+}
+
+/// Like [`pg_err`], naming what the statement waited for when a timeout ended it.
+pub(super) fn pg_err_waiting(url: &PgUrl, e: postgres::Error, waited: &str) -> anyhow::Error {
     use postgres::error::SqlState;
     let message = format!("store {}: {}", url.redacted(), describe(&e));
-    if let Some(code) = e.code()
-        && (*code == SqlState::T_R_SERIALIZATION_FAILURE
-            || *code == SqlState::T_R_DEADLOCK_DETECTED
-            || *code == SqlState::LOCK_NOT_AVAILABLE)
-    {
-        return anyhow::Error::new(Retryable(message.clone())).context(message);
+    if let Some(code) = e.code() {
+        if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED
+        {
+            return anyhow::Error::new(Retryable(message.clone())).context(message);
+        }
+        // lock_timeout, statement_timeout and idle_in_transaction_session_timeout: a
+        // wait ran out. Running the command again would only wait again.
+        if *code == SqlState::LOCK_NOT_AVAILABLE || *code == SqlState::QUERY_CANCELED {
+            return store_err(format!(
+                "store {}: gave up waiting for {waited} (--timeout): another session holds \
+                 it, or the server is overloaded; nothing was changed",
+                url.redacted()
+            ));
+        }
     }
     if e.is_closed() || e.as_db_error().is_none() && e.code().is_none() {
         return store_err(format!(
@@ -346,6 +445,9 @@ struct PgTx<'c> {
     pending: Vec<StoredEvent>,
 }
 
+/// A backup code as stored: its hash, and when it was used.
+type BackupCode = (Vec<u8>, Option<String>);
+
 /// Events sent in one statement at most.
 const EVENT_BATCH: usize = 1000;
 
@@ -367,8 +469,20 @@ impl PgTx<'_> {
     }
 
     fn opt(&mut self, sql: &'static str, args: &Args<'_>) -> Result<Option<Row>> {
+        self.opt_waiting(sql, args, "an answer from the server")
+    }
+
+    /// Like [`PgTx::opt`], naming what the statement may wait for.
+    fn opt_waiting(
+        &mut self,
+        sql: &'static str,
+        args: &Args<'_>,
+        waited: &str,
+    ) -> Result<Option<Row>> {
         let s = self.stmt(sql)?;
-        self.tx.query_opt(&s, args).map_err(|e| pg_err(self.url, e))
+        self.tx
+            .query_opt(&s, args)
+            .map_err(|e| pg_err_waiting(self.url, e, waited))
     }
 
     fn all(&mut self, sql: &'static str, args: &Args<'_>) -> Result<Vec<Row>> {
@@ -450,7 +564,7 @@ impl PgTx<'_> {
 const TOTP_COLUMNS: &str = "t.id, t.account, t.issuer, t.algorithm, t.digits, t.period, \
      t.verified, t.last_step, t.last_used_at, t.failed_attempts, t.locked_until, \
      t.created_at, t.updated_at, \
-     (SELECT count(*) FROM totpctl.backup_codes b WHERE b.totp_id = t.id AND b.used_at IS NULL), \
+     (SELECT count(*) FROM ONLY totpctl.backup_codes b WHERE b.totp_id = t.id AND b.used_at IS NULL), \
      t.mac";
 
 const EVENT_COLUMNS: &str = "seq, at, event, account, totp_id, detail, actor, state, hash, mac";
@@ -554,7 +668,7 @@ fn last_event_from_row(r: &Row) -> Result<LastEvent> {
 
 /// The SQL and arguments of `list`'s filter.
 fn totp_query(filter: &ListFilter) -> (String, Vec<Box<dyn ToSql + Sync>>) {
-    let mut sql = format!("SELECT {TOTP_COLUMNS} FROM totpctl.totps t WHERE true");
+    let mut sql = format!("SELECT {TOTP_COLUMNS} FROM ONLY totpctl.totps t WHERE true");
     let mut args: Vec<Box<dyn ToSql + Sync>> = Vec::new();
     let mut arg = |sql: &mut String, text: &str, v: Box<dyn ToSql + Sync>| {
         args.push(v);
@@ -578,7 +692,7 @@ fn totp_query(filter: &ListFilter) -> (String, Vec<Box<dyn ToSql + Sync>>) {
     }
     if filter.no_backup_codes {
         sql.push_str(
-            " AND NOT EXISTS (SELECT 1 FROM totpctl.backup_codes b WHERE b.totp_id = t.id)",
+            " AND NOT EXISTS (SELECT 1 FROM ONLY totpctl.backup_codes b WHERE b.totp_id = t.id)",
         );
     }
     if let Some(before) = &filter.unused_since {
@@ -606,9 +720,9 @@ impl Tx for PgTx<'_> {
                 "SELECT t.id, t.account, t.issuer, t.algorithm, t.digits, t.period, \
                         t.verified, t.last_step, t.last_used_at, t.failed_attempts, \
                         t.locked_until, t.created_at, t.updated_at, \
-                        (SELECT count(*) FROM totpctl.backup_codes b \
+                        (SELECT count(*) FROM ONLY totpctl.backup_codes b \
                          WHERE b.totp_id = t.id AND b.used_at IS NULL), t.mac \
-                 FROM totpctl.totps t WHERE t.account = $1 FOR UPDATE OF t",
+                 FROM ONLY totpctl.totps t WHERE t.account = $1 FOR UPDATE OF t",
                 &[&account_or_id],
             )? {
                 Some(r) => Some(r),
@@ -616,9 +730,9 @@ impl Tx for PgTx<'_> {
                     "SELECT t.id, t.account, t.issuer, t.algorithm, t.digits, t.period, \
                             t.verified, t.last_step, t.last_used_at, t.failed_attempts, \
                             t.locked_until, t.created_at, t.updated_at, \
-                            (SELECT count(*) FROM totpctl.backup_codes b \
+                            (SELECT count(*) FROM ONLY totpctl.backup_codes b \
                              WHERE b.totp_id = t.id AND b.used_at IS NULL), t.mac \
-                     FROM totpctl.totps t WHERE t.id = $1 FOR UPDATE OF t",
+                     FROM ONLY totpctl.totps t WHERE t.id = $1 FOR UPDATE OF t",
                     &[&account_or_id],
                 )?,
             }
@@ -627,9 +741,9 @@ impl Tx for PgTx<'_> {
                 "SELECT t.id, t.account, t.issuer, t.algorithm, t.digits, t.period, \
                         t.verified, t.last_step, t.last_used_at, t.failed_attempts, \
                         t.locked_until, t.created_at, t.updated_at, \
-                        (SELECT count(*) FROM totpctl.backup_codes b \
+                        (SELECT count(*) FROM ONLY totpctl.backup_codes b \
                          WHERE b.totp_id = t.id AND b.used_at IS NULL), t.mac \
-                 FROM totpctl.totps t WHERE t.account = $1 OR t.id = $1 \
+                 FROM ONLY totpctl.totps t WHERE t.account = $1 OR t.id = $1 \
                  ORDER BY (t.account = $1) DESC LIMIT 1",
                 &[&account_or_id],
             )?
@@ -637,23 +751,30 @@ impl Tx for PgTx<'_> {
         row.as_ref().map(totp_from_row).transpose()
     }
 
-    fn find_sealed(&mut self, account_or_id: &str) -> Result<Option<(Totp, Option<Vec<u8>>)>> {
+    fn find_sealed(
+        &mut self,
+        account_or_id: &str,
+        by_id: bool,
+    ) -> Result<Option<(Totp, Option<Vec<u8>>)>> {
         // Only a write session loads this, and it locks the row as `find` does there;
         // column 13, the count in `find`, is the sealed secret here.
-        let row = match self.opt(
+        let row = match self.opt_waiting(
             "SELECT t.id, t.account, t.issuer, t.algorithm, t.digits, t.period, \
                     t.verified, t.last_step, t.last_used_at, t.failed_attempts, \
                     t.locked_until, t.created_at, t.updated_at, t.secret, t.mac \
-             FROM totpctl.totps t WHERE t.account = $1 FOR UPDATE OF t",
+             FROM ONLY totpctl.totps t WHERE t.account = $1 FOR UPDATE OF t",
             &[&account_or_id],
+            "the enrollment's row lock",
         )? {
             Some(r) => Some(r),
-            None => self.opt(
+            None if !by_id => None,
+            None => self.opt_waiting(
                 "SELECT t.id, t.account, t.issuer, t.algorithm, t.digits, t.period, \
                         t.verified, t.last_step, t.last_used_at, t.failed_attempts, \
                         t.locked_until, t.created_at, t.updated_at, t.secret, t.mac \
-                 FROM totpctl.totps t WHERE t.id = $1 FOR UPDATE OF t",
+                 FROM ONLY totpctl.totps t WHERE t.id = $1 FOR UPDATE OF t",
                 &[&account_or_id],
+                "the enrollment's row lock",
             )?,
         };
         row.as_ref()
@@ -661,10 +782,69 @@ impl Tx for PgTx<'_> {
             .transpose()
     }
 
+    fn account_like(&mut self, skeleton: &str, account: &str) -> Result<Option<String>> {
+        self.opt(
+            "SELECT account FROM ONLY totpctl.totps WHERE skeleton = $1 AND account <> $2 \
+             LIMIT 1",
+            &[&skeleton, &account],
+        )?
+        .map(|r| get(&r, 0))
+        .transpose()
+    }
+
+    fn stored_states(
+        &mut self,
+        ids: &[String],
+        f: &mut dyn FnMut(StoredState) -> Result<()>,
+    ) -> Result<()> {
+        self.flush()?;
+        // A batch of ids a statement: an import confirms every enrollment it wrote.
+        for chunk in ids.chunks(BATCH as usize) {
+            let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let mut codes: HashMap<String, Vec<BackupCode>> = HashMap::new();
+            for r in self.all(
+                "SELECT totp_id, hash, used_at FROM ONLY totpctl.backup_codes \
+                 WHERE totp_id = ANY($1)",
+                &[&chunk],
+            )? {
+                codes
+                    .entry(get(&r, 0)?)
+                    .or_default()
+                    .push((get(&r, 1)?, get(&r, 2)?));
+            }
+            for r in self.all(
+                "SELECT t.id, t.account, t.issuer, t.algorithm, t.digits, t.period, \
+                        t.verified, t.last_step, t.last_used_at, t.failed_attempts, \
+                        t.locked_until, t.created_at, t.updated_at, t.secret, t.mac, t.skeleton \
+                 FROM ONLY totpctl.totps t WHERE t.id = ANY($1)",
+                &[&chunk],
+            )? {
+                let mut totp = totp_with_count(&r, 0)?;
+                let codes = codes.remove(&totp.id).unwrap_or_default();
+                totp.backup_codes_remaining = codes.iter().filter(|c| c.1.is_none()).count() as u32;
+                f(StoredState {
+                    totp,
+                    sealed: Some(get(&r, 13)?),
+                    codes,
+                    skeleton: get(&r, 15)?,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn settle(&mut self) -> Result<()> {
+        self.flush()?;
+        // A deferred constraint trigger would run at commit, after the read-back.
+        self.tx
+            .batch_execute("SET CONSTRAINTS ALL IMMEDIATE")
+            .map_err(|e| pg_err(self.url, e))
+    }
+
     fn is_enrolled(&mut self, account: &str) -> Result<bool> {
         Ok(self
             .opt(
-                "SELECT 1 FROM totpctl.totps WHERE account = $1",
+                "SELECT 1 FROM ONLY totpctl.totps WHERE account = $1",
                 &[&account],
             )?
             .is_some())
@@ -672,7 +852,7 @@ impl Tx for PgTx<'_> {
 
     fn all_totp_ids(&mut self) -> Result<Vec<String>> {
         self.all(
-            "SELECT id FROM totpctl.totps ORDER BY id COLLATE \"C\"",
+            "SELECT id FROM ONLY totpctl.totps ORDER BY id COLLATE \"C\"",
             &[],
         )?
         .iter()
@@ -681,43 +861,66 @@ impl Tx for PgTx<'_> {
     }
 
     fn sealed_secret(&mut self, id: &str) -> Result<Vec<u8>> {
-        match self.opt("SELECT secret FROM totpctl.totps WHERE id = $1", &[&id])? {
+        match self.opt(
+            "SELECT secret FROM ONLY totpctl.totps WHERE id = $1",
+            &[&id],
+        )? {
             Some(r) => get(&r, 0),
             None => Err(self.corrupt(format!("enrollment {id} vanished"))),
         }
     }
 
-    fn insert_totp(&mut self, t: &Totp, sealed: &[u8], mac: &[u8]) -> Result<bool> {
-        let n = self.exec(
-            "INSERT INTO totpctl.totps (id, account, issuer, algorithm, digits, period, secret, \
-                                verified, last_step, last_used_at, failed_attempts, \
-                                locked_until, created_at, updated_at, mac) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-             ON CONFLICT (account) DO NOTHING",
-            &[
-                &t.id,
-                &t.account,
-                &t.issuer,
-                &t.params.algorithm.as_str(),
-                &i32::from(t.params.digits),
-                &(t.params.period as i32),
-                &sealed,
-                &t.verified,
-                &t.last_step,
-                &t.last_used_at,
-                &(t.failed_attempts as i32),
-                &t.locked_until,
-                &t.created_at,
-                &t.updated_at,
-                &mac,
-            ],
-        )?;
-        Ok(n == 1)
+    fn insert_totp(&mut self, t: &Totp, sealed: &[u8], mac: &[u8]) -> Result<Insert> {
+        // One round trip: the look-alike lookup and the insert see one snapshot, taken
+        // after this transaction got the log's lock, which every writer takes first.
+        let row = self
+            .opt(
+                "WITH look_alike AS ( \
+                 SELECT account FROM ONLY totpctl.totps \
+                 WHERE skeleton = $16::text AND account <> $2::text LIMIT 1 \
+             ), inserted AS ( \
+                 INSERT INTO totpctl.totps (id, account, issuer, algorithm, digits, period, \
+                     secret, verified, last_step, last_used_at, failed_attempts, locked_until, \
+                     created_at, updated_at, mac, skeleton) \
+                 SELECT $1::text, $2::text, $3::text, $4::text, $5::integer, $6::integer, \
+                     $7::bytea, $8::boolean, $9::bigint, $10::text, $11::integer, $12::text, \
+                     $13::text, $14::text, $15::bytea, $16::text \
+                 WHERE NOT EXISTS (SELECT 1 FROM look_alike) \
+                 ON CONFLICT (account) DO NOTHING RETURNING 1 \
+             ) \
+             SELECT (SELECT account FROM look_alike), (SELECT count(*) FROM inserted)",
+                &[
+                    &t.id,
+                    &t.account,
+                    &t.issuer,
+                    &t.params.algorithm.as_str(),
+                    &i32::from(t.params.digits),
+                    &(t.params.period as i32),
+                    &sealed,
+                    &t.verified,
+                    &t.last_step,
+                    &t.last_used_at,
+                    &(t.failed_attempts as i32),
+                    &t.locked_until,
+                    &t.created_at,
+                    &t.updated_at,
+                    &mac,
+                    &crate::names::skeleton(&t.account),
+                ],
+            )?
+            .ok_or_else(|| store_err("no answer to an insert".into()))?;
+        let like: Option<String> = get(&row, 0)?;
+        let count: i64 = get(&row, 1)?;
+        Ok(match (like, count) {
+            (Some(other), _) => Insert::LooksLike(other),
+            (None, 1) => Insert::Inserted,
+            _ => Insert::Taken,
+        })
     }
 
     fn save_state(&mut self, t: &Totp, old_mac: Option<&[u8]>, mac: &[u8]) -> Result<bool> {
         let n = self.exec(
-            "UPDATE totpctl.totps SET verified = $2, last_step = $3, last_used_at = $4, \
+            "UPDATE ONLY totpctl.totps SET verified = $2, last_step = $3, last_used_at = $4, \
                     failed_attempts = $5, locked_until = $6, updated_at = $7, mac = $8 \
              WHERE id = $1 AND mac IS NOT DISTINCT FROM $9",
             &[
@@ -737,7 +940,7 @@ impl Tx for PgTx<'_> {
 
     fn set_totp_mac(&mut self, id: &str, mac: &[u8]) -> Result<()> {
         self.exec(
-            "UPDATE totpctl.totps SET mac = $2 WHERE id = $1",
+            "UPDATE ONLY totpctl.totps SET mac = $2 WHERE id = $1",
             &[&id, &mac],
         )
         .map(drop)
@@ -745,14 +948,14 @@ impl Tx for PgTx<'_> {
 
     fn reseal(&mut self, id: &str, sealed: &[u8]) -> Result<()> {
         self.exec(
-            "UPDATE totpctl.totps SET secret = $2 WHERE id = $1",
+            "UPDATE ONLY totpctl.totps SET secret = $2 WHERE id = $1",
             &[&id, &sealed],
         )
         .map(drop)
     }
 
     fn delete_totp(&mut self, id: &str) -> Result<()> {
-        self.exec("DELETE FROM totpctl.totps WHERE id = $1", &[&id])
+        self.exec("DELETE FROM ONLY totpctl.totps WHERE id = $1", &[&id])
             .map(drop)
     }
 
@@ -776,7 +979,7 @@ impl Tx for PgTx<'_> {
 
     fn backup_code_hashes(&mut self, id: &str) -> Result<Vec<Vec<u8>>> {
         self.all(
-            "SELECT hash FROM totpctl.backup_codes WHERE totp_id = $1 AND used_at IS NULL",
+            "SELECT hash FROM ONLY totpctl.backup_codes WHERE totp_id = $1 AND used_at IS NULL",
             &[&id],
         )?
         .iter()
@@ -786,7 +989,7 @@ impl Tx for PgTx<'_> {
 
     fn use_backup_code(&mut self, id: &str, hash: &[u8], now: &str) -> Result<bool> {
         let n = self.exec(
-            "UPDATE totpctl.backup_codes SET used_at = $3 \
+            "UPDATE ONLY totpctl.backup_codes SET used_at = $3 \
              WHERE totp_id = $1 AND hash = $2 AND used_at IS NULL",
             &[&id, &hash, &now],
         )?;
@@ -795,7 +998,7 @@ impl Tx for PgTx<'_> {
 
     fn backup_code_used_at(&mut self, id: &str, hash: &[u8]) -> Result<Option<String>> {
         self.opt(
-            "SELECT used_at FROM totpctl.backup_codes \
+            "SELECT used_at FROM ONLY totpctl.backup_codes \
              WHERE totp_id = $1 AND hash = $2 AND used_at IS NOT NULL",
             &[&id, &hash],
         )?
@@ -805,7 +1008,7 @@ impl Tx for PgTx<'_> {
 
     fn replace_backup_codes(&mut self, id: &str, hashes: &[Vec<u8>]) -> Result<()> {
         self.exec(
-            "DELETE FROM totpctl.backup_codes WHERE totp_id = $1",
+            "DELETE FROM ONLY totpctl.backup_codes WHERE totp_id = $1",
             &[&id],
         )?;
         for hash in hashes {
@@ -818,7 +1021,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn config_pairs(&mut self) -> Result<Vec<(String, String)>> {
-        self.all("SELECT key, value FROM totpctl.config", &[])?
+        self.all("SELECT key, value FROM ONLY totpctl.config", &[])?
             .iter()
             .map(|r| Ok((get(r, 0)?, get(r, 1)?)))
             .collect()
@@ -834,9 +1037,12 @@ impl Tx for PgTx<'_> {
     }
 
     fn meta(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
-        self.opt("SELECT value FROM totpctl.meta WHERE key = $1", &[&key])?
-            .map(|r| get(&r, 0))
-            .transpose()
+        self.opt(
+            "SELECT value FROM ONLY totpctl.meta WHERE key = $1",
+            &[&key],
+        )?
+        .map(|r| get(&r, 0))
+        .transpose()
     }
 
     fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<()> {
@@ -850,7 +1056,7 @@ impl Tx for PgTx<'_> {
 
     fn vault_row(&mut self) -> Result<Option<VaultRow>> {
         self.opt(
-            "SELECT protection, kdf, salt, wrapped, version FROM totpctl.vault WHERE id = 1",
+            "SELECT protection, kdf, salt, wrapped, version FROM ONLY totpctl.vault WHERE id = 1",
             &[],
         )?
         .map(|r| {
@@ -887,8 +1093,8 @@ impl Tx for PgTx<'_> {
     fn has_content(&mut self) -> Result<bool> {
         self.flush()?;
         self.flag(
-            "SELECT EXISTS (SELECT 1 FROM totpctl.totps) OR EXISTS (SELECT 1 FROM totpctl.events) \
-                 OR EXISTS (SELECT 1 FROM totpctl.config) OR EXISTS (SELECT 1 FROM totpctl.meta)",
+            "SELECT EXISTS (SELECT 1 FROM ONLY totpctl.totps) OR EXISTS (SELECT 1 FROM ONLY totpctl.events) \
+                 OR EXISTS (SELECT 1 FROM ONLY totpctl.config) OR EXISTS (SELECT 1 FROM ONLY totpctl.meta)",
         )
     }
 
@@ -896,17 +1102,20 @@ impl Tx for PgTx<'_> {
         self.flush()?;
         // Every PostgreSQL store is authenticated from its first key record on.
         self.flag(
-            "SELECT EXISTS (SELECT 1 FROM totpctl.meta) \
-                 OR EXISTS (SELECT 1 FROM totpctl.totps WHERE mac IS NOT NULL) \
-                 OR EXISTS (SELECT 1 FROM totpctl.events \
+            "SELECT EXISTS (SELECT 1 FROM ONLY totpctl.meta) \
+                 OR EXISTS (SELECT 1 FROM ONLY totpctl.totps WHERE mac IS NOT NULL) \
+                 OR EXISTS (SELECT 1 FROM ONLY totpctl.events \
                             WHERE mac IS NOT NULL OR actor IS NOT NULL) \
-                 OR EXISTS (SELECT 1 FROM totpctl.log_head WHERE mac IS NOT NULL)",
+                 OR EXISTS (SELECT 1 FROM ONLY totpctl.log_head WHERE mac IS NOT NULL)",
         )
     }
 
     fn lock_log(&mut self) -> Result<()> {
         if self.write && !self.log_locked {
-            self.exec("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])?;
+            let s = self.stmt("SELECT pg_advisory_xact_lock($1)")?;
+            self.tx
+                .execute(&s, &[&LOG_LOCK])
+                .map_err(|e| pg_err_waiting(self.url, e, "the audit log's lock"))?;
             self.log_locked = true;
         }
         Ok(())
@@ -914,7 +1123,7 @@ impl Tx for PgTx<'_> {
 
     fn head(&mut self) -> Result<Option<Head>> {
         self.opt(
-            "SELECT seq, hash, mac FROM totpctl.log_head WHERE id = 1",
+            "SELECT seq, hash, mac FROM ONLY totpctl.log_head WHERE id = 1",
             &[],
         )?
         .map(|r| {
@@ -939,7 +1148,7 @@ impl Tx for PgTx<'_> {
 
     fn has_events(&mut self) -> Result<bool> {
         self.flush()?;
-        self.flag("SELECT EXISTS (SELECT 1 FROM totpctl.events)")
+        self.flag("SELECT EXISTS (SELECT 1 FROM ONLY totpctl.events)")
     }
 
     fn insert_event(&mut self, e: &Event, hash: &[u8], mac: &[u8]) -> Result<()> {
@@ -957,7 +1166,7 @@ impl Tx for PgTx<'_> {
     fn set_event_mac(&mut self, seq: i64, mac: &[u8]) -> Result<()> {
         self.flush()?;
         self.exec(
-            "UPDATE totpctl.events SET mac = $2 WHERE seq = $1",
+            "UPDATE ONLY totpctl.events SET mac = $2 WHERE seq = $1",
             &[&seq, &mac],
         )
         .map(drop)
@@ -965,17 +1174,20 @@ impl Tx for PgTx<'_> {
 
     fn hash_at(&mut self, seq: i64) -> Result<Option<Vec<u8>>> {
         self.flush()?;
-        self.opt("SELECT hash FROM totpctl.events WHERE seq = $1", &[&seq])?
-            .map(|r| get(&r, 0))
-            .transpose()
+        self.opt(
+            "SELECT hash FROM ONLY totpctl.events WHERE seq = $1",
+            &[&seq],
+        )?
+        .map(|r| get(&r, 0))
+        .transpose()
     }
 
     fn last_event_of(&mut self, account: &str, totp_id: &str) -> Result<Option<LastEvent>> {
         self.flush()?;
         self.opt(
             "SELECT seq, at, event, account, totp_id, detail, actor, state, hash, mac, \
-                    (SELECT p.hash FROM totpctl.events p WHERE p.seq = e.seq - 1) \
-             FROM totpctl.events e WHERE totp_id = $2 AND account = $1 \
+                    (SELECT p.hash FROM ONLY totpctl.events p WHERE p.seq = e.seq - 1) \
+             FROM ONLY totpctl.events e WHERE totp_id = $2 AND account = $1 \
              ORDER BY seq DESC LIMIT 1",
             &[&account, &totp_id],
         )?
@@ -985,11 +1197,37 @@ impl Tx for PgTx<'_> {
 
     fn for_each_stored_event(
         &mut self,
+        after: i64,
         f: &mut dyn FnMut(StoredEvent) -> Result<()>,
     ) -> Result<()> {
         self.flush()?;
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM totpctl.events ORDER BY seq");
-        self.stream(&sql, &[], &mut |r| f(stored_event_from_row(r)?))
+        let sql =
+            format!("SELECT {EVENT_COLUMNS} FROM ONLY totpctl.events WHERE seq > $1 ORDER BY seq");
+        self.stream(&sql, &[&after], &mut |r| f(stored_event_from_row(r)?))
+    }
+
+    fn events_through(&mut self, seq: i64) -> Result<u64> {
+        self.flush()?;
+        let r = self
+            .opt(
+                "SELECT count(*) FROM ONLY totpctl.events WHERE seq <= $1",
+                &[&seq],
+            )?
+            .ok_or_else(|| store_err("no count".into()))?;
+        Ok(get::<i64>(&r, 0)? as u64)
+    }
+
+    fn last_event_of_account(&mut self, account: &str) -> Result<Option<LastEvent>> {
+        self.flush()?;
+        self.opt(
+            "SELECT seq, at, event, account, totp_id, detail, actor, state, hash, mac, \
+                    (SELECT p.hash FROM ONLY totpctl.events p WHERE p.seq = e.seq - 1) \
+             FROM ONLY totpctl.events e WHERE account = $1 AND totp_id IS NOT NULL \
+             ORDER BY seq DESC LIMIT 1",
+            &[&account],
+        )?
+        .map(|r| last_event_from_row(&r))
+        .transpose()
     }
 
     fn for_each_event(
@@ -1000,7 +1238,7 @@ impl Tx for PgTx<'_> {
         self.flush()?;
         let mut sql = String::from(
             "SELECT seq, at, event, account, totp_id, detail, actor, state \
-             FROM totpctl.events WHERE true",
+             FROM ONLY totpctl.events WHERE true",
         );
         let mut args: Vec<Box<dyn ToSql + Sync>> = Vec::new();
         if let Some(account) = &filter.account {
@@ -1034,11 +1272,11 @@ impl Tx for PgTx<'_> {
     fn vanished_enrollments(&mut self) -> Result<Vec<(i64, String)>> {
         self.flush()?;
         self.all(
-            "SELECT e.seq, e.totp_id FROM totpctl.events e \
+            "SELECT e.seq, e.totp_id FROM ONLY totpctl.events e \
              WHERE e.totp_id IS NOT NULL \
-               AND e.seq = (SELECT max(x.seq) FROM totpctl.events x WHERE x.totp_id = e.totp_id) \
+               AND e.seq = (SELECT max(x.seq) FROM ONLY totpctl.events x WHERE x.totp_id = e.totp_id) \
                AND e.event <> 'removed' \
-               AND NOT EXISTS (SELECT 1 FROM totpctl.totps t WHERE t.id = e.totp_id) \
+               AND NOT EXISTS (SELECT 1 FROM ONLY totpctl.totps t WHERE t.id = e.totp_id) \
              ORDER BY e.seq",
             &[],
         )?
@@ -1047,31 +1285,39 @@ impl Tx for PgTx<'_> {
         .collect()
     }
 
-    fn last_config_change(&mut self) -> Result<Option<LastEvent>> {
+    fn last_event_named(&mut self, event: &str) -> Result<Option<LastEvent>> {
         self.flush()?;
-        self.opt(
+        // `config_changed` through its partial index, which the literal lets the
+        // planner use; any other name (`restore_accepted`, only looked for after a
+        // rollback) by a scan.
+        let sql = if event == "config_changed" {
             "SELECT seq, at, event, account, totp_id, detail, actor, state, hash, mac, \
-                    (SELECT p.hash FROM totpctl.events p WHERE p.seq = e.seq - 1) \
-             FROM totpctl.events e WHERE event = 'config_changed' ORDER BY seq DESC LIMIT 1",
-            &[],
-        )?
-        .map(|r| last_event_from_row(&r))
-        .transpose()
+                    (SELECT p.hash FROM ONLY totpctl.events p WHERE p.seq = e.seq - 1) \
+             FROM ONLY totpctl.events e WHERE event = 'config_changed' AND $1 = $1 \
+             ORDER BY seq DESC LIMIT 1"
+        } else {
+            "SELECT seq, at, event, account, totp_id, detail, actor, state, hash, mac, \
+                    (SELECT p.hash FROM ONLY totpctl.events p WHERE p.seq = e.seq - 1) \
+             FROM ONLY totpctl.events e WHERE event = $1 ORDER BY seq DESC LIMIT 1"
+        };
+        self.opt(sql, &[&event])?
+            .map(|r| last_event_from_row(&r))
+            .transpose()
     }
 
     fn stats(&mut self, now: &str) -> Result<Stats> {
         self.flush()?;
         let r = self
             .opt(
-                "SELECT (SELECT count(*) FROM totpctl.totps), \
-                        (SELECT count(*) FROM totpctl.totps WHERE verified), \
-                        (SELECT count(*) FROM totpctl.totps WHERE locked_until > $1), \
-                        (SELECT count(*) FROM totpctl.totps t WHERE t.verified AND NOT EXISTS \
-                            (SELECT 1 FROM totpctl.backup_codes b WHERE b.totp_id = t.id \
+                "SELECT (SELECT count(*) FROM ONLY totpctl.totps), \
+                        (SELECT count(*) FROM ONLY totpctl.totps WHERE verified), \
+                        (SELECT count(*) FROM ONLY totpctl.totps WHERE locked_until > $1), \
+                        (SELECT count(*) FROM ONLY totpctl.totps t WHERE t.verified AND NOT EXISTS \
+                            (SELECT 1 FROM ONLY totpctl.backup_codes b WHERE b.totp_id = t.id \
                              AND b.used_at IS NULL)), \
-                        (SELECT count(*) FROM totpctl.events), \
-                        (SELECT at FROM totpctl.events ORDER BY seq DESC LIMIT 1), \
-                        (SELECT coalesce(max(version), 0)::bigint FROM totpctl.migrations)",
+                        (SELECT count(*) FROM ONLY totpctl.events), \
+                        (SELECT at FROM ONLY totpctl.events ORDER BY seq DESC LIMIT 1), \
+                        (SELECT coalesce(max(version), 0)::bigint FROM ONLY totpctl.migrations)",
                 &[&now],
             )?
             .ok_or_else(|| store_err("no counts".into()))?;
@@ -1094,11 +1340,11 @@ impl Tx for PgTx<'_> {
         self.flush()?;
         let r = self
             .opt(
-                "SELECT (SELECT count(*) FROM totpctl.totps) \
-                      + (SELECT count(*) FROM totpctl.backup_codes) \
-                      + (SELECT count(*) FROM totpctl.events) \
-                      + (SELECT count(*) FROM totpctl.config) \
-                      + (SELECT count(*) FROM totpctl.meta) + 2",
+                "SELECT (SELECT count(*) FROM ONLY totpctl.totps) \
+                      + (SELECT count(*) FROM ONLY totpctl.backup_codes) \
+                      + (SELECT count(*) FROM ONLY totpctl.events) \
+                      + (SELECT count(*) FROM ONLY totpctl.config) \
+                      + (SELECT count(*) FROM ONLY totpctl.meta) + 2",
                 &[],
             )?
             .ok_or_else(|| store_err("no counts".into()))?;
@@ -1115,7 +1361,7 @@ impl Tx for PgTx<'_> {
             f(Record::Config { key, value })?;
         }
         self.stream(
-            "SELECT key, value FROM totpctl.meta ORDER BY key",
+            "SELECT key, value FROM ONLY totpctl.meta ORDER BY key",
             &[],
             &mut |r| {
                 f(Record::Meta {
@@ -1124,7 +1370,8 @@ impl Tx for PgTx<'_> {
                 })
             },
         )?;
-        let sql = format!("SELECT {TOTP_COLUMNS}, t.secret FROM totpctl.totps t ORDER BY t.id");
+        let sql =
+            format!("SELECT {TOTP_COLUMNS}, t.secret FROM ONLY totpctl.totps t ORDER BY t.id");
         self.stream(&sql, &[], &mut |r| {
             f(Record::Totp {
                 totp: totp_from_row(r)?,
@@ -1132,7 +1379,7 @@ impl Tx for PgTx<'_> {
             })
         })?;
         self.stream(
-            "SELECT totp_id, hash, used_at FROM totpctl.backup_codes ORDER BY totp_id",
+            "SELECT totp_id, hash, used_at FROM ONLY totpctl.backup_codes ORDER BY totp_id",
             &[],
             &mut |r| {
                 f(Record::BackupCode {
@@ -1142,7 +1389,7 @@ impl Tx for PgTx<'_> {
                 })
             },
         )?;
-        self.for_each_stored_event(&mut |e| f(Record::Event(e)))?;
+        self.for_each_stored_event(0, &mut |e| f(Record::Event(e)))?;
         if let Some(h) = self.head()? {
             f(Record::Head(h))?;
         }
@@ -1156,8 +1403,9 @@ impl Tx for PgTx<'_> {
                 let n = self.exec(
                     "INSERT INTO totpctl.totps (id, account, issuer, algorithm, digits, period, \
                          secret, verified, last_step, last_used_at, failed_attempts, \
-                         locked_until, created_at, updated_at, mac) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                         locked_until, created_at, updated_at, mac, skeleton) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+                             $16)",
                     &[
                         &totp.id,
                         &totp.account,
@@ -1174,6 +1422,7 @@ impl Tx for PgTx<'_> {
                         &totp.created_at,
                         &totp.updated_at,
                         &totp.mac,
+                        &crate::names::skeleton(&totp.account),
                     ],
                 )?;
                 debug_assert_eq!(n, 1);

@@ -117,8 +117,11 @@ fn decode(text: &str) -> String {
 }
 
 impl PgUrl {
-    /// Parses a `postgres://` or `postgresql://` URI.
-    pub fn parse(text: &str) -> Result<PgUrl> {
+    /// Parses a `postgres://` or `postgresql://` URI. `access` may name a password
+    /// file and a CA file; under `verify --pam` nothing comes from the environment
+    /// or the home directory.
+    pub fn parse(text: &str, access: &super::Access) -> Result<PgUrl> {
+        let env = |name: &str| if access.pam { None } else { env(name) };
         let redacted = redact(text);
         let u = url::Url::parse(text).map_err(|e| {
             invalid(format!(
@@ -184,7 +187,17 @@ impl PgUrl {
                 None => SslMode::Prefer,
             },
         };
-        let sslrootcert = sslrootcert.or_else(|| env("PGSSLROOTCERT").map(PathBuf::from));
+        let sslrootcert = access
+            .ca_file
+            .clone()
+            .or(sslrootcert)
+            .or_else(|| env("PGSSLROOTCERT").map(PathBuf::from));
+        // A CA named on the command line is there to be checked against: the server's
+        // name too, unless the URL asked for less.
+        let sslmode = match (sslmode, &access.ca_file) {
+            (SslMode::Prefer, Some(_)) => SslMode::VerifyFull,
+            (m, _) => m,
+        };
         // libpq: `require` with a root certificate verifies the chain, as verify-ca.
         let sslmode = match (sslmode, &sslrootcert) {
             (SslMode::Require, Some(_)) => SslMode::VerifyCa,
@@ -213,11 +226,51 @@ impl PgUrl {
             application_name,
         };
         if url.password.is_none() {
-            url.password = env("PGPASSWORD")
-                .map(Zeroizing::new)
-                .or_else(|| url.pgpass());
+            url.password = match &access.password_file {
+                Some(file) => Some(url.password_in_file(file)?),
+                None if access.pam => None,
+                None => match env("PGPASSWORD") {
+                    Some(p) => Some(Zeroizing::new(p)),
+                    None => url.pgpass()?,
+                },
+            };
         }
         Ok(url)
+    }
+
+    /// The store's place as a host's records name it: the server and database,
+    /// without user, password or parameters.
+    pub fn place(&self) -> String {
+        let host = match &self.host {
+            Host::Tcp(h) => h.clone(),
+            Host::Socket(dir) => dir.display().to_string(),
+        };
+        format!("postgresql://{host}:{}/{}", self.port, self.dbname)
+    }
+
+    /// The password for this URL from a password file named on the command line:
+    /// `.pgpass` lines, the file checked as the key file is (a regular file of this
+    /// user or root, readable by no one else, in directories no one else can write).
+    fn password_in_file(&self, file: &Path) -> Result<Zeroizing<String>> {
+        let bytes = crate::store::files::read_trusted(file, "password file", true, 64 * 1024)
+            .map_err(crate::error::key_error)?
+            .ok_or_else(|| {
+                crate::error::key_error(format!("password file {} does not exist", file.display()))
+            })?;
+        let text = Zeroizing::new(String::from_utf8(bytes).map_err(|_| {
+            crate::error::key_error(format!("password file {} is not text", file.display()))
+        })?);
+        self.match_pgpass(&text).ok_or_else(|| {
+            crate::error::key_error(format!(
+                "password file {} has no line for {}:{}:{}:{} (HOST:PORT:DATABASE:USER:PASSWORD, \
+                 * for any)",
+                file.display(),
+                self.host_text(),
+                self.port,
+                self.dbname,
+                self.user
+            ))
+        })
     }
 
     /// The URI as people see it: without the password.
@@ -240,11 +293,22 @@ impl PgUrl {
     /// The password from `PGPASSFILE` or `~/.pgpass`, as libpq finds it: the first
     /// line whose host, port, database and user match (`*` matches anything), and only
     /// from a file no one else can read.
-    fn pgpass(&self) -> Option<Zeroizing<String>> {
-        let path = env("PGPASSFILE")
+    fn pgpass(&self) -> Result<Option<Zeroizing<String>>> {
+        let Some(path) = env("PGPASSFILE")
             .map(PathBuf::from)
-            .or_else(|| directories::BaseDirs::new().map(|d| d.home_dir().join(".pgpass")))?;
-        let text = Zeroizing::new(read_private(&path)?);
+            .or_else(|| directories::BaseDirs::new().map(|d| d.home_dir().join(".pgpass")))
+        else {
+            return Ok(None);
+        };
+        let Some(text) = read_private(&path)? else {
+            return Ok(None);
+        };
+        Ok(self.match_pgpass(&Zeroizing::new(text)))
+    }
+
+    /// The password of the first `.pgpass` line whose host, port, database and user
+    /// match this URL (`*` matches anything).
+    fn match_pgpass(&self, text: &str) -> Option<Zeroizing<String>> {
         let wanted = [
             self.host_text(),
             self.port.to_string(),
@@ -271,14 +335,27 @@ impl PgUrl {
     }
 }
 
-/// Reads a file that only its owner may read (as libpq requires of .pgpass).
-fn read_private(path: &Path) -> Option<String> {
+/// Reads a file that only its owner may read (as libpq requires of .pgpass). One that
+/// others can read is an error that says so, not silently skipped: the password it
+/// holds may be known, and "password missing" would hide why.
+fn read_private(path: &Path) -> Result<Option<String>> {
     use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_file() || meta.permissions().mode() & 0o077 != 0 {
-        return None;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(None);
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    if !meta.is_file() {
+        return Ok(None);
     }
-    std::fs::read_to_string(path).ok()
+    if mode & 0o077 != 0 {
+        return Err(crate::error::key_error(format!(
+            "password file {} can be read by others (mode {mode:o}), so libpq and totpctl \
+             ignore it: run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        )));
+    }
+    Ok(std::fs::read_to_string(path).ok())
 }
 
 /// Splits a .pgpass line on unescaped colons, unescaping `\:` and `\\`.
@@ -347,6 +424,7 @@ mod tests {
         let u = PgUrl::parse(
             "postgresql://app:pw@db.example:5433/totp?sslmode=verify-full&connect_timeout=3\
              &application_name=bastion",
+            &crate::store::Access::default(),
         )
         .unwrap();
         assert_eq!(u.port, 5433);
@@ -356,7 +434,7 @@ mod tests {
         assert_eq!(u.sslmode, SslMode::VerifyFull);
         assert_eq!(u.connect_timeout, Duration::from_secs(3));
         assert_eq!(u.application_name, "bastion");
-        assert!(PgUrl::parse("postgresql://h/d?sslmode=bogus").is_err());
+        assert!(PgUrl::parse("postgresql://h/d?sslmode=bogus", &Default::default()).is_err());
     }
 
     #[test]

@@ -4,11 +4,18 @@
 //! checked before it is used and authenticated when it is written.
 //!
 //! Its operations are the domain's ("find the enrollment", "save its state", "consume
-//! a backup code", "append an event"); the SQL behind them is the engine's.
+//! a backup code", "append an event"); the SQL behind them is the engine's. Around
+//! them:
+//! - the engine has checked the store's schema when the transaction began;
+//! - the store is checked against what this host saw of it (rollback.rs), and each
+//!   enrollment found must be the one asked for, in the state its last event
+//!   recorded;
+//! - before it commits, the session reads back everything it wrote (confirm.rs);
+//! - after it commits, this host's records move on (position.rs).
 //!
-//! Opening a session on a store written before it was authenticated (a version 1 key
-//! record) upgrades it in the same transaction: the log is checked, every secret is
-//! sealed again bound to its account and parameters, and everything gets its MAC.
+//! A store written before it was authenticated (a version 1 key record) is upgraded
+//! only by `totpctl upgrade` ([`Purpose::Upgrade`]): the log is checked, every secret
+//! is sealed again bound to its account and parameters, and everything gets its MAC.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -17,8 +24,12 @@ use anyhow::Result;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use super::engine::Tx;
+use super::confirm::{self, Written};
+use super::engine::{Insert, Tx};
 use super::events::{self, Actor, Appender, NewEvent};
+use super::position::Position;
+pub use super::rollback::Purpose;
+use super::rollback::{self, Host};
 use super::{Store, Totp};
 use crate::config::Settings;
 use crate::error::{Error, integrity_error};
@@ -55,6 +66,7 @@ pub struct Opening<'a> {
     /// Whether a store with no key record yet may get fresh keys (enroll, import,
     /// config, rekey); other commands need a store that has them.
     pub create_keys: bool,
+    pub purpose: Purpose,
 }
 
 /// A write transaction holding the store's key.
@@ -71,11 +83,16 @@ pub struct Session<'s> {
     pub created_keys: bool,
     /// Members added to the detail of every event (`"pam"` under PAM).
     extra_detail: serde_json::Map<String, Value>,
+    host: Host,
+    written: RefCell<Written>,
+    /// Whether this session authenticated a version 1 store (`totpctl upgrade`).
+    upgraded: bool,
 }
 
 impl<'s> Session<'s> {
     /// Takes the write lock, opens the key, and checks what every command relies on:
-    /// the key record, the settings and the log's head.
+    /// the key record, the settings, the log's head, and the store against what this
+    /// host saw of it.
     pub fn begin(store: &'s mut Store, how: &Opening<'_>) -> Result<Session<'s>> {
         Session::begin_filled(store, how, &mut |_| Ok(()))
     }
@@ -90,8 +107,10 @@ impl<'s> Session<'s> {
     ) -> Result<Session<'s>> {
         let path = store.path().to_path_buf();
         let key_source = store.key_source().clone();
+        let new_file = store.is_new();
         let mut tx = store.write()?;
         fill(&mut *tx)?;
+        let mut written = Written::default();
         let mut created_keys = false;
         let mut vault = match Vault::unlock(&mut *tx, &key_source, how.interactive)? {
             Some(v) => v,
@@ -103,6 +122,7 @@ impl<'s> Session<'s> {
                         path.display()
                     )));
                 }
+                rollback::refuse_emptied(&key_source, new_file || how.purpose == Purpose::Copy)?;
                 if !how.create_keys {
                     return Err(crate::error::key_error(format!(
                         "{} has no key yet: nothing was enrolled",
@@ -114,6 +134,7 @@ impl<'s> Session<'s> {
                 let keys = v.keys();
                 let digest = integrity::config_digest(&[]);
                 tx.set_meta("config_mac", &keys.config_mac(&digest))?;
+                written.config(digest);
                 v
             }
         };
@@ -125,7 +146,17 @@ impl<'s> Session<'s> {
                     path.display()
                 )));
             }
-            upgrade(&mut *tx, &key_source, &mut vault, how.now)?;
+            rollback::refuse_downgrade(&key_source)?;
+            if how.purpose != Purpose::Upgrade {
+                return Err(Error::Store(format!(
+                    "{} is a version 1 store, whose rows carry no MAC: authenticate it once \
+                     with `{}` (it checks the log first), then run this command again",
+                    path.display(),
+                    crate::output::command_line(Some(path.as_path()), &["upgrade"])
+                ))
+                .into());
+            }
+            upgrade(&mut *tx, &key_source, &mut vault, how.now, &mut written)?;
             true
         } else {
             false
@@ -140,6 +171,26 @@ impl<'s> Session<'s> {
                     path.display()
                 ))
             })?;
+        let (store_id, id_written) = rollback::identity(
+            &mut *tx,
+            &vault,
+            &key_source,
+            how.purpose == Purpose::Copy,
+            true,
+        )?
+        .ok_or_else(|| integrity_error("the store's identity could not be made"))?;
+        for (k, v) in id_written.iter().flatten() {
+            written.meta(k, v);
+        }
+        let host = Host::open(
+            &mut *tx,
+            &vault,
+            &keys,
+            &key_source,
+            &store_id,
+            log.head(),
+            how.purpose,
+        )?;
         let mut session = Session {
             tx: RefCell::new(tx),
             path,
@@ -151,6 +202,9 @@ impl<'s> Session<'s> {
             settings,
             created_keys,
             extra_detail: serde_json::Map::new(),
+            host,
+            written: RefCell::new(written),
+            upgraded,
         };
         if upgraded {
             session.event(
@@ -160,6 +214,11 @@ impl<'s> Session<'s> {
             )?;
         }
         Ok(session)
+    }
+
+    /// Whether this session authenticated a version 1 store.
+    pub fn upgraded(&self) -> bool {
+        self.upgraded
     }
 
     /// The store's path, for messages.
@@ -181,17 +240,50 @@ impl<'s> Session<'s> {
         &self.key_source
     }
 
+    /// The log's head as this session leaves it: `SEQ:HASH`, or `None` on an empty log.
+    pub fn head(&self) -> Option<String> {
+        let (seq, hash) = self.log.head();
+        (seq > 0).then(|| rollback::head_text(seq, hash))
+    }
+
     fn tx(&self) -> std::cell::RefMut<'_, Box<dyn Tx + 's>> {
         self.tx.borrow_mut()
     }
 
-    /// Finds an enrollment by account name or id, and checks it: its MAC, and that it
-    /// is in the state its last event recorded (a row restored from an older copy is
-    /// not).
+    /// Finds an enrollment by account name or id, and checks it: it is the one asked
+    /// for, it carries its MAC, it is in the state its last event recorded (a row
+    /// restored from an older copy is not), and no older than this host saw it. An
+    /// account that is not there is `None` only if the log says it was removed.
     pub fn find(&self, account_or_id: &str) -> Result<Option<Enrollment>> {
-        let Some((mut totp, sealed)) = self.tx().find_sealed(account_or_id)? else {
+        self.lookup(account_or_id, true)
+    }
+
+    /// Like [`Session::find`], by account name only (`verify --pam`).
+    pub fn find_by_name(&self, account: &str) -> Result<Option<Enrollment>> {
+        self.lookup(account, false)
+    }
+
+    fn lookup(&self, key: &str, by_id: bool) -> Result<Option<Enrollment>> {
+        let Some((mut totp, sealed)) = self.tx().find_sealed(key, by_id)? else {
+            if !(by_id && uuid::Uuid::try_parse(key).is_ok()) {
+                self.host
+                    .check_absent(&mut **self.tx(), &self.keys, key, &self.path)?;
+            }
             return Ok(None);
         };
+        // The row answers for its own identity: a lookup the database was made to
+        // answer with another row (a retyped column with an `=` of its own) is caught
+        // here, whatever the row's MAC says.
+        if totp.account != key && !(by_id && totp.id == key) {
+            return Err(integrity_error(format!(
+                "{}: asked for '{}', the store answered with the enrollment of '{}' ({}): its \
+                 lookups were tampered with; nothing was accepted",
+                self.path.display(),
+                sanitize(key),
+                sanitize(&totp.account),
+                sanitize(&totp.id)
+            )));
+        }
         let backup_hashes = self.tx().backup_code_hashes(&totp.id)?;
         totp.backup_codes_remaining = backup_hashes.len() as u32;
         let e = Enrollment {
@@ -199,7 +291,9 @@ impl<'s> Session<'s> {
             backup_hashes,
             sealed,
         };
-        self.check(&e)?;
+        let last = check_enrollment(&mut **self.tx(), &self.keys, &e)?;
+        self.host
+            .check_account(&mut **self.tx(), &e.totp.account, &last, &self.path)?;
         Ok(Some(e))
     }
 
@@ -208,14 +302,17 @@ impl<'s> Session<'s> {
         self.tx().is_enrolled(account)
     }
 
+    /// An enrolled account other than `account` that looks like it (the same UTS #39
+    /// skeleton, src/names.rs).
+    pub fn account_like(&self, account: &str) -> Result<Option<String>> {
+        self.tx()
+            .account_like(&crate::names::skeleton(account), account)
+    }
+
     /// Like [`Session::find`], but a missing account is `resource_not_found`.
     pub fn get(&self, account_or_id: &str) -> Result<Enrollment> {
         self.find(account_or_id)?
             .ok_or_else(|| Error::NotFound(sanitize(account_or_id)).into())
-    }
-
-    fn check(&self, e: &Enrollment) -> Result<()> {
-        check_enrollment(&mut **self.tx(), &self.keys, e)
     }
 
     /// Opens an enrollment's secret.
@@ -244,7 +341,27 @@ impl<'s> Session<'s> {
         let mac = self.keys.totp_mac(&e.digest());
         let saved = self.tx().save_state(&e.totp, old_mac.as_deref(), &mac)?;
         e.totp.mac = Some(mac.to_vec());
+        if saved {
+            self.wrote(e)?;
+        }
         Ok(saved)
+    }
+
+    /// Notes what `e` must hold now, for the read-back; its sealed secret is read
+    /// from the transaction if it was not loaded.
+    fn wrote(&self, e: &Enrollment) -> Result<()> {
+        let reread;
+        let sealed = match &e.sealed {
+            Some(s) => Some(s.as_slice()),
+            None => {
+                reread = self.tx().sealed_secret(&e.totp.id).ok();
+                reread.as_deref()
+            }
+        };
+        self.written
+            .borrow_mut()
+            .enrollment(&e.totp, &e.backup_hashes, sealed);
+        Ok(())
     }
 
     /// Consumes one backup code of `e` (the caller saves `e` after): returns whether
@@ -256,6 +373,7 @@ impl<'s> Session<'s> {
         if !self.tx().use_backup_code(&e.totp.id, hash, &self.now)? {
             return Ok(false);
         }
+        self.written.borrow_mut().consumed(&e.totp.id, hash);
         e.backup_hashes.swap_remove(i);
         e.totp.backup_codes_remaining = e.backup_hashes.len() as u32;
         Ok(true)
@@ -275,23 +393,35 @@ impl<'s> Session<'s> {
     }
 
     /// Inserts a new enrollment with its secret sealed to it; returns false, writing
-    /// nothing, if its account is enrolled already.
+    /// nothing, if its account is enrolled already. An account that looks like an
+    /// enrolled one (src/names.rs) is refused, naming it.
     pub fn insert(&mut self, e: &mut Enrollment, secret: &[u8]) -> Result<bool> {
         let sealed = self.vault.seal(&e.totp, secret)?;
         let mac = self.keys.totp_mac(&e.digest());
-        let inserted = self.tx().insert_totp(&e.totp, &sealed, &mac)?;
+        let inserted = match self.tx().insert_totp(&e.totp, &sealed, &mac)? {
+            Insert::Inserted => true,
+            Insert::Taken => false,
+            Insert::LooksLike(other) => {
+                return Err(crate::names::look_alike(&e.totp.account, &other));
+            }
+        };
         if inserted && !e.backup_hashes.is_empty() {
             self.tx()
                 .replace_backup_codes(&e.totp.id, &e.backup_hashes)?;
         }
         e.totp.mac = Some(mac.to_vec());
         e.sealed = Some(sealed);
+        if inserted {
+            self.wrote(e)?;
+        }
         Ok(inserted)
     }
 
     /// Deletes an enrollment and its backup codes.
     pub fn delete(&mut self, e: &Enrollment) -> Result<()> {
-        self.tx().delete_totp(&e.totp.id)
+        self.tx().delete_totp(&e.totp.id)?;
+        self.written.borrow_mut().deleted(&e.totp.id);
+        Ok(())
     }
 
     /// Changes a setting (checked by the caller) and authenticates the new set.
@@ -301,6 +431,7 @@ impl<'s> Session<'s> {
         let digest = integrity::config_digest(&tx.config_pairs()?);
         tx.set_meta("config_mac", &self.keys.config_mac(&digest))?;
         self.settings = load_settings(&mut **tx, &self.path, &self.keys)?;
+        self.written.borrow_mut().config(digest);
         Ok(digest)
     }
 
@@ -347,7 +478,31 @@ impl<'s> Session<'s> {
                 detail,
                 state,
             },
-        )
+        )?;
+        if let (Some(account), Some(_)) = (account, totp_id) {
+            let (seq, hash) = self.log.head();
+            self.host.appended(
+                account,
+                Position {
+                    seq,
+                    hash: hash.to_vec(),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Checks the whole keyed chain, as `log --check` does: before a session vouches
+    /// for the log (`log --accept-restore`).
+    pub fn check_chain(&mut self) -> Result<()> {
+        match events::check_chain(&mut **self.tx.get_mut(), Some(&self.keys))? {
+            Ok(_) => Ok(()),
+            Err(problem) => Err(Error::LogBroken {
+                seq: problem.seq,
+                reason: problem.reason,
+            }
+            .into()),
+        }
     }
 
     /// Seals every secret under a fresh data key with the new protection, renews every
@@ -370,12 +525,18 @@ impl<'s> Session<'s> {
         let new_keys = new.keys();
         let ids = self.tx().all_totp_ids()?;
         for id in &ids {
-            let e = self.get(id)?;
+            let mut e = self.get(id)?;
             let secret = self.secret(&e)?;
             let sealed = new.seal(&e.totp, &secret)?;
-            let mut tx = self.tx();
-            tx.reseal(id, &sealed)?;
-            tx.set_totp_mac(id, &new_keys.totp_mac(&e.digest()))?;
+            let mac = new_keys.totp_mac(&e.digest());
+            {
+                let mut tx = self.tx();
+                tx.reseal(id, &sealed)?;
+                tx.set_totp_mac(id, &mac)?;
+            }
+            e.totp.mac = Some(mac.to_vec());
+            e.sealed = Some(sealed);
+            self.wrote(&e)?;
         }
         let tx = &mut **self.tx.get_mut();
         let digest = integrity::config_digest(&tx.config_pairs()?);
@@ -383,47 +544,93 @@ impl<'s> Session<'s> {
         self.log.finish(tx, &self.keys)?;
         events::remac_all(tx, &new_keys)?;
         let after = new.write_record_for_rekey(tx, &self.key_source, &self.now)?;
+        if let Some(row) = tx.vault_row()? {
+            self.written.get_mut().vault(row);
+        }
         self.vault = new;
         self.keys = new_keys;
+        self.written.get_mut().config(digest);
         Ok((ids.len(), after))
     }
 
-    /// Writes the log's head and commits.
-    pub fn commit(mut self) -> Result<()> {
+    /// Writes the log's head, reads back everything written, commits, and moves this
+    /// host's records on. With `restore` (the seq of a `restore_accepted` event this
+    /// session appended), this host honours it from now on.
+    pub fn commit(self) -> Result<()> {
+        self.commit_with(None)
+    }
+
+    /// [`Session::commit`], with the `restore_accepted` event this session appended.
+    pub fn commit_with(mut self, restore: Option<i64>) -> Result<()> {
         let mut tx = self.tx.into_inner();
         self.log.finish(&mut *tx, &self.keys)?;
-        tx.commit()
+        confirm::confirm(
+            &mut *tx,
+            &self.keys,
+            &self.written.borrow(),
+            &self.log,
+            &self.now,
+            &self.path,
+        )?;
+        tx.commit()?;
+        let (seq, hash) = self.log.head();
+        self.host.after_commit(
+            Some(Position {
+                seq,
+                hash: hash.to_vec(),
+            }),
+            restore,
+        );
+        Ok(())
     }
 }
 
 /// Checks an enrollment: its MAC, and that it is in the state its last event recorded
-/// (a row restored from an older, once-valid copy is not).
-fn check_enrollment(tx: &mut dyn Tx, keys: &Keys, e: &Enrollment) -> Result<()> {
+/// (a row restored from an older, once-valid copy is not). Returns that last event's
+/// position.
+pub(super) fn check_enrollment(tx: &mut dyn Tx, keys: &Keys, e: &Enrollment) -> Result<Position> {
+    check_mac(keys, e)?;
+    check_history(tx, keys, e)
+}
+
+/// Checks an enrollment's MAC, over its row and its live backup codes.
+pub(super) fn check_mac(keys: &Keys, e: &Enrollment) -> Result<()> {
+    let t = &e.totp;
+    if !integrity::matches(t.mac.as_deref(), &keys.totp_mac(&e.digest())) {
+        return Err(integrity_error(format!(
+            "the enrollment of '{}' ({}) does not carry this store's MAC: its row or backup \
+             codes were changed without the key; nothing was accepted",
+            sanitize(&t.account),
+            sanitize(&t.id)
+        )));
+    }
+    Ok(())
+}
+
+/// Checks that an enrollment is in the state its last event recorded; returns that
+/// event's position.
+pub(super) fn check_history(tx: &mut dyn Tx, keys: &Keys, e: &Enrollment) -> Result<Position> {
     let t = &e.totp;
     let name = || format!("'{}' ({})", sanitize(&t.account), sanitize(&t.id));
     let digest = e.digest();
-    if !integrity::matches(t.mac.as_deref(), &keys.totp_mac(&digest)) {
-        return Err(integrity_error(format!(
-            "the enrollment of {} does not carry this store's MAC: its row or backup codes were \
-             changed without the key; nothing was accepted",
-            name()
-        )));
-    }
     match events::last_event_of(tx, keys, &t.account, &t.id)? {
-        Ok(Some(last)) if last.event == "removed" => Err(integrity_error(format!(
+        Ok(Some((last, _))) if last.event == "removed" => Err(integrity_error(format!(
             "the enrollment of {} was removed (event #{}) but its row is back: it was restored \
              from an older copy",
             name(),
             last.seq
         ))),
-        Ok(Some(last)) => match &last.state {
+        Ok(Some((last, hash))) => match &last.state {
             Some(state) if state[..] != digest[..] => Err(integrity_error(format!(
                 "the enrollment of {} is not in the state its last event (#{}) recorded: its rows \
                  were restored from an older copy; nothing was accepted",
                 name(),
                 last.seq
             ))),
-            _ => Ok(()),
+            _ => Ok(Position {
+                seq: last.seq,
+                hash,
+            }),
         },
         Ok(None) => Err(integrity_error(format!(
             "the enrollment of {} has no event in the audit log: it was not made by totpctl",
@@ -436,105 +643,11 @@ fn check_enrollment(tx: &mut dyn Tx, keys: &Keys, e: &Enrollment) -> Result<()> 
     }
 }
 
-/// What `log --check` found.
-pub struct Audit {
-    /// Events checked.
-    pub events: u64,
-    /// Enrollments checked against their MACs and last events.
-    pub enrollments: u64,
-    /// The head: the newest event's seq and chain hash.
-    pub head: Option<(i64, Vec<u8>)>,
-    /// False on a store no keyed command has upgraded yet: only the unkeyed chain
-    /// could be checked.
-    pub authenticated: bool,
-}
-
-/// Checks a whole store with its key, reading only: the keyed chain and its head,
-/// every enrollment against its MAC and its last event, the settings against theirs
-/// and their last change, and that no enrollment the log knows vanished. With `head`
-/// (a seq and chain hash kept elsewhere), also that the log still extends it. The
-/// first problem is the error.
-pub fn audit(store: &mut Store, interactive: bool, head: Option<(i64, &[u8])>) -> Result<Audit> {
-    let path = store.path().to_path_buf();
-    let path = path.as_path();
-    let key_source = store.key_source().clone();
-    let mut tx = store.read()?;
-    let tx = &mut *tx;
-    let vault = match Vault::unlock(tx, &key_source, interactive)? {
-        Some(v) => Some(v),
-        None if tx.has_content()? => {
-            return Err(integrity_error(format!(
-                "{} holds enrollments, events or settings but no key record: the record was \
-                 deleted; restore the store from a backup",
-                path.display()
-            )));
-        }
-        None => None,
-    };
-    let keys = vault.as_ref().filter(|v| !v.is_legacy()).map(Vault::keys);
-    let (events, last) = events::check_chain(tx, keys.as_ref())?.map_err(|p| Error::LogBroken {
-        seq: p.seq,
-        reason: p.reason,
-    })?;
-    if let Some((seq, hash)) = head {
-        let ours = tx.hash_at(seq)?;
-        if ours.as_deref() != Some(hash) {
-            return Err(Error::LogBroken {
-                seq,
-                reason: format!(
-                    "the log does not extend the head you kept ({seq}:{}): {}",
-                    data_encoding::HEXLOWER.encode(hash),
-                    if ours.is_none() {
-                        "it has no such event; the store was rolled back"
-                    } else {
-                        "that event differs; the log was rewritten or the store rolled back"
-                    }
-                ),
-            }
-            .into());
-        }
-    }
-    let mut enrollments = 0;
-    if let Some(keys) = &keys {
-        load_settings(tx, path, keys)?;
-        check_settings_against_log(tx, path, keys)?;
-        // One enrollment at a time, by id: an engine cannot run a second query while
-        // it streams the first.
-        for id in tx.all_totp_ids()? {
-            let Some(totp) = tx.find(&id)? else { continue };
-            let backup_hashes = tx.backup_code_hashes(&totp.id)?;
-            check_enrollment(
-                tx,
-                keys,
-                &Enrollment {
-                    totp,
-                    backup_hashes,
-                    sealed: None,
-                },
-            )?;
-            enrollments += 1;
-        }
-        if let Some((seq, id)) = tx.vanished_enrollments()?.first() {
-            return Err(integrity_error(format!(
-                "enrollment {} (last event #{seq}) is gone from the store, but the log never \
-                 removed it: its rows were deleted without the key",
-                sanitize(id)
-            )));
-        }
-    }
-    Ok(Audit {
-        events,
-        enrollments,
-        head: last.map(|h| (h.seq, h.hash)),
-        authenticated: keys.is_some(),
-    })
-}
-
 /// Checks the settings against the state their last change recorded: settings put
 /// back from an older copy (with the MAC they had then) are refused, not obeyed.
-fn check_settings_against_log(tx: &mut dyn Tx, path: &Path, keys: &Keys) -> Result<()> {
-    match events::last_config_change(tx, keys)? {
-        Ok(Some(last)) => match &last.state {
+pub(super) fn check_settings_against_log(tx: &mut dyn Tx, path: &Path, keys: &Keys) -> Result<()> {
+    match events::last_event_named(tx, keys, "config_changed")? {
+        Ok(Some((last, _))) => match &last.state {
             Some(state) if state[..] != integrity::config_digest(&tx.config_pairs()?)[..] => {
                 Err(integrity_error(format!(
                     "the settings of {} are not those their last change (event #{}) recorded: \
@@ -557,7 +670,7 @@ fn check_settings_against_log(tx: &mut dyn Tx, path: &Path, keys: &Keys) -> Resu
 /// Loads the settings and checks them against their MAC: a setting edited, added or
 /// deleted without the key is refused, never obeyed (a deleted one does not fall back
 /// to its default).
-fn load_settings(tx: &mut dyn Tx, path: &Path, keys: &Keys) -> Result<Settings> {
+pub(super) fn load_settings(tx: &mut dyn Tx, path: &Path, keys: &Keys) -> Result<Settings> {
     let pairs = tx.config_pairs()?;
     let digest = integrity::config_digest(&pairs);
     let stored = tx.meta("config_mac")?;
@@ -579,7 +692,13 @@ fn load_settings(tx: &mut dyn Tx, path: &Path, keys: &Keys) -> Result<Settings> 
 /// Authenticates a version 1 store: checks its (unkeyed) log, seals every secret
 /// again bound to its account and parameters, gives every enrollment, the settings
 /// and every event their MACs, and wraps the keys in the authenticated form.
-fn upgrade(tx: &mut dyn Tx, key_source: &KeySource, vault: &mut Vault, now: &str) -> Result<()> {
+fn upgrade(
+    tx: &mut dyn Tx,
+    key_source: &KeySource,
+    vault: &mut Vault,
+    now: &str,
+    written: &mut Written,
+) -> Result<()> {
     if let Err(problem) = events::check_chain(tx, None)? {
         return Err(Error::LogBroken {
             seq: problem.seq,
@@ -604,16 +723,24 @@ fn upgrade(tx: &mut dyn Tx, key_source: &KeySource, vault: &mut Vault, now: &str
         };
         let sealed = tx.sealed_secret(&id)?;
         let secret = vault.open_legacy(&e.totp, &sealed)?;
-        tx.reseal(&id, &vault.seal(&e.totp, &secret)?)?;
-        tx.set_totp_mac(&id, &keys.totp_mac(&e.digest()))?;
+        let sealed = vault.seal(&e.totp, &secret)?;
+        let mac = keys.totp_mac(&e.digest());
+        tx.reseal(&id, &sealed)?;
+        tx.set_totp_mac(&id, &mac)?;
+        let mut totp = e.totp.clone();
+        totp.mac = Some(mac.to_vec());
+        written.enrollment(&totp, &e.backup_hashes, Some(&sealed));
     }
     let pairs = tx.config_pairs()?;
     // Values were checked when set; a bad one means the file was edited.
     Settings::from_pairs(&pairs, &key_source.store)?;
-    tx.set_meta(
-        "config_mac",
-        &keys.config_mac(&integrity::config_digest(&pairs)),
-    )?;
+    let digest = integrity::config_digest(&pairs);
+    tx.set_meta("config_mac", &keys.config_mac(&digest))?;
+    written.config(digest);
     events::remac_all(tx, &keys)?;
-    vault.upgrade_record(tx, key_source, now)
+    vault.upgrade_record(tx, key_source, now)?;
+    if let Some(row) = tx.vault_row()? {
+        written.vault(row);
+    }
+    Ok(())
 }

@@ -19,37 +19,45 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior, params,
 };
 
-use super::engine::{Engine, EventFilter, LastEvent, Record, Size, Stats, StoredEvent, Tx};
+use super::engine::{
+    Engine, EventFilter, Insert, LastEvent, Record, Size, Stats, StoredEvent, StoredState, Tx,
+};
 use super::events::{Event, Head};
 use super::sqlite_schema as schema;
 use super::{ListFilter, Totp, TotpRef, VaultRow, files, store_err};
 use crate::otp::{Algorithm, Params};
 
-/// How long a command waits for another process's write to finish before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a command waits for another process's write to finish before giving up,
+/// unless told otherwise (`--timeout`).
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// An open SQLite store.
 pub struct Sqlite {
     conn: Connection,
+    /// The store as the user named it, for messages.
     path: PathBuf,
+    /// Whether this command made the file.
+    created: bool,
 }
 
 impl Sqlite {
     /// Opens the store at `path`, creating it (and its directory, 0700) when no file is
     /// there. An existing file is used only if it is a totpctl store this build can
-    /// read; anything else is refused without writing a byte to it.
-    pub fn open(path: &Path) -> Result<Sqlite> {
-        Sqlite::open_with(path, true)?
+    /// read; anything else is refused without writing a byte to it. A write waits
+    /// for another process's at most `busy`.
+    pub fn open(path: &Path, busy: Duration) -> Result<Sqlite> {
+        Sqlite::open_with(path, true, busy)?
             .ok_or_else(|| store_err(format!("{} vanished as it was created", path.display())))
     }
 
-    /// Like [`Store::open`], but a missing store is `None` and nothing is created: for
+    /// Like [`Sqlite::open`], but a missing store is `None` and nothing is created: for
     /// commands that only read, or that need an enrollment to exist.
-    pub fn open_existing(path: &Path) -> Result<Option<Sqlite>> {
-        Sqlite::open_with(path, false)
+    pub fn open_existing(path: &Path, busy: Duration) -> Result<Option<Sqlite>> {
+        Sqlite::open_with(path, false, busy)
     }
 
-    fn open_with(path: &Path, create_missing: bool) -> Result<Option<Sqlite>> {
+    fn open_with(path: &Path, create_missing: bool, busy: Duration) -> Result<Option<Sqlite>> {
+        let mut created = false;
         match fs::metadata(path) {
             Ok(meta) if meta.is_dir() => {
                 return Err(store_err(format!(
@@ -66,9 +74,11 @@ impl Sqlite {
             {
                 return Ok(None);
             }
-            Err(e) if e.kind() == ErrorKind::NotFound => create(path)?,
+            Err(e) if e.kind() == ErrorKind::NotFound => created = create(path)?,
             // A file where the path needs a directory: creating it fails, and says so.
-            Err(e) if e.kind() == ErrorKind::NotADirectory && create_missing => create(path)?,
+            Err(e) if e.kind() == ErrorKind::NotADirectory && create_missing => {
+                created = create(path)?
+            }
             Err(e) => {
                 return Err(store_err(format!(
                     "cannot read {}: {e}; check the permissions of its directories, or pass \
@@ -77,14 +87,27 @@ impl Sqlite {
                 )));
             }
         }
-        let file = check_file(path)?;
+        // A symbolic link is followed here, once: the file it points to, its journal
+        // files beside it and the directories above it are what is checked, and
+        // SQLite is given that file's real path, never the link.
+        let real = files::resolve(path)
+            .map_err(|e| store_err(format!("cannot resolve {}: {e}", path.display())))?;
+        let file = check_file(&real, path)?;
+        let checked = file
+            .metadata()
+            .map_err(|e| store_err(format!("cannot inspect {}: {e}", path.display())))?;
         check_length(file, path)?;
-        let conn = connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        let conn = connect(&real, OpenFlags::SQLITE_OPEN_READ_WRITE, busy)?;
         let store = Sqlite {
             conn,
             path: path.to_path_buf(),
+            created,
         };
-        store.check_and_migrate()?;
+        let (app_id, version) = store.identity()?;
+        // SQLite has the file, and its write-ahead log, open now: prove they are the
+        // ones checked, not files swapped in since.
+        prove_open_files(&store.conn, &checked, &real, path)?;
+        store.check_and_migrate(app_id, version)?;
         Ok(Some(store))
     }
 
@@ -93,8 +116,7 @@ impl Sqlite {
         sqlite_err(&self.path, e)
     }
 
-    fn check_and_migrate(&self) -> Result<()> {
-        let (app_id, version) = self.identity()?;
+    fn check_and_migrate(&self, app_id: i32, version: i32) -> Result<()> {
         if app_id != schema::APPLICATION_ID {
             return Err(store_err(format!(
                 "{} is not a totpctl store (it belongs to another application or is empty); \
@@ -121,10 +143,38 @@ impl Sqlite {
                 schema::AUTHENTICATED
             )));
         }
+        let mode: String = self
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(crate::error::integrity_error(format!(
+                "{}: its journal mode was changed to {}; totpctl makes its stores in WAL mode \
+                 and uses no other",
+                self.path.display(),
+                crate::output::sanitize(&mode)
+            )));
+        }
+        // The schema is checked before a migration runs on it, as well as in every
+        // transaction after: a trigger must not fire during a migration either.
+        self.check_schema(version)?;
         if version < schema::VERSION {
             self.migrate()?;
         }
         Ok(())
+    }
+
+    /// Refuses a store whose schema is not exactly what `version` has.
+    fn check_schema(&self, version: i32) -> Result<()> {
+        match schema::check(&self.conn, version).map_err(|e| self.err(e))? {
+            Ok(()) => Ok(()),
+            Err(differences) => Err(crate::error::integrity_error(format!(
+                "{}: the store's schema is not the one totpctl creates: {differences}; a \
+                 database writer may have changed how it behaves, so nothing was read or \
+                 written; restore it from a backup, or remove what was added",
+                self.path.display()
+            ))),
+        }
     }
 
     /// Applies the pending migrations in one transaction that holds the write lock,
@@ -133,9 +183,10 @@ impl Sqlite {
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| self.err(e))?;
-        let result = self
-            .identity()
-            .and_then(|(_, version)| schema::migrate(&self.conn, version).map_err(|e| self.err(e)));
+        let result = self.identity().and_then(|(_, version)| {
+            self.check_schema(version)?;
+            schema::migrate(&self.conn, version).map_err(|e| self.err(e))
+        });
         let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
         let ended = self.conn.execute_batch(end).map_err(|e| self.err(e));
         result.and(ended)
@@ -152,19 +203,155 @@ impl Sqlite {
         };
         Ok((pragma("application_id")?, pragma("user_version")?))
     }
+
+    /// Starts a transaction and checks, as its first read, that the store is at this
+    /// build's version and its schema is exactly what that version has.
+    fn begin(&mut self, behavior: TransactionBehavior) -> Result<Box<dyn Tx + '_>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(behavior)
+            .map_err(|e| sqlite_err(&self.path, e))?;
+        let version: i32 = tx
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| sqlite_err(&self.path, e))?;
+        if version != schema::VERSION {
+            return Err(store_err(format!(
+                "{} changed to schema version {version} while this command ran (this totpctl \
+                 writes {}): run the command again, with the newest totpctl",
+                self.path.display(),
+                schema::VERSION
+            )));
+        }
+        if let Err(differences) =
+            schema::check(&tx, version).map_err(|e| sqlite_err(&self.path, e))?
+        {
+            return Err(crate::error::integrity_error(format!(
+                "{}: the store's schema is not the one totpctl creates: {differences}; a \
+                 database writer may have changed how it behaves, so nothing was read or \
+                 written; restore it from a backup, or remove what was added",
+                self.path.display()
+            )));
+        }
+        Ok(Box::new(SqliteTx {
+            tx,
+            path: &self.path,
+        }))
+    }
+}
+
+/// Proves that the files SQLite has open are the ones [`check_file`] checked: the
+/// store (the same device and inode as `checked`), and its write-ahead log (a regular
+/// file of this user or root that no one else can write, on the same device). SQLite
+/// opens them by path after the checks, and a file swapped in between would otherwise
+/// be used unseen.
+fn prove_open_files(
+    conn: &Connection,
+    checked: &fs::Metadata,
+    real: &Path,
+    path: &Path,
+) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let fstat = |fd: i32| -> Result<fs::Metadata> {
+        // SAFETY: `fd` is one of SQLite's open descriptors, borrowed only for fstat;
+        // ManuallyDrop keeps the File from closing it.
+        let file = std::mem::ManuallyDrop::new(unsafe {
+            <fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd)
+        });
+        file.metadata()
+            .map_err(|e| store_err(format!("cannot inspect the store SQLite opened: {e}")))
+    };
+    let main = open_fd(conn, rusqlite::ffi::SQLITE_FCNTL_FILE_POINTER)?
+        .ok_or_else(|| store_err(format!("{}: SQLite did not open the store", path.display())))?;
+    let opened = fstat(main)?;
+    if (opened.dev(), opened.ino()) != (checked.dev(), checked.ino()) {
+        return Err(crate::error::integrity_error(format!(
+            "{} was replaced by another file between its checks and its opening: someone \
+             is swapping files in {}; nothing was read",
+            path.display(),
+            real.parent().unwrap_or(Path::new("/")).display()
+        )));
+    }
+    if let Some(fd) = open_fd(conn, rusqlite::ffi::SQLITE_FCNTL_JOURNAL_POINTER)? {
+        let journal = fstat(fd)?;
+        let mut name = real.as_os_str().to_owned();
+        name.push("-wal");
+        files::check_file_meta(&journal, Path::new(&name), "store's journal", false)
+            .map_err(store_err)?;
+        if journal.dev() != checked.dev() {
+            return Err(crate::error::integrity_error(format!(
+                "the journal SQLite opened for {} is not beside it",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The descriptor of the file SQLite holds for `op` (the store, or its journal or
+/// write-ahead log), if it has one open.
+fn open_fd(conn: &Connection, op: std::ffi::c_int) -> Result<Option<i32>> {
+    use rusqlite::ffi;
+    /// The head of SQLite's `unixFile` (sqlite3.c), whose first members have been
+    /// these four since the unix VFS was written: the descriptor is the fourth.
+    #[repr(C)]
+    struct UnixFileHead {
+        methods: *const ffi::sqlite3_io_methods,
+        vfs: *const ffi::sqlite3_vfs,
+        inode: *const std::ffi::c_void,
+        h: std::ffi::c_int,
+    }
+    // SAFETY: sqlite3_vfs_find(NULL) returns the default VFS, which lives as long as
+    // the process; only its name is read.
+    let vfs_name = unsafe {
+        let vfs = ffi::sqlite3_vfs_find(std::ptr::null());
+        if vfs.is_null() || (*vfs).zName.is_null() {
+            None
+        } else {
+            Some(std::ffi::CStr::from_ptr((*vfs).zName).to_bytes().to_vec())
+        }
+    };
+    if vfs_name.as_deref() != Some(b"unix") {
+        return Err(store_err(
+            "SQLite's default file layer is not \"unix\": totpctl cannot prove which file it opened"
+                .into(),
+        ));
+    }
+    let mut file: *mut ffi::sqlite3_file = std::ptr::null_mut();
+    // SAFETY: the handle is this connection's, open for the call; FILE_POINTER and
+    // JOURNAL_POINTER write one `sqlite3_file*` into the pointer given. A file of the
+    // unix VFS is a `unixFile`, allocated whole by SQLite, so its head can be read
+    // while the connection is open; `methods` is NULL when the file is not open.
+    unsafe {
+        let rc = ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            op,
+            (&mut file as *mut *mut ffi::sqlite3_file).cast(),
+        );
+        if rc != ffi::SQLITE_OK || file.is_null() || (*file).pMethods.is_null() {
+            return Ok(None);
+        }
+        let head = file.cast::<UnixFileHead>();
+        let fd = (*head).h;
+        Ok((fd >= 0).then_some(fd))
+    }
 }
 
 /// Refuses a store that someone else could have planted or written: see
-/// [`files`]. The file is opened without blocking, so a FIFO at the path is refused at
-/// once instead of hanging. Returns the checked file, for [`check_length`].
-fn check_file(path: &Path) -> Result<fs::File> {
-    let file = files::open_for_check(path, false)
+/// [`files`]. `real` is the store's path with every link resolved; `path` names it in
+/// messages. The file is opened without blocking, so a FIFO at the path is refused at
+/// once instead of hanging. Returns the checked file, for [`check_length`] and
+/// [`prove_open_files`].
+fn check_file(real: &Path, path: &Path) -> Result<fs::File> {
+    let dir = real.parent().unwrap_or(Path::new("/"));
+    files::check_dir_chain(dir, "the store's directory", true).map_err(store_err)?;
+    let file = files::open_for_check(real, true)
         .map_err(|e| store_err(format!("cannot open {}: {e}", path.display())))?
         .ok_or_else(|| store_err(format!("{} vanished as it was opened", path.display())))?;
     files::check_private_file(&file, path, "store", false).map_err(store_err)?;
     // SQLite's own files beside it hold committed pages too: the same rules.
-    for suffix in ["-wal", "-shm"] {
-        let mut side = path.as_os_str().to_owned();
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut side = real.as_os_str().to_owned();
         side.push(suffix);
         let side = PathBuf::from(side);
         match files::open_for_check(&side, true) {
@@ -180,11 +367,6 @@ fn check_file(path: &Path) -> Result<fs::File> {
             }
         }
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    files::check_store_dir(dir).map_err(store_err)?;
     Ok(file)
 }
 
@@ -220,10 +402,14 @@ fn check_length(mut file: fs::File, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Opens a connection with the settings every command relies on.
-fn connect(path: &Path, flags: OpenFlags) -> Result<Connection> {
-    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|e| sqlite_err(path, e))?;
+/// Opens a connection with the settings every command relies on. `path` is the
+/// store's real path: a symbolic link there now is refused, not followed.
+fn connect(path: &Path, flags: OpenFlags, busy: Duration) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        flags | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_NOFOLLOW,
+    )
+    .map_err(|e| sqlite_err(path, e))?;
     // SQLite quietly falls back to read-only when it cannot write the file; say so now
     // rather than fail on the first statement with a vaguer message about the WAL.
     if flags.contains(OpenFlags::SQLITE_OPEN_READ_WRITE)
@@ -233,8 +419,7 @@ fn connect(path: &Path, flags: OpenFlags) -> Result<Connection> {
     {
         return Err(store_err(read_only(path)));
     }
-    conn.busy_timeout(BUSY_TIMEOUT)
-        .map_err(|e| sqlite_err(path, e))?;
+    conn.busy_timeout(busy).map_err(|e| sqlite_err(path, e))?;
     // FULL: a commit reaches the disk before the command reports success, so an
     // accepted code's step survives a power loss and cannot be replayed after it.
     conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
@@ -245,11 +430,28 @@ fn connect(path: &Path, flags: OpenFlags) -> Result<Connection> {
 /// Creates a new store at `path` atomically: it is built under a temporary name in the
 /// same directory and linked into place, so no process ever sees a half-made store,
 /// and when several race to create it, one wins and the others use its store.
-fn create(path: &Path) -> Result<()> {
+/// Returns whether this process's store is the one in place (another may have won).
+fn create(path: &Path) -> Result<bool> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    // The directories that exist already are checked before anything is made in
+    // them, so that a refused store leaves nothing behind.
+    let existing = dir
+        .ancestors()
+        .find(|d| d.as_os_str().is_empty() || d.is_dir());
+    if let Some(existing) = existing {
+        let existing = if existing.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            existing
+        };
+        let resolved = files::resolve(existing)
+            .map_err(|e| store_err(format!("cannot inspect {}: {e}", existing.display())))?;
+        files::check_dir_chain(&resolved, "the store's directory", existing == dir)
+            .map_err(store_err)?;
+    }
     if !dir.exists() {
         fs::DirBuilder::new()
             .recursive(true)
@@ -269,8 +471,8 @@ fn create(path: &Path) -> Result<()> {
         .unwrap_or_else(|| "totpctl.db".into());
     let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::now_v7().simple()));
     let result = build_new_store(&tmp).and_then(|()| match fs::hard_link(&tmp, path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(store_err(format!("cannot create {}: {e}", path.display()))),
     });
     let _ = fs::remove_file(&tmp);
@@ -324,8 +526,8 @@ pub fn sqlite_err(path: &Path, e: rusqlite::Error) -> anyhow::Error {
             format!("cannot open {p}: check that its directory exists and is writable")
         }
         Some(C::DatabaseBusy) | Some(C::DatabaseLocked) => format!(
-            "{p} stayed busy for {}s: another process holds a long write; try again",
-            BUSY_TIMEOUT.as_secs()
+            "{p} stayed busy for as long as totpctl waits (--timeout): the wait for the \
+             store's write lock ran out while another process held it; try again"
         ),
         Some(C::DiskFull) => format!("the disk holding {p} is full"),
         None if matches!(
@@ -421,11 +623,13 @@ fn totp_with_count(r: &Row<'_>, backup_codes_remaining: u32) -> rusqlite::Result
     })
 }
 
-/// Finds an enrollment by account name or id: `columns` of it, read by `from_row`.
+/// Finds an enrollment by account name or (with `by_id`) id: `columns` of it, read by
+/// `from_row`.
 fn find<T>(
     conn: &Connection,
     columns: &str,
     account_or_id: &str,
+    by_id: bool,
     from_row: fn(&Row<'_>) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<Option<T>> {
     // Two small statements rather than one UNION: every command that names an
@@ -438,6 +642,9 @@ fn find<T>(
         .optional()?
     {
         return Ok(Some(t));
+    }
+    if !by_id {
+        return Ok(None);
     }
     let by_id = format!("SELECT {columns} FROM totps t WHERE t.id = ?1");
     conn.prepare_cached(&by_id)?
@@ -488,27 +695,15 @@ fn query_totps(
 
 impl Engine for Sqlite {
     fn write(&mut self) -> Result<Box<dyn Tx + '_>> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| sqlite_err(&self.path, e))?;
-        Ok(Box::new(SqliteTx {
-            tx,
-            path: &self.path,
-        }))
+        // `BEGIN IMMEDIATE` holds the write lock: no one can change the schema between
+        // its check and the end of the transaction.
+        self.begin(TransactionBehavior::Immediate)
     }
 
     fn read(&mut self) -> Result<Box<dyn Tx + '_>> {
-        // A deferred transaction: its first read fixes the snapshot (WAL), and
-        // writers go on meanwhile.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
-            .map_err(|e| sqlite_err(&self.path, e))?;
-        Ok(Box::new(SqliteTx {
-            tx,
-            path: &self.path,
-        }))
+        // A deferred transaction: its first read (the schema check) fixes the
+        // snapshot (WAL), and writers go on meanwhile.
+        self.begin(TransactionBehavior::Deferred)
     }
 
     fn schema_version(&mut self) -> Result<i64> {
@@ -519,6 +714,10 @@ impl Engine for Sqlite {
         let mut tx = self.read()?;
         Ok(!tx.has_content()? && tx.vault_row()?.is_none())
     }
+
+    fn is_new(&self) -> bool {
+        self.created
+    }
 }
 
 /// A transaction on an SQLite store.
@@ -528,6 +727,37 @@ struct SqliteTx<'c> {
 }
 
 impl SqliteTx<'_> {
+    /// Inserts an enrollment's row unless its account is taken (the account's unique
+    /// index answers that as part of the insert); returns whether it did.
+    fn insert_row(&self, t: &Totp, sealed: &[u8], mac: &[u8], skeleton: &str) -> Result<bool> {
+        let n = self.exec(
+            "INSERT INTO totps (id, account, issuer, algorithm, digits, period, secret, \
+                                verified, last_step, last_used_at, failed_attempts, \
+                                locked_until, created_at, updated_at, mac, skeleton) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
+             ON CONFLICT (account) DO NOTHING",
+            params![
+                t.id,
+                t.account,
+                t.issuer,
+                t.params.algorithm.as_str(),
+                t.params.digits,
+                t.params.period,
+                sealed,
+                t.verified,
+                t.last_step,
+                t.last_used_at,
+                t.failed_attempts,
+                t.locked_until,
+                t.created_at,
+                t.updated_at,
+                mac,
+                skeleton
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
     /// The account of the enrollment `id`, enrolled or not: from its row, or else from
     /// the first event that names it (a scan, for an id that is no longer enrolled).
     fn account_of(&self, id: &str) -> Result<Option<String>> {
@@ -628,16 +858,86 @@ fn totp_ref_from_row<'r>(r: &'r Row<'_>) -> rusqlite::Result<TotpRef<'r>> {
 impl Tx for SqliteTx<'_> {
     fn find(&mut self, account_or_id: &str) -> Result<Option<Totp>> {
         // The write transaction holds the database's write lock already.
-        self.ok(find(&self.tx, TOTP_COLUMNS, account_or_id, totp_from_row))
+        self.ok(find(
+            &self.tx,
+            TOTP_COLUMNS,
+            account_or_id,
+            true,
+            totp_from_row,
+        ))
     }
 
-    fn find_sealed(&mut self, account_or_id: &str) -> Result<Option<(Totp, Option<Vec<u8>>)>> {
+    fn find_sealed(
+        &mut self,
+        account_or_id: &str,
+        by_id: bool,
+    ) -> Result<Option<(Totp, Option<Vec<u8>>)>> {
         self.ok(find(
             &self.tx,
             SEALED_COLUMNS,
             account_or_id,
+            by_id,
             sealed_from_row,
         ))
+    }
+
+    fn account_like(&mut self, skeleton: &str, account: &str) -> Result<Option<String>> {
+        let r = self
+            .tx
+            .prepare_cached(
+                "SELECT account FROM totps WHERE skeleton = ?1 AND account <> ?2 LIMIT 1",
+            )
+            .and_then(|mut s| s.query_row([skeleton, account], |r| r.get(0)).optional());
+        self.ok(r)
+    }
+
+    fn stored_states(
+        &mut self,
+        ids: &[String],
+        f: &mut dyn FnMut(StoredState) -> Result<()>,
+    ) -> Result<()> {
+        let path = self.path;
+        let err = |e| sqlite_err(path, e);
+        let mut row = self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT {SEALED_COLUMNS}, t.skeleton FROM totps t WHERE t.id = ?1"
+            ))
+            .map_err(err)?;
+        let mut codes = self
+            .tx
+            .prepare_cached("SELECT hash, used_at FROM backup_codes WHERE totp_id = ?1")
+            .map_err(err)?;
+        for id in ids {
+            let Some((mut totp, sealed, skeleton)) = row
+                .query_row([id], |r| {
+                    let (totp, sealed) = sealed_from_row(r)?;
+                    Ok((totp, sealed, r.get::<_, Option<String>>(15)?))
+                })
+                .optional()
+                .map_err(err)?
+            else {
+                continue;
+            };
+            let codes: Vec<(Vec<u8>, Option<String>)> = codes
+                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .and_then(|rows| rows.collect())
+                .map_err(err)?;
+            totp.backup_codes_remaining = codes.iter().filter(|c| c.1.is_none()).count() as u32;
+            f(StoredState {
+                totp,
+                sealed,
+                codes,
+                skeleton,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn settle(&mut self) -> Result<()> {
+        // SQLite checks every constraint of totpctl's schema at once, and the schema
+        // check allows no deferred one.
+        Ok(())
     }
 
     fn is_enrolled(&mut self, account: &str) -> Result<bool> {
@@ -660,34 +960,16 @@ impl Tx for SqliteTx<'_> {
         self.ok(r)
     }
 
-    fn insert_totp(&mut self, t: &Totp, sealed: &[u8], mac: &[u8]) -> Result<bool> {
-        // The account's unique index answers "is it enrolled already?" as part of the
-        // insert, instead of a separate lookup per account.
-        let n = self.exec(
-            "INSERT INTO totps (id, account, issuer, algorithm, digits, period, secret, \
-                                verified, last_step, last_used_at, failed_attempts, \
-                                locked_until, created_at, updated_at, mac) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
-             ON CONFLICT (account) DO NOTHING",
-            params![
-                t.id,
-                t.account,
-                t.issuer,
-                t.params.algorithm.as_str(),
-                t.params.digits,
-                t.params.period,
-                sealed,
-                t.verified,
-                t.last_step,
-                t.last_used_at,
-                t.failed_attempts,
-                t.locked_until,
-                t.created_at,
-                t.updated_at,
-                mac
-            ],
-        )?;
-        Ok(n == 1)
+    fn insert_totp(&mut self, t: &Totp, sealed: &[u8], mac: &[u8]) -> Result<Insert> {
+        let skeleton = crate::names::skeleton(&t.account);
+        if let Some(other) = self.account_like(&skeleton, &t.account)? {
+            return Ok(Insert::LooksLike(other));
+        }
+        Ok(if self.insert_row(t, sealed, mac, &skeleton)? {
+            Insert::Inserted
+        } else {
+            Insert::Taken
+        })
     }
 
     fn save_state(&mut self, t: &Totp, old_mac: Option<&[u8]>, mac: &[u8]) -> Result<bool> {
@@ -952,11 +1234,12 @@ impl Tx for SqliteTx<'_> {
 
     fn for_each_stored_event(
         &mut self,
+        after: i64,
         f: &mut dyn FnMut(StoredEvent) -> Result<()>,
     ) -> Result<()> {
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY seq");
-        let mut stmt = self.ok(self.tx.prepare(&sql))?;
-        let mut rows = self.ok(stmt.query([]))?;
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq");
+        let mut stmt = self.ok(self.tx.prepare_cached(&sql))?;
+        let mut rows = self.ok(stmt.query([after]))?;
         while let Some(r) = rows.next().map_err(|e| sqlite_err(self.path, e))? {
             f(stored_event_from_row(r).map_err(|e| sqlite_err(self.path, e))?)?;
         }
@@ -1033,16 +1316,46 @@ impl Tx for SqliteTx<'_> {
         self.ok(r)
     }
 
-    fn last_config_change(&mut self) -> Result<Option<LastEvent>> {
-        // Found through the partial index on config_changed events.
+    fn last_event_named(&mut self, event: &str) -> Result<Option<LastEvent>> {
+        // `config_changed` is found through its partial index, which the literal in
+        // the statement lets the planner use; any other name (`restore_accepted`, only
+        // looked for after a rollback) by a scan.
+        let sql = if event == "config_changed" {
+            format!(
+                "SELECT {EVENT_COLUMNS}, {PREV_HASH} FROM events e \
+                 WHERE event = 'config_changed' AND ?1 = ?1 ORDER BY seq DESC LIMIT 1"
+            )
+        } else {
+            format!(
+                "SELECT {EVENT_COLUMNS}, {PREV_HASH} FROM events e \
+                 WHERE event = ?1 ORDER BY seq DESC LIMIT 1"
+            )
+        };
+        let r = self
+            .tx
+            .prepare_cached(&sql)
+            .and_then(|mut s| s.query_row([event], last_event_from_row).optional());
+        self.ok(r)
+    }
+
+    fn events_through(&mut self, seq: i64) -> Result<u64> {
+        let r = self
+            .tx
+            .prepare_cached("SELECT count(*) FROM events WHERE seq <= ?1")
+            .and_then(|mut s| s.query_row([seq], |r| r.get::<_, i64>(0)));
+        self.ok(r).map(|n| n as u64)
+    }
+
+    fn last_event_of_account(&mut self, account: &str) -> Result<Option<LastEvent>> {
+        // Through the (account, totp_id) index: every event of the account's.
         let sql = format!(
             "SELECT {EVENT_COLUMNS}, {PREV_HASH} FROM events e \
-             WHERE event = 'config_changed' ORDER BY seq DESC LIMIT 1"
+             WHERE account = ?1 AND totp_id IS NOT NULL ORDER BY seq DESC LIMIT 1"
         );
         let r = self
             .tx
             .prepare_cached(&sql)
-            .and_then(|mut s| s.query_row([], last_event_from_row).optional());
+            .and_then(|mut s| s.query_row([account], last_event_from_row).optional());
         self.ok(r)
     }
 
@@ -1132,7 +1445,7 @@ impl Tx for SqliteTx<'_> {
                 })?;
             }
         }
-        self.for_each_stored_event(&mut |e| f(Record::Event(e)))?;
+        self.for_each_stored_event(0, &mut |e| f(Record::Event(e)))?;
         if let Some(h) = self.head()? {
             f(Record::Head(h))?;
         }
@@ -1144,7 +1457,7 @@ impl Tx for SqliteTx<'_> {
             Record::Vault(row) => self.put_vault_row(row, &crate::timestamp(chrono::Utc::now())),
             Record::Totp { totp, sealed } => {
                 let mac = totp.mac.clone().unwrap_or_default();
-                if !self.insert_totp(totp, sealed, &mac)? {
+                if !self.insert_row(totp, sealed, &mac, &crate::names::skeleton(&totp.account))? {
                     return Err(store_err(format!(
                         "{}: account {} twice in the source",
                         self.path.display(),

@@ -109,6 +109,14 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX IF EXISTS events_at;
     CREATE INDEX IF NOT EXISTS events_enrollment ON events (account, totp_id);
     ",
+    // 4: each enrollment's UTS #39 skeleton (src/names.rs), indexed, so that a new
+    // account that looks like an enrolled one is found with one lookup. It decides
+    // nothing on its own: `log --check` recomputes it from the authenticated account.
+    // `migrate` fills it for the enrollments already there.
+    "
+    ALTER TABLE totps ADD COLUMN skeleton TEXT;
+    CREATE INDEX totps_skeleton ON totps (skeleton);
+    ",
 ];
 
 /// The first version whose data is authenticated. A store that has the tables of this
@@ -129,7 +137,139 @@ pub fn migrate(conn: &Connection, from: i32) -> rusqlite::Result<()> {
     for sql in MIGRATIONS.iter().skip(from) {
         conn.execute_batch(sql)?;
     }
+    if from < 4 {
+        fill_skeletons(conn)?;
+    }
     conn.pragma_update(None, "user_version", VERSION)
+}
+
+/// Computes the skeleton of every enrollment that has none (version 4).
+fn fill_skeletons(conn: &Connection) -> rusqlite::Result<()> {
+    let rows: Vec<(String, String)> = conn
+        .prepare("SELECT id, account FROM totps WHERE skeleton IS NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = conn.prepare("UPDATE totps SET skeleton = ?2 WHERE id = ?1")?;
+    for (id, account) in rows {
+        update.execute([id, crate::names::skeleton(&account)])?;
+    }
+    Ok(())
+}
+
+/// The digest of the schema each version creates (see [`schema_digest`]), for
+/// versions 1 to [`VERSION`]. The test below recomputes them from [`MIGRATIONS`].
+const DIGESTS: [&str; VERSION as usize] = [
+    "6e021c4e7028d4d7a4d9632cb9cdf2786f409376dba639ff449a0ece939ed99b",
+    "4387a21decfc80090ce719f701086c490d41e067ba1c776113be5eaf3e3a530e",
+    "95f5aa1caaec339345a125703492fa2f7014045194bede4d037ee05e913e744e",
+    "3b18e1925f5dab19a0ac6084f4d1743243a10064f24b6849d2d685555f8d1ea6",
+];
+
+/// One object of a store's schema, as `sqlite_schema` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SchemaObject {
+    pub kind: String,
+    pub name: String,
+    pub table: String,
+    /// Its SQL with every run of white space made one space; `None` for the indexes
+    /// SQLite makes itself.
+    pub sql: Option<String>,
+}
+
+/// Every object of the schema, in (type, name) order.
+pub fn objects(conn: &Connection) -> rusqlite::Result<Vec<SchemaObject>> {
+    conn.prepare_cached("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name")?
+        .query_map([], |r| {
+            Ok(SchemaObject {
+                kind: r.get(0)?,
+                name: r.get(1)?,
+                table: r.get(2)?,
+                sql: r.get::<_, Option<String>>(3)?.map(|s| normal(&s)),
+            })
+        })?
+        .collect()
+}
+
+fn normal(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A digest of a schema's objects: what a store of a version must have, exactly.
+fn schema_digest(objects: &[SchemaObject]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for o in objects {
+        for part in [Some(&o.kind), Some(&o.name), Some(&o.table), o.sql.as_ref()] {
+            match part {
+                Some(text) => {
+                    h.update((text.len() as u64).to_be_bytes());
+                    h.update(text.as_bytes());
+                }
+                None => h.update(u64::MAX.to_be_bytes()),
+            }
+        }
+    }
+    data_encoding::HEXLOWER.encode(&h.finalize())
+}
+
+/// The objects a store of `version` has when totpctl made it: its migrations applied
+/// to an empty database in memory. Only computed to say what differs.
+fn expected_objects(version: i32) -> rusqlite::Result<Vec<SchemaObject>> {
+    let conn = Connection::open_in_memory()?;
+    for sql in MIGRATIONS
+        .iter()
+        .take(usize::try_from(version).unwrap_or(0))
+    {
+        conn.execute_batch(sql)?;
+    }
+    objects(&conn)
+}
+
+/// Checks that the store's schema is exactly the one totpctl creates for `version`:
+/// no table, index, trigger or view more or less, none changed. Returns what differs,
+/// one object after another, for the `integrity_error`.
+pub fn check(conn: &Connection, version: i32) -> rusqlite::Result<Result<(), String>> {
+    let found = objects(conn)?;
+    let expected_digest = usize::try_from(version)
+        .ok()
+        .and_then(|v| v.checked_sub(1))
+        .and_then(|i| DIGESTS.get(i));
+    if expected_digest.is_some_and(|d| *d == schema_digest(&found)) {
+        return Ok(Ok(()));
+    }
+    let expected = expected_objects(version)?;
+    Ok(Err(differences(&expected, &found)))
+}
+
+/// The objects of `found` that `expected` lacks or has otherwise, and those missing.
+fn differences(expected: &[SchemaObject], found: &[SchemaObject]) -> String {
+    let key = |o: &SchemaObject| (o.kind.clone(), o.name.clone());
+    let mut parts = Vec::new();
+    for f in found {
+        match expected.iter().find(|e| key(e) == key(f)) {
+            None => parts.push(format!(
+                "{} '{}' on {} is not one totpctl creates",
+                f.kind,
+                crate::output::sanitize(&f.name),
+                crate::output::sanitize(&f.table)
+            )),
+            Some(e) if e != f => parts.push(format!(
+                "{} '{}' was changed",
+                f.kind,
+                crate::output::sanitize(&f.name)
+            )),
+            Some(_) => {}
+        }
+    }
+    for e in expected {
+        if !found.iter().any(|f| key(f) == key(e)) {
+            parts.push(format!("{} '{}' is missing", e.kind, e.name));
+        }
+    }
+    if parts.is_empty() {
+        parts.push("its schema is not the one totpctl creates".into());
+    }
+    parts.join("; ")
 }
 
 /// Whether the store has the tables of the authenticated schema, whatever its
@@ -141,4 +281,29 @@ pub fn has_authenticated_tables(conn: &Connection) -> rusqlite::Result<bool> {
         |r| r.get::<_, i64>(0),
     )
     .map(|n| n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The digests are those of the migrations: a new migration needs its digest.
+    #[test]
+    fn digests_are_those_of_the_migrations() {
+        let computed: Vec<String> = (1..=VERSION)
+            .map(|v| schema_digest(&expected_objects(v).unwrap()))
+            .collect();
+        assert_eq!(computed, DIGESTS.to_vec(), "DIGESTS must be {computed:#?}");
+    }
+
+    #[test]
+    fn a_trigger_is_named() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn, 0).unwrap();
+        assert_eq!(check(&conn, VERSION).unwrap(), Ok(()));
+        conn.execute_batch("CREATE TRIGGER keep AFTER UPDATE ON totps BEGIN SELECT 1; END;")
+            .unwrap();
+        let problem = check(&conn, VERSION).unwrap().unwrap_err();
+        assert!(problem.contains("trigger 'keep' on totps"), "{problem}");
+    }
 }

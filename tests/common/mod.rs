@@ -171,6 +171,62 @@ impl TestEnv {
         vars
     }
 
+    /// What a PAM line gives `verify --pam`, which reads nothing from the environment:
+    /// the store, and on PostgreSQL a URL that names the server in full, the key file
+    /// and a password file (made here, 0600).
+    pub fn pam_args(&self) -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> = vec!["--store".into()];
+        let Some(db) = &self.database else {
+            args.push(self.store.clone().into_os_string());
+            return args;
+        };
+        let var = |k: &str| std::env::var(k).unwrap_or_default();
+        let encode = |v: &str| -> String {
+            v.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect()
+        };
+        args.push(
+            format!(
+                "postgresql:///{db}?host={}&port={}&user={}",
+                encode(&var("PGHOST")),
+                encode(&var("PGPORT")),
+                encode(&var("PGUSER"))
+            )
+            .into(),
+        );
+        let key = self.key_file();
+        let _ = std::fs::create_dir_all(key.parent().unwrap());
+        args.push("--key".into());
+        args.push(key.into_os_string());
+        let password = self.dir.path().join("pgpass");
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&password)
+                .unwrap();
+            use std::io::Write;
+            writeln!(
+                f,
+                "*:*:*:*:{}",
+                var("PGPASSWORD").replace('\\', "\\\\").replace(':', "\\:")
+            )
+            .unwrap();
+        }
+        args.push("--password-file".into());
+        args.push(password.into_os_string());
+        args
+    }
+
     /// Whether the store exists: the SQLite file, or totpctl's tables in the database.
     pub fn store_exists(&self) -> bool {
         match &self.database {
