@@ -56,6 +56,10 @@ impl Ctx {
     /// an empty store, so that a typo in a path cannot read as "nobody has 2FA".
     pub fn existing_store(&self) -> Result<Store> {
         Store::open_existing(&self.location, &self.access)?.ok_or_else(|| {
+            // Not there, where this host saw a store holding events: gone, not mistyped.
+            if let Err(e) = store::refuse_vanished(&self.location, &self.access) {
+                return e;
+            }
             Error::StoreNotFound(format!(
                 "no store at {}: check --store or TOTPCTL_STORE (nothing was created; \
                  `totpctl enroll` or `totpctl import` makes a new store)",
@@ -222,7 +226,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
     // verify has one deadline, retries included.
     let _watchdog = matches!(cli.command, Command::Verify(_)).then(|| {
         commands::verify::Watchdog::start(
-            ctx.access.wait(),
+            ctx.access.wait().div_f64(0.8),
             ctx.out.json,
             ctx.store_path.display().to_string(),
         )
@@ -275,8 +279,11 @@ fn access(cli: &Cli) -> Result<store::Access> {
         ),
         _ => (false, false),
     };
+    // verify's deadline is its watchdog's (commands::verify::Watchdog); each wait in it
+    // is bounded a little short of that, so that a lock held elsewhere ends in an
+    // error that names it rather than in the watchdog's.
     let wait = match &cli.command {
-        Command::Verify(_) => Some(wait.unwrap_or(commands::verify::DEADLINE)),
+        Command::Verify(_) => Some(wait.unwrap_or(commands::verify::DEADLINE).mul_f64(0.8)),
         _ => wait,
     };
     Ok(store::Access {

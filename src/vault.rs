@@ -500,6 +500,7 @@ const MAX_KEY_FILE: u64 = 4096;
 /// user, with no permission for anyone else.
 fn read_key_file(path: &Path) -> Result<Option<Key>> {
     use std::io::Read;
+    check_key_dir(path)?;
     let file = match crate::store::open_for_check(path, true) {
         Ok(Some(f)) => f,
         Ok(None) => return Ok(None),
@@ -544,6 +545,28 @@ fn read_key_file(path: &Path) -> Result<Option<Key>> {
     }
     key.copy_from_slice(&bytes);
     Ok(Some(key))
+}
+
+/// Checks the directories of a key file as StrictModes does (src/store/files.rs):
+/// whoever could write one of them could swap the key for one they made. A directory
+/// that does not exist yet holds no key to check.
+fn check_key_dir(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let resolved = match crate::store::files::resolve(dir) {
+        Ok(d) => d,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(key_error(format!(
+                "cannot inspect the key file's directory {}: {e}",
+                dir.display()
+            )));
+        }
+    };
+    crate::store::files::check_dir_chain(&resolved, "the key file's directory", false)
+        .map_err(key_error)
 }
 
 /// Writes a new random key to `path`, created 0600; fails if the file exists.

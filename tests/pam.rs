@@ -439,3 +439,76 @@ fn pam_mode_refuses_without_pam_user_store_or_code() {
     let out = env.run(&["verify", "--pam", "gina"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Under PAM nothing comes from the environment (issue 17): variables that would move
+/// the store, the key, the state directory, the server or the trust are all ignored,
+/// and the PAM line alone decides.
+#[test]
+fn pam_mode_takes_nothing_from_the_environment() {
+    let env = TestEnv::new();
+    let (e, _) = env.enroll_verified("hana", common::T0);
+    let elsewhere = env.dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let code = code_now(&e.secret);
+    let out = env
+        .cmd()
+        .arg("verify")
+        .arg("--pam")
+        .args(env.pam_args())
+        .env("PAM_USER", "hana")
+        .env("TOTPCTL_KEY_FILE", elsewhere.join("wrong.key"))
+        .env("TOTPCTL_STATE_DIR", elsewhere.join("state"))
+        .env("TOTPCTL_TIMEOUT", "0.001")
+        .env("PGHOST", "203.0.113.1")
+        .env("PGPORT", "1")
+        .env("PGPASSWORD", "wrong")
+        .env("PGSSLMODE", "verify-full")
+        .env("SSL_CERT_FILE", elsewhere.join("ca.pem"))
+        .env("https_proxy", "http://203.0.113.1:1")
+        .write_stdin(format!("{code}\0"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        !elsewhere.join("state").exists(),
+        "TOTPCTL_STATE_DIR was used"
+    );
+}
+
+/// PAM_USER is a user name, never an enrollment id; a passphrase is never read, so
+/// a passphrase store is refused; an unknown user is recorded like a rejected code.
+#[test]
+fn pam_mode_looks_up_names_only_reads_no_passphrase_and_records_unknown_users() {
+    let env = TestEnv::new();
+    let (e, _) = env.enroll_verified("ivan", common::T0);
+    let code = code_now(&e.secret);
+    let out = verify_pam(&env, Some(&e.id), format!("{code}\0").as_bytes());
+    assert_ne!(out.status.code(), Some(0), "an id logged ivan in");
+    let before = env.json(&["log"]).as_array().unwrap().len();
+    let out = verify_pam(&env, Some("nobody-here"), format!("{code}\0").as_bytes());
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let log = env.json(&["log", "nobody-here"]);
+    assert_eq!(log.as_array().unwrap().len(), 1, "{log}");
+    assert_eq!(log[0]["event"], "code_rejected", "{log}");
+    assert_eq!(log[0]["detail"]["reason"], "resource_not_found", "{log}");
+    assert_eq!(log[0]["detail"]["pam"]["service"], "sshd", "{log}");
+    assert_eq!(env.json(&["log"]).as_array().unwrap().len(), before + 1);
+    // A passphrase store: TOTPCTL_PASSPHRASE in the PAM environment is not read.
+    env.cmd()
+        .args(["rekey", "--passphrase"])
+        .env("TOTPCTL_NEW_PASSPHRASE", "correct horse battery")
+        .assert()
+        .success();
+    let out = env
+        .cmd()
+        .arg("verify")
+        .arg("--pam")
+        .args(env.pam_args())
+        .env("PAM_USER", "ivan")
+        .env("TOTPCTL_PASSPHRASE", "correct horse battery")
+        .write_stdin(format!("{}\0", code_now(&e.secret)))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("passphrase"), "{}", stderr(&out));
+}

@@ -273,6 +273,14 @@ pub trait Tx {
     fn commit(self: Box<Self>) -> Result<()>;
 }
 
+/// Whether this debug build was told to skip the schema check
+/// (`TOTPCTL_TEST_SKIP_SCHEMA_CHECK`), so that the tests can show the read-back
+/// catching a trigger the check would have refused first. A release build never
+/// skips it.
+pub fn schema_check_skipped() -> bool {
+    cfg!(debug_assertions) && std::env::var_os("TOTPCTL_TEST_SKIP_SCHEMA_CHECK").is_some()
+}
+
 /// An open store of one engine.
 ///
 /// Every transaction starts by checking the store's own definitions against exactly

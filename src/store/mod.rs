@@ -374,6 +374,28 @@ fn refuse_old_form(at: &Location, access: &Access) -> Result<()> {
     rollback::refuse_downgrade(&at.key_source(access))
 }
 
+/// Refuses a store that is not there where this host saw one holding events: it was
+/// removed (a database's tables dropped or emptied, a file deleted), and reading that
+/// as "no store" would read every account as not enrolled.
+pub fn refuse_vanished(at: &Location, access: &Access) -> Result<()> {
+    let keys = at.key_source(access);
+    if let Some(b) = position::binding_at(keys.state_dir.as_deref(), &keys.place)?
+        && b.had_events
+    {
+        return Err(crate::error::integrity_error(format!(
+            "{} is gone, but this host saw store {} there holding events: it was removed or \
+             emptied; restore it from a backup (if you removed it on purpose, this host \
+             forgets it when you remove {})",
+            at.label().display(),
+            b.store_id,
+            keys.state_dir
+                .as_deref()
+                .map_or_else(String::new, |d| d.display().to_string())
+        )));
+    }
+    Ok(())
+}
+
 /// How long an SQLite command waits for another's write: `--timeout`, else long
 /// enough for any write totpctl makes (a large import holds the lock for seconds).
 fn sqlite_wait(access: &Access) -> std::time::Duration {

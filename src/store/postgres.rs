@@ -112,11 +112,11 @@ const MIGRATIONS: &[&str] = &[
     ",
 ];
 
-/// totpctl's tables, locked at the start of every transaction before its schema is
-/// checked, so that no definition can change between the check and the end.
+/// totpctl's data tables, locked at the start of every transaction before its schema
+/// is checked, so that no definition can change between the check and the end.
+/// The migrations table is only read outside a migration: it is locked for reading.
 const TABLES: &str = "ONLY totpctl.config, ONLY totpctl.vault, ONLY totpctl.totps, \
-     ONLY totpctl.backup_codes, ONLY totpctl.events, ONLY totpctl.log_head, ONLY totpctl.meta, \
-     ONLY totpctl.migrations";
+     ONLY totpctl.backup_codes, ONLY totpctl.events, ONLY totpctl.log_head, ONLY totpctl.meta";
 
 /// The schema version this build writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -192,7 +192,10 @@ impl Postgres {
             "ACCESS SHARE"
         };
         tx.tx
-            .batch_execute(&format!("LOCK TABLE {TABLES} IN {mode} MODE"))
+            .batch_execute(&format!(
+                "LOCK TABLE {TABLES} IN {mode} MODE; \
+                 LOCK TABLE ONLY totpctl.migrations IN ACCESS SHARE MODE"
+            ))
             .map_err(|e| pg_err_waiting(url, e, "the locks on totpctl's tables"))?;
         pg_schema::check_in(&mut tx.tx, url, VERSION)?;
         if write {
@@ -258,6 +261,23 @@ fn migrate(client: &mut Client, url: &PgUrl) -> Result<()> {
     }
     if current > 0 {
         pg_schema::check_in(&mut tx, url, current)?;
+    } else {
+        let tables: bool = tx
+            .query_one(
+                "SELECT to_regclass('totpctl.totps') IS NOT NULL \
+                     OR to_regclass('totpctl.events') IS NOT NULL",
+                &[],
+            )
+            .map_err(e)?
+            .get(0);
+        if tables {
+            return Err(crate::error::integrity_error(format!(
+                "{}: totpctl's tables are there but its record of their versions \
+                 (totpctl.migrations) was emptied: the store was tampered with; restore it \
+                 from a backup",
+                url.redacted()
+            )));
+        }
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         tx.batch_execute(sql).map_err(e)?;
@@ -404,7 +424,8 @@ pub(super) fn pg_err_waiting(url: &PgUrl, e: postgres::Error, waited: &str) -> a
             ));
         }
     }
-    if e.is_closed() || e.as_db_error().is_none() && e.code().is_none() {
+    let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+    if e.is_closed() || io {
         return store_err(format!(
             "lost the connection to PostgreSQL at {}: {}",
             url.redacted(),

@@ -266,6 +266,31 @@ impl TestEnv {
         }
     }
 
+    /// Runs SQL on the store as an attacker without the key does, with the real
+    /// tools: the `sqlite3` shell on the file, or `psql` on the database. The SQL
+    /// for each engine is given apart, since their dialects differ.
+    #[track_caller]
+    pub fn attack(&self, sqlite: &str, postgres: &str) {
+        match &self.database {
+            Some(db) => {
+                psql(db, postgres);
+            }
+            None => {
+                let out = std::process::Command::new("sqlite3")
+                    .arg("-bail")
+                    .arg(&self.store)
+                    .arg(sqlite)
+                    .output()
+                    .expect("sqlite3 is installed (Debian package sqlite3)");
+                assert!(
+                    out.status.success(),
+                    "sqlite3 {sqlite}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    }
+
     /// `SELECT count(*) …` through [`TestEnv::sql`].
     #[track_caller]
     pub fn count(&self, sql: &str) -> i64 {
