@@ -1,5 +1,7 @@
 //! In-process benchmarks of the work inside one command: checking a code, sealing and
-//! unsealing a secret, hashing a backup code, and parsing an otpauth URI.
+//! unsealing a secret, hashing a backup code, parsing an otpauth URI, and what each of
+//! issue 17's defences adds to a verify (the schema check, the read-back, this host's
+//! records), each beside the engine's bare work it rides on.
 //!
 //! Run with `cargo bench`. The whole-process figures (verify, list, import, enroll
 //! against sqlite3 and oathtool) come from `bench/run.sh`; see BENCHMARKS.md.
@@ -128,5 +130,120 @@ fn uri_parsing(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, code_check, secrets, macs, uri_parsing);
+/// A store of one verified enrollment, made by the real binary; its directory, the
+/// store's path and the enrollment's id.
+fn one_enrollment() -> (tempfile::TempDir, std::path::PathBuf, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store").join("bench.db");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_totpctl"))
+        .args(["--json", "--store"])
+        .arg(&store)
+        .args(["import", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(b"otpauth://totp/alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n")?;
+            child.wait_with_output()
+        })
+        .expect("totpctl import");
+    assert!(out.status.success());
+    let conn = rusqlite::Connection::open(&store).expect("open");
+    let id: String = conn
+        .query_row("SELECT id FROM totps", [], |r| r.get(0))
+        .expect("id");
+    (dir, store, id)
+}
+
+/// Issue 17's defences, each beside the bare work it is added to.
+fn defences(c: &mut Criterion) {
+    use totpctl::store::Access;
+    let (_dir, path, id) = one_enrollment();
+    let at = Location::Sqlite(path.clone());
+    let mut store = Store::open(&at, &Access::default()).expect("open store");
+    let bare = rusqlite::Connection::open(&path).expect("open");
+    let mut group = c.benchmark_group("defences");
+    // A transaction as every command starts one: BEGIN, the version, the schema
+    // check (its whole schema table read and digested), ROLLBACK.
+    group.bench_function("transaction_with_schema_check", |b| {
+        b.iter(|| drop(store.read().expect("read")))
+    });
+    group.bench_function("transaction_bare", |b| {
+        b.iter(|| {
+            bare.execute_batch("BEGIN").expect("begin");
+            let v: i32 = bare
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .expect("version");
+            bare.execute_batch("ROLLBACK").expect("rollback");
+            black_box(v)
+        })
+    });
+    // The read-back of a verify's writes: the enrollment with its codes, the events
+    // appended (here the newest), the head.
+    let last: i64 = bare
+        .query_row("SELECT max(seq) FROM events", [], |r| r.get(0))
+        .expect("seq");
+    group.bench_function("read_back_of_a_verify", |b| {
+        b.iter(|| {
+            let mut tx = store.read().expect("read");
+            tx.stored_states(std::slice::from_ref(&id), &mut |st| {
+                black_box(st);
+                Ok(())
+            })
+            .expect("states");
+            tx.for_each_stored_event(last - 1, &mut |e| {
+                black_box(e);
+                Ok(())
+            })
+            .expect("events");
+            black_box(tx.head().expect("head"));
+        })
+    });
+    // This host's records of the store: what a verify reads (the place, the log's
+    // position, the account's) and writes after its commit (the log's and the
+    // account's, each written whole and renamed into place).
+    let state = path.parent().expect("dir").join("bench-state");
+    let positions = totpctl::store::position::Positions::new(
+        state,
+        &at.place(),
+        "0123456789abcdef0123456789abcdef",
+        zeroize::Zeroizing::new([7u8; 32]),
+    );
+    let pos = totpctl::store::position::Position {
+        seq: 42,
+        hash: vec![9; 32],
+    };
+    let log = totpctl::store::position::LogPosition {
+        at: pos.clone(),
+        restore: 0,
+    };
+    positions.bind(true).expect("bind");
+    positions.save_log(&log).expect("log");
+    positions
+        .save_accounts(&[("alice".into(), pos.clone())])
+        .expect("account");
+    group.bench_function("host_records_read", |b| {
+        b.iter(|| {
+            black_box(positions.binding().expect("binding"));
+            black_box(positions.log().expect("log"));
+            black_box(positions.account("alice").expect("account"));
+        })
+    });
+    group.bench_function("host_records_write", |b| {
+        b.iter(|| {
+            positions.save_log(&log).expect("log");
+            positions
+                .save_accounts(&[("alice".into(), pos.clone())])
+                .expect("account");
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, code_check, secrets, macs, uri_parsing, defences);
 criterion_main!(benches);

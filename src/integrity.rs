@@ -60,9 +60,36 @@ impl Keys {
     }
 
     /// The MAC of the log's head, apart from the events' so one is never the other.
-    pub fn head_mac(&self, seq: i64, hash: &[u8]) -> Tag {
+    /// It also binds the seqs of the newest `config_changed` and `restore_accepted`
+    /// events ([`Anchors`]): hiding either for the length of one command (deleting it
+    /// and putting it back after) changes what a reader finds, and the head no longer
+    /// checks out.
+    pub fn head_mac(&self, seq: i64, hash: &[u8], anchors: Anchors) -> Tag {
+        mac(
+            self.log.as_ref(),
+            &[
+                b"head v3\0",
+                &seq.to_be_bytes(),
+                hash,
+                &anchors.config.to_be_bytes(),
+                &anchors.restore.to_be_bytes(),
+            ],
+        )
+    }
+
+    /// The MAC of a head written before heads bound their anchors: accepted for a head
+    /// such a version wrote, the newest until the next write renews it.
+    pub fn head_mac_v2(&self, seq: i64, hash: &[u8]) -> Tag {
         mac(self.log.as_ref(), &[b"head\0", &seq.to_be_bytes(), hash])
     }
+}
+
+/// The events a head answers for besides the newest: the newest change of the
+/// settings and the newest accepted restore (their seqs; 0 for none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Anchors {
+    pub config: i64,
+    pub restore: i64,
 }
 
 /// Compares a stored MAC with the expected one in constant time; a missing or
@@ -266,6 +293,17 @@ mod tests {
         assert!(matches(Some(&tag), &tag));
         assert!(!matches(None, &tag));
         assert!(!matches(Some(&tag[..31]), &tag));
-        assert_ne!(keys.event_mac(1, &[0; 32]), keys.head_mac(1, &[0; 32]));
+        assert_ne!(keys.event_mac(1, &[0; 32]), keys.head_mac_v2(1, &[0; 32]));
+        assert_ne!(
+            keys.head_mac(1, &[0; 32], Anchors::default()),
+            keys.head_mac(
+                1,
+                &[0; 32],
+                Anchors {
+                    config: 1,
+                    restore: 0
+                }
+            )
+        );
     }
 }

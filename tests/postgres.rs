@@ -526,3 +526,95 @@ fn the_password_comes_from_pgpass_when_no_url_or_variable_gives_it() {
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
     assert!(!stdout(&out).contains(&password));
 }
+
+/// The README's set-up: a role that owns totpctl's schema makes and migrates the
+/// store, and the hosts' role reads and writes its rows but can change none of its
+/// definitions. Everything works as the hosts' role, and that role cannot add the
+/// trigger an attacker with its password would want.
+#[test]
+fn a_hosts_role_without_ddl_rights_runs_every_command() {
+    if !needs_postgres() {
+        return;
+    }
+    let env = TestEnv::new();
+    let db = env.database.clone().unwrap();
+    let suffix = db.trim_start_matches("totpctl_test_");
+    let (owner, hosts) = (format!("own_{suffix}"), format!("run_{suffix}"));
+    psql(
+        "postgres",
+        &format!(
+            "CREATE ROLE {owner} LOGIN PASSWORD 'owner-pw'; \
+             CREATE ROLE {hosts} LOGIN PASSWORD 'hosts-pw'; \
+             GRANT CREATE, CONNECT ON DATABASE {db} TO {owner}; \
+             GRANT CONNECT ON DATABASE {db} TO {hosts};"
+        ),
+    );
+    let host = std::env::var("PGHOST").unwrap_or_else(|_| "localhost".into());
+    let port = std::env::var("PGPORT").unwrap_or_else(|_| "5432".into());
+    let url = |role: &str| format!("postgresql://{role}@{host}:{port}/{db}");
+    let as_role = |role: &str, password: &str, args: &[&str]| {
+        env.cmd()
+            .env("PGPASSWORD", password)
+            .env("PGUSER", role)
+            .args(["--json", "--store", &url(role)])
+            .args(args)
+            .write_stdin("")
+            .output()
+            .unwrap()
+    };
+    let out = as_role(&owner, "owner-pw", &["enroll", "alice", "--qr", "never"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let alice = parse_one_json(&out.stdout);
+    psql(
+        &db,
+        &format!(
+            "GRANT USAGE ON SCHEMA totpctl TO {hosts}; \
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA totpctl TO {hosts}; \
+             REVOKE INSERT, UPDATE, DELETE ON totpctl.migrations FROM {hosts};"
+        ),
+    );
+    let secret = alice["secret"].as_str().unwrap();
+    let code = oathtool(secret, T0, &[]);
+    let t = T0.to_string();
+    for args in [
+        &["verify", "alice", &code, "--at", &t][..],
+        &["enroll", "bob", "--qr", "never"],
+        &["list"],
+        &["log", "--check"],
+        &["config", "lockout-attempts", "5"],
+        &["unlock", "alice"],
+        &["remove", "bob", "--yes"],
+    ] {
+        let out = as_role(&hosts, "hosts-pw", args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stdout(&out));
+    }
+    // The hosts' password cannot change how the store behaves.
+    let out = std::process::Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            &db,
+            "-U",
+            &hosts,
+            "-c",
+        ])
+        .arg(
+            "CREATE FUNCTION totpctl.f() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RETURN OLD; END $$",
+        )
+        .env("PGPASSWORD", "hosts-pw")
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "the hosts' role could create in the schema"
+    );
+    drop(env);
+    psql(
+        "postgres",
+        &format!("DROP ROLE IF EXISTS {owner}; DROP ROLE IF EXISTS {hosts};"),
+    );
+}

@@ -354,3 +354,175 @@ fn an_emptied_store_is_refused_by_the_host_that_saw_it() {
         assert_eq!(e["error"]["code"], "integrity_error", "{e}");
     }
 }
+
+/// Hidden for the length of one command: the newest change of the settings deleted
+/// (with the settings and their MAC put back as they were before it), so that older
+/// settings would be obeyed. The log's head answers for the newest change: refused.
+#[test]
+fn hiding_the_newest_settings_change_for_one_command_is_refused() {
+    let env = TestEnv::new();
+    let (alice, _) = env.enroll_verified("alice", T0);
+    let side = env.dir.path().join("side.db");
+    let keep = "CREATE TABLE side.meta AS SELECT * FROM meta WHERE key = 'config_mac'; \
+                CREATE TABLE side.config AS SELECT * FROM config;";
+    match &env.database {
+        None => env.attack(&format!("ATTACH '{}' AS side; {keep}", side.display()), ""),
+        Some(_) => env.attack(
+            "",
+            &format!("CREATE SCHEMA side; SET search_path = totpctl; {keep}"),
+        ),
+    }
+    env.json(&["config", "lockout-attempts", "3"]);
+    env.json(&["unlock", "alice"]);
+    let hide = "DELETE FROM config; INSERT INTO config SELECT * FROM side.config; \
+                UPDATE meta SET value = (SELECT value FROM side.meta) WHERE key = 'config_mac'; \
+                DELETE FROM events WHERE event = 'config_changed';";
+    match &env.database {
+        None => env.attack(&format!("ATTACH '{}' AS side; {hide}", side.display()), ""),
+        Some(_) => env.attack("", &format!("SET search_path = totpctl; {hide}")),
+    }
+    for i in 0..5 {
+        let v = verify(&env, &[], "alice", &format!("{:06}", 333_333 + i), T0 + 60);
+        refused_as(&v, &[]);
+    }
+    let _ = alice;
+}
+
+/// Hidden for the length of one command: an account's row put back as it was and its
+/// later events deleted, to be put back after. Every host that saw the later events
+/// refuses it: the one that served the account, and one that only ran `log --check`.
+#[test]
+fn hiding_an_accounts_events_is_refused_by_every_host_that_checked_the_log() {
+    let env = TestEnv::new();
+    let (alice, _) = env.enroll_verified("alice", T0);
+    let t1 = T0 + 60;
+    assert_eq!(
+        verify(&env, &[], "alice", &oathtool(&alice.secret, t1, &[]), t1).0,
+        0
+    );
+    save_enrollment(&env, &alice.id, "snap");
+    let after = max_seq(&env);
+    let t2 = T0 + 120;
+    let code = oathtool(&alice.secret, t2, &[]);
+    assert_eq!(verify(&env, &[], "alice", &code, t2).0, 0);
+    let checker = host(&env, "checker");
+    env.json(&args(&checker, &["log", "--check"]));
+    // Later events of others, so that the head's own event stays where it is.
+    env.enroll("bob");
+    env.json(&args(&checker, &["log", "--check"]));
+    restore_enrollment(&env, &alice.id, "snap", false, after);
+    for h in [&[][..], &checker[..]] {
+        refused_as(
+            &verify(&env, h, "alice", &code, t2),
+            &["alice", "rolled back"],
+        );
+    }
+}
+
+/// A restore accepted, then passed by a host: the store put back to a state after
+/// the restore but before what that host saw is refused (the restore is not a
+/// licence for every later rollback).
+#[test]
+fn a_restore_a_host_has_passed_lets_no_later_rollback_in() {
+    let env = TestEnv::new();
+    let (alice, _) = env.enroll_verified("alice", T0);
+    save_store(&env, "bk");
+    env.json(&["unlock", "alice"]);
+    restore_store(&env, "bk");
+    let head = env.json(&["log", "--head"])["head"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.json(&["log", "--accept-restore", &head]);
+    save_store(&env, "after_r");
+    let b = host(&env, "host-b");
+    let t = T0 + 90;
+    let code = oathtool(&alice.secret, t, &[]);
+    assert_eq!(verify(&env, &b, "alice", &code, t).0, 0);
+    assert_eq!(verify(&env, &b, "alice", &code, t).0, 1);
+    restore_store(&env, "after_r");
+    refused_as(&verify(&env, &b, "alice", &code, t), &["rolled back"]);
+}
+
+/// `upgrade` of a store authenticated already is a use of it like any other: it does
+/// not reset what this host saw, and `copy` does not carry a rollback into a copy.
+#[test]
+fn upgrade_and_copy_of_a_rolled_back_store_are_refused() {
+    let env = TestEnv::new();
+    let (alice, _) = env.enroll_verified("alice", T0);
+    save_store(&env, "old");
+    let t = T0 + 60;
+    let code = oathtool(&alice.secret, t, &[]);
+    assert_eq!(verify(&env, &[], "alice", &code, t).0, 0);
+    restore_store(&env, "old");
+    let e = env.json_status(&["upgrade"], 2);
+    assert_eq!(e["error"]["code"], "integrity_error", "{e}");
+    refused_as(&verify(&env, &[], "alice", &code, t), &["rolled back"]);
+    let dest = env.dir.path().join("copy.db");
+    let e = env.json_status(&["copy", dest.to_str().unwrap()], 2);
+    assert_eq!(e["error"]["code"], "integrity_error", "{e}");
+    assert!(!dest.exists());
+}
+
+/// SQLite: an index rebuilt to leave an account's newest events out, its SQL put back
+/// as it was (writable_schema), so the schema table is unchanged. A whole check proves
+/// every index holds what its table holds.
+#[test]
+fn an_index_rebuilt_to_hide_events_fails_the_whole_check() {
+    if on_postgres() {
+        println!("skipped on PostgreSQL: a writable SQLite schema");
+        return;
+    }
+    let env = TestEnv::new();
+    let (alice, _) = env.enroll_verified("alice", T0);
+    let keep = max_seq(&env);
+    let t = T0 + 60;
+    assert_eq!(
+        verify(&env, &[], "alice", &oathtool(&alice.secret, t, &[]), t).0,
+        0
+    );
+    let original = env.sql("SELECT sql FROM sqlite_schema WHERE name = 'events_enrollment'");
+    env.attack(
+        &format!(
+            "PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = \
+             'CREATE INDEX events_enrollment ON events (account, totp_id) WHERE seq <= {keep}' \
+             WHERE name = 'events_enrollment';"
+        ),
+        "",
+    );
+    env.attack("REINDEX events_enrollment;", "");
+    env.attack(
+        &format!(
+            "PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = '{}' \
+             WHERE name = 'events_enrollment';",
+            original.replace('\'', "''")
+        ),
+        "",
+    );
+    let e = env.json_status(&["log", "--check", "--full"], 2);
+    assert_eq!(e["error"]["code"], "integrity_error", "{e}");
+}
+
+/// PostgreSQL: a table of the attacker's that references totpctl's, with a cascade
+/// and a trigger of its own, would run the attacker's code inside totpctl's
+/// transactions. Refused, naming the reference.
+#[test]
+fn a_reference_from_outside_into_totpctls_tables_is_refused() {
+    if !on_postgres() {
+        println!("skipped on SQLite: a PostgreSQL foreign key");
+        return;
+    }
+    let env = TestEnv::new();
+    env.enroll_verified("alice", T0);
+    env.attack(
+        "",
+        "CREATE TABLE public.shadow (t text, h bytea, \
+           FOREIGN KEY (t, h) REFERENCES totpctl.backup_codes ON DELETE CASCADE)",
+    );
+    let e = env.json_status(&["backup-codes", "alice"], 2);
+    assert_eq!(e["error"]["code"], "integrity_error", "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("shadow"),
+        "{e}"
+    );
+}

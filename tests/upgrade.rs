@@ -246,6 +246,7 @@ fn a_version_2_store_gets_the_one_events_index_and_its_history_stays_found() {
     env.sqlite()
         .execute_batch(
             "DROP INDEX totps_skeleton;
+             DROP INDEX events_restores;
              ALTER TABLE totps DROP COLUMN skeleton;
              DROP INDEX events_enrollment;
              CREATE INDEX events_account ON events (account);
@@ -263,7 +264,11 @@ fn a_version_2_store_gets_the_one_events_index_and_its_history_stays_found() {
     assert_eq!(version, 4);
     assert_eq!(
         event_indexes(&env),
-        ["events_config_changes", "events_enrollment"]
+        [
+            "events_config_changes",
+            "events_enrollment",
+            "events_restores"
+        ]
     );
     // The history is found by name and by id, removed enrollments' too.
     let bob = env.json(&["log", "bob"]);

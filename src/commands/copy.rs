@@ -137,6 +137,7 @@ fn copy_into(
 
     let from = source.path().to_string_lossy().into_owned();
     let mut snapshot = source.read()?;
+    crate::store::check_source(&mut *snapshot, src_keys, ctx.interactive)?;
     let total = snapshot.size()?.records;
     let progress = (!ctx.out.json && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(total);

@@ -87,8 +87,7 @@ fn accept_restore(ctx: &Ctx, store: &mut store::Store, given: &str) -> Result<Ex
         None,
         serde_json::json!({ "head": head_text(seq, &hash) }),
     )?;
-    let (accepted, _) = parse_head(&s.head().unwrap_or_default())?;
-    s.commit_with(Some(accepted))?;
+    s.commit()?;
     // The whole store checked as it now stands, this host's records moved to it.
     let audit = store::audit(
         store,

@@ -16,7 +16,7 @@ use super::Store;
 use super::engine::StoredState;
 use super::events::{self, From};
 use super::position::{Position, Positions};
-use super::rollback::{self, Host, Purpose};
+use super::rollback::{self, Host, LogState, Purpose};
 use super::session::{
     Enrollment, check_history, check_mac, check_settings_against_log, load_settings,
 };
@@ -136,13 +136,18 @@ pub fn audit(store: &mut Store, how: &AuditOptions<'_>) -> Result<Audit> {
         let (seq, hash) = stored_head
             .as_ref()
             .map_or((0, &[0u8; 32][..]), |h| (h.seq, h.hash.as_slice()));
+        let log = LogState {
+            seq,
+            hash,
+            anchors: tx.anchors()?,
+        };
         host = Some(Host::open(
             tx,
             vault,
             keys,
             &key_source,
             id,
-            (seq, hash),
+            log,
             Purpose::Use,
         )?);
     }
@@ -173,6 +178,17 @@ pub fn audit(store: &mut Store, how: &AuditOptions<'_>) -> Result<Audit> {
         // check): an older row put back without events is refused by verify anyway.
         let ids = tx.all_totp_ids()?;
         let full = start.is_none();
+        // A whole check first proves the engine's own structures sound (SQLite: every
+        // index holds what its table holds), since an enrollment's last event is found
+        // through an index: one rebuilt to leave events out would hide them.
+        if full && let Some(problem) = tx.deep_check()? {
+            return Err(integrity_error(format!(
+                "{}: the database's own structures do not check out ({}): an index was \
+                 rebuilt or edited to hide rows; restore the store from a backup",
+                path.display(),
+                sanitize(&problem)
+            )));
+        }
         // A batch of enrollments at a time, each then checked against its last event:
         // an engine cannot run a second query while it streams the first.
         let mut states: Vec<StoredState> = Vec::with_capacity(ids.len().min(BATCH));
@@ -205,7 +221,12 @@ pub fn audit(store: &mut Store, how: &AuditOptions<'_>) -> Result<Audit> {
                 };
                 check_mac(keys, &e)?;
                 if full || touched.contains(&e.totp.id) {
-                    check_history(tx, keys, &e)?;
+                    let last = check_history(tx, keys, &e)?;
+                    // No older than this host saw it; and from now on this host
+                    // knows it, whether or not it ever serves it.
+                    if let Some(host) = &host {
+                        host.check_account(tx, &e.totp.account, &last, path)?;
+                    }
                 }
                 enrollments += 1;
             }
@@ -218,6 +239,7 @@ pub fn audit(store: &mut Store, how: &AuditOptions<'_>) -> Result<Audit> {
             )));
         }
     }
+    let store_anchors = tx.anchors()?;
     drop(transaction);
     if let (Some(host), Some(h)) = (&host, &last) {
         let at = Position {
@@ -227,7 +249,8 @@ pub fn audit(store: &mut Store, how: &AuditOptions<'_>) -> Result<Audit> {
         if let Some(p) = &positions {
             let _ = p.save_checked(&at);
         }
-        host.after_commit(Some(at), None);
+        let anchors = store_anchors;
+        host.after_commit(Some(at), anchors);
     }
     Ok(Audit {
         events,

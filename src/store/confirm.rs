@@ -204,9 +204,9 @@ pub fn confirm(
         let ok = head.is_some_and(|h| {
             h.seq == seq
                 && h.hash == *last
-                && integrity::matches(h.mac.as_deref(), &keys.head_mac(seq, last))
+                && integrity::matches(h.mac.as_deref(), &keys.head_mac(seq, last, log.anchors()))
         });
-        if !ok {
+        if !ok || tx.anchors()? != log.anchors() {
             return Err(refuse("the log's head".into()));
         }
     }

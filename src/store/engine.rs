@@ -166,6 +166,9 @@ pub trait Tx {
     ) -> Result<()>;
     /// Makes every deferred constraint check run now, before a write is read back.
     fn settle(&mut self) -> Result<()>;
+    /// Checks the engine's own structures, as far as it can (SQLite: that every index
+    /// holds what its table holds); the first problem, if any.
+    fn deep_check(&mut self) -> Result<Option<String>>;
     /// Whether `account` (by name, not id) is enrolled.
     fn is_enrolled(&mut self, account: &str) -> Result<bool>;
     /// Every enrollment's id, in id order.
@@ -243,6 +246,11 @@ pub trait Tx {
     ) -> Result<()>;
     /// How many events have a seq of at most `seq`.
     fn events_through(&mut self, seq: i64) -> Result<u64>;
+    /// How many events have a seq after `after`.
+    fn events_after(&mut self, after: i64) -> Result<u64>;
+    /// The seqs of the newest `config_changed` and `restore_accepted` events (0 for
+    /// none), through their own indexes.
+    fn anchors(&mut self) -> Result<crate::integrity::Anchors>;
     /// The newest event that names `account`, whichever enrollment it was about.
     fn last_event_of_account(&mut self, account: &str) -> Result<Option<LastEvent>>;
     /// The events `filter` selects, oldest first.

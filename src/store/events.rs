@@ -18,7 +18,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::engine::{LastEvent, StoredEvent, Tx};
-use crate::integrity::{self, Keys, Tag};
+use crate::integrity::{self, Anchors, Keys, Tag};
 
 /// One event of the trail.
 #[derive(Debug, Clone)]
@@ -124,16 +124,29 @@ pub struct Head {
     pub mac: Option<Vec<u8>>,
 }
 
-fn put_head(tx: &mut dyn Tx, keys: &Keys, seq: i64, hash: &[u8]) -> Result<()> {
-    let mac = keys.head_mac(seq, hash);
+fn put_head(tx: &mut dyn Tx, keys: &Keys, seq: i64, hash: &[u8], anchors: Anchors) -> Result<()> {
+    let mac = keys.head_mac(seq, hash, anchors);
     tx.put_head(seq, hash, &mac)
 }
 
-/// Whether the head row (if any) carries a valid MAC.
-pub fn head_is_authentic(head: Option<&Head>, keys: &Keys) -> bool {
+/// Whether the head row (if any) carries a valid MAC for these anchors (or the MAC a
+/// version before anchors gave it).
+pub fn head_is_authentic(head: Option<&Head>, keys: &Keys, anchors: Anchors) -> bool {
     match head {
         None => true,
-        Some(h) => integrity::matches(h.mac.as_deref(), &keys.head_mac(h.seq, &h.hash)),
+        Some(h) => {
+            integrity::matches(h.mac.as_deref(), &keys.head_mac(h.seq, &h.hash, anchors))
+                || integrity::matches(h.mac.as_deref(), &keys.head_mac_v2(h.seq, &h.hash))
+        }
+    }
+}
+
+/// Updates `anchors` for an event appended or read after them.
+fn anchor(anchors: &mut Anchors, event: &str, seq: i64) {
+    match event {
+        "config_changed" => anchors.config = anchors.config.max(seq),
+        "restore_accepted" => anchors.restore = anchors.restore.max(seq),
+        _ => {}
     }
 }
 
@@ -152,6 +165,8 @@ pub struct Appender {
     start_hash: Vec<u8>,
     /// The chain hash of each event appended, in order, for the read-back.
     appended: Vec<Vec<u8>>,
+    /// The events the head answers for, as the session leaves them.
+    anchors: Anchors,
 }
 
 impl Appender {
@@ -166,13 +181,25 @@ impl Appender {
     ) -> Result<Result<Appender, String>> {
         tx.lock_log()?;
         let head = tx.head()?;
-        if !head_is_authentic(head.as_ref(), keys) {
+        let anchors = tx.anchors()?;
+        if !head_is_authentic(head.as_ref(), keys, anchors) {
             return Ok(Err(
-                "the audit log's head does not carry this store's MAC".into()
+                "the audit log's head does not carry this store's MAC, or an event it \
+                 answers for (the newest change of the settings or restore) was hidden"
+                    .into(),
             ));
         }
         if head.is_none() && tx.has_events()? {
             return Ok(Err("the audit log's head is missing".into()));
+        }
+        // The event the head names must be there, as the head says it is.
+        if let Some(h) = &head
+            && tx.hash_at(h.seq)?.as_deref() != Some(h.hash.as_slice())
+        {
+            return Ok(Err(format!(
+                "the audit log's head names event #{}, which is not there as it was",
+                h.seq
+            )));
         }
         let (seq, prev) = head.map_or((0, vec![0; 32]), |h| (h.seq, h.hash));
         Ok(Ok(Appender {
@@ -184,7 +211,13 @@ impl Appender {
             at: at.to_string(),
             start: seq,
             appended: Vec::new(),
+            anchors,
         }))
+    }
+
+    /// The events the head answers for, as this session leaves them.
+    pub fn anchors(&self) -> Anchors {
+        self.anchors
     }
 
     /// The head: the newest event's seq and hash (seq 0 and zeros on an empty log).
@@ -213,6 +246,7 @@ impl Appender {
         let hash = event_hash(&self.prev, &event);
         let mac = keys.event_mac(event.seq, &hash);
         tx.insert_event(&event, &hash, &mac)?;
+        anchor(&mut self.anchors, e.event, event.seq);
         self.seq = event.seq;
         self.prev.clear();
         self.prev.extend_from_slice(&hash);
@@ -224,7 +258,7 @@ impl Appender {
     /// Writes the head row for the events appended.
     pub fn finish(&mut self, tx: &mut dyn Tx, keys: &Keys) -> Result<()> {
         if self.pending {
-            put_head(tx, keys, self.seq, &self.prev)?;
+            put_head(tx, keys, self.seq, &self.prev, self.anchors)?;
             self.pending = false;
         }
         Ok(())
@@ -304,7 +338,8 @@ pub fn remac_all(tx: &mut dyn Tx, keys: &Keys) -> Result<()> {
         tx.set_event_mac(seq, &keys.event_mac(seq, &hash))?;
     }
     if let Some(h) = tx.head()? {
-        put_head(tx, keys, h.seq, &h.hash)?;
+        let anchors = tx.anchors()?;
+        put_head(tx, keys, h.seq, &h.hash, anchors)?;
     }
     Ok(())
 }
@@ -348,6 +383,12 @@ pub fn check_chain_from(
     };
     let mut count = 0u64;
     let mut problem: Option<ChainProblem> = None;
+    // The events the head answers for: from the events walked (a scan of the table,
+    // whatever its indexes say), on top of the older ones for an incremental check.
+    let mut anchors = match (&from, keys) {
+        (Some(_), Some(_)) => tx.anchors()?,
+        _ => Anchors::default(),
+    };
     tx.for_each_stored_event(expected_seq - 1, &mut |stored_event| {
         if problem.is_some() {
             return Ok(());
@@ -404,6 +445,7 @@ pub fn check_chain_from(
             return Ok(());
         }
         seen(&e);
+        anchor(&mut anchors, &e.event, e.seq);
         prev = stored;
         expected_seq += 1;
         count += 1;
@@ -415,11 +457,13 @@ pub fn check_chain_from(
     let head = tx.head()?;
     let last = expected_seq - 1;
     if let (Some(keys), Some(h)) = (keys, &head)
-        && !head_is_authentic(Some(h), keys)
+        && !head_is_authentic(Some(h), keys, anchors)
     {
         return Ok(Err(ChainProblem {
             seq: h.seq.max(1),
-            reason: "the log head does not carry this store's MAC: it was written without the key"
+            reason: "the log head does not carry this store's MAC for the events it answers \
+                     for: it was written without the key, or the newest change of the \
+                     settings or restore was hidden"
                 .into(),
         }));
     }

@@ -29,7 +29,7 @@ pub use audit::{Audit, AuditOptions, audit};
 pub use engine::{Engine, EventFilter, Record, Stats, StoredEvent, StoredState, Tx};
 pub use events::{Actor, ChainProblem, Event, Head};
 pub use files::{check_private_file, open_for_check};
-pub use rollback::{Purpose, head_text};
+pub use rollback::{Purpose, check_source, head_text};
 pub use session::{Enrollment, Session};
 
 use crate::error::Error;

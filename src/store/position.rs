@@ -19,10 +19,14 @@
 //! the store it saw. Each record carries a MAC under a key derived from the store's
 //! backup-code key, which a rekey keeps, so a rekey does not orphan the records.
 //!
-//! Records are written after each commit by write-and-rename, without waiting for
-//! the disk: a record lost in a crash only loosens the check, and since a record is
-//! written only after the store committed what it names, it never refuses an honest
-//! store. The state directory and its files are checked as the key file is.
+//! Records are written after each commit without waiting for the disk: a new record
+//! is made whole under a temporary name and renamed into place; an existing one is
+//! overwritten in place with one write of its fixed length (a rename over it would
+//! make ext4 start writing it out at once, ten times the cost). A record lost or torn
+//! in a crash fails its MAC and counts as absent: it only loosens the check; and
+//! since a record is written only after the store committed what it names, it never
+//! refuses an honest store. The state directory, its folders and its files are
+//! checked as the key file is (the directories once per process).
 
 use std::fs;
 use std::io::{ErrorKind, Write};
@@ -94,6 +98,8 @@ pub struct Positions {
     place: String,
     store_id: String,
     key: Zeroizing<[u8; 32]>,
+    /// The accounts' records, opened when first needed.
+    accounts: std::cell::RefCell<Option<rusqlite::Connection>>,
 }
 
 /// The file of a place's binding, named by a digest of the place.
@@ -116,7 +122,8 @@ pub fn binding_at(dir: Option<&Path>, place: &str) -> Result<Option<Binding>> {
             store_id: (*id).to_string(),
             had_events: *events == "1",
         })),
-        _ => Err(damaged(&place_file(dir, place))),
+        // Torn in a crash: as if it were not there.
+        _ => Ok(None),
     }
 }
 
@@ -150,6 +157,7 @@ impl Positions {
             place: place.to_string(),
             store_id: store_id.to_string(),
             key,
+            accounts: std::cell::RefCell::new(None),
         }
     }
 
@@ -162,11 +170,75 @@ impl Positions {
         self.dir.join(&self.store_id)
     }
 
-    fn account_file(&self, account: &str) -> PathBuf {
-        let digest = Sha256::digest(format!("totpctl account\0{account}").as_bytes());
-        self.store_dir()
-            .join("accounts")
-            .join(data_encoding::HEXLOWER.encode(&digest[..16]))
+    /// The key of an account's record: a digest of its name.
+    fn account_key(account: &str) -> Vec<u8> {
+        Sha256::digest(format!("totpctl account\0{account}").as_bytes())[..16].to_vec()
+    }
+
+    /// Runs `f` on the accounts' records, a small SQLite database beside the log's
+    /// record (one row an account, however many a host serves), opened and made on
+    /// first use. It is this host's, not the store: WAL without waiting for the disk,
+    /// as the records are. A database that cannot be opened or read (damaged in a
+    /// crash) holds no record: `f` gets `None`.
+    fn with_accounts<T>(
+        &self,
+        f: impl FnOnce(Option<&rusqlite::Connection>) -> Result<T>,
+    ) -> Result<T> {
+        let mut slot = self.accounts.borrow_mut();
+        if slot.is_none() {
+            *slot = self.open_accounts()?;
+        }
+        f(slot.as_ref())
+    }
+
+    fn open_accounts(&self) -> Result<Option<rusqlite::Connection>> {
+        let dir = self.store_dir();
+        let path = dir.join("accounts.db");
+        if !dir.exists() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .map_err(|e| key_error(format!("cannot make {}: {e}", dir.display())))?;
+        }
+        check_dir(&dir)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let p = PathBuf::from(p);
+            match files::open_for_check(&p, true) {
+                Ok(Some(f)) => files::check_private_file(&f, &p, "this host's record", false)
+                    .map_err(key_error)?,
+                Ok(None) => {}
+                Err(e) => {
+                    return Err(key_error(format!(
+                        "cannot read this host's record {} (a symbolic link is refused): {e}",
+                        p.display()
+                    )));
+                }
+            }
+        }
+        let opened = (|| -> rusqlite::Result<rusqlite::Connection> {
+            let conn = rusqlite::Connection::open_with_flags(
+                &path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
+            )?;
+            conn.busy_timeout(std::time::Duration::from_millis(500))?;
+            conn.execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;
+                 CREATE TABLE IF NOT EXISTS accounts (
+                     key  BLOB PRIMARY KEY,
+                     seq  INTEGER NOT NULL,
+                     hash BLOB NOT NULL,
+                     mac  TEXT NOT NULL
+                 ) WITHOUT ROWID;",
+            )?;
+            Ok(conn)
+        })();
+        Ok(opened.ok())
     }
 
     fn mac(&self, kind: &str, name: &str, fields: &[&str]) -> String {
@@ -194,13 +266,10 @@ impl Positions {
                     self.mac(kind, name, &body).as_bytes(),
                 ))
             };
+        // A record torn in a crash, or edited: it counts as absent, which only loosens
+        // the check (whoever could edit it could as well remove it).
         if !ok {
-            return Err(integrity_error(format!(
-                "this host's record {} does not carry the MAC of this store's key: it was \
-                 written for another store or edited; remove it if you trust the store as it is \
-                 now",
-                path.display()
-            )));
+            return Ok(None);
         }
         Ok(Some(fields.split_off(2)))
     }
@@ -208,7 +277,7 @@ impl Positions {
     fn write_record(&self, path: &Path, kind: &str, name: &str, fields: &[&str]) -> Result<()> {
         let mac = self.mac(kind, name, fields);
         let text = format!("totpctl-{kind} 1 {} {mac}\n", fields.join(" "));
-        write(path, text.as_bytes())
+        write(path, &text)
     }
 
     /// Which store this host saw at this place.
@@ -242,7 +311,15 @@ impl Positions {
         }
     }
 
+    /// Records the newest log position seen, unless another process of this host
+    /// recorded a newer one meanwhile.
     pub fn save_log(&self, log: &LogPosition) -> Result<()> {
+        if let Ok(Some(current)) = self.log()
+            && current.at.seq > log.at.seq
+            && current.restore == log.restore
+        {
+            return Ok(());
+        }
         let seq = log.at.seq.to_string();
         let hash = data_encoding::HEXLOWER.encode(&log.at.hash);
         let restore = log.restore.to_string();
@@ -279,45 +356,81 @@ impl Positions {
 
     /// The newest event of `account` this host has seen.
     pub fn account(&self, account: &str) -> Result<Option<Position>> {
-        let path = self.account_file(account);
-        let Some(fields) = self.read_record(&path, "account", account)? else {
-            return Ok(None);
-        };
-        match fields.as_slice() {
-            [seq, hash] => Ok(Some(position(seq, hash).ok_or_else(|| damaged(&path))?)),
-            _ => Err(damaged(&path)),
+        self.with_accounts(|conn| {
+            let Some(conn) = conn else { return Ok(None) };
+            let row = conn
+                .prepare_cached("SELECT seq, hash, mac FROM accounts WHERE key = ?1")
+                .and_then(|mut s| {
+                    use rusqlite::OptionalExtension;
+                    s.query_row([Self::account_key(account)], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, Vec<u8>>(1)?,
+                            r.get::<_, String>(2)?,
+                        ))
+                    })
+                    .optional()
+                });
+            let Ok(Some((seq, hash, mac))) = row else {
+                return Ok(None);
+            };
+            let expected = self.mac(
+                "account",
+                account,
+                &[&seq.to_string(), &data_encoding::HEXLOWER.encode(&hash)],
+            );
+            // A record that does not carry its MAC counts as absent (see read_record).
+            let ok: bool =
+                subtle::ConstantTimeEq::ct_eq(mac.as_bytes(), expected.as_bytes()).into();
+            Ok(ok.then_some(Position { seq, hash }))
+        })
+    }
+
+    /// Records the newest event seen of each account, each only if it is newer than
+    /// what is recorded already (another process of this host may have been quicker).
+    pub fn save_accounts(&self, seen: &[(String, Position)]) -> Result<()> {
+        if seen.is_empty() {
+            return Ok(());
         }
+        self.with_accounts(|conn| {
+            let Some(conn) = conn else { return Ok(()) };
+            let _ = (|| -> rusqlite::Result<()> {
+                let tx = conn.unchecked_transaction()?;
+                {
+                    let mut upsert = tx.prepare_cached(
+                        "INSERT INTO accounts (key, seq, hash, mac) VALUES (?1, ?2, ?3, ?4) \
+                         ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, \
+                             hash = excluded.hash, mac = excluded.mac \
+                         WHERE excluded.seq > accounts.seq",
+                    )?;
+                    for (account, at) in seen {
+                        let hash = data_encoding::HEXLOWER.encode(&at.hash);
+                        let mac = self.mac("account", account, &[&at.seq.to_string(), &hash]);
+                        upsert.execute(rusqlite::params![
+                            Self::account_key(account),
+                            at.seq,
+                            at.hash,
+                            mac
+                        ])?;
+                    }
+                }
+                tx.commit()
+            })();
+            Ok(())
+        })
     }
 
-    pub fn save_account(&self, account: &str, at: &Position) -> Result<()> {
-        let seq = at.seq.to_string();
-        let hash = data_encoding::HEXLOWER.encode(&at.hash);
-        self.write_record(
-            &self.account_file(account),
-            "account",
-            account,
-            &[&seq, &hash],
-        )
-    }
-
-    /// Forgets every account's position (a restore was accepted: they describe a
+    /// Forgets every account's record (a restore was accepted: they describe a
     /// history the store no longer has).
     pub fn forget_accounts(&self) -> Result<()> {
-        let accounts = self.store_dir().join("accounts");
-        let gone = self
-            .store_dir()
-            .join(format!(".accounts.{}.old", uuid::Uuid::now_v7().simple()));
-        match fs::rename(&accounts, &gone) {
-            Ok(()) => {
-                let _ = fs::remove_dir_all(&gone);
-                Ok(())
+        self.with_accounts(|conn| {
+            if let Some(conn) = conn {
+                conn.execute_batch("DELETE FROM accounts").map_err(|e| {
+                    key_error(format!("cannot clear this host's records of accounts: {e}"))
+                })?;
             }
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(key_error(format!(
-                "cannot clear this host's records in {}: {e}",
-                accounts.display()
-            ))),
-        }
+            Ok(())
+        })
     }
 }
 
@@ -328,27 +441,69 @@ fn position(seq: &str, hash: &str) -> Option<Position> {
     })
 }
 
-/// The largest record read.
-const MAX_RECORD: u64 = 4096;
+/// The length every record is padded to, so that one is overwritten whole.
+const RECORD_LEN: usize = 256;
 
-/// Reads a record, checked as the key file is (a regular file of this user or root,
-/// in directories no one else can write, not a link); `None` when it is not there.
-fn read(path: &Path) -> Result<Option<String>> {
-    let bytes = match files::read_trusted(path, "this host's record", false, MAX_RECORD) {
-        Ok(b) => b,
-        // A state directory not made yet holds no record.
-        Err(_) if !path.parent().is_some_and(Path::exists) => return Ok(None),
-        Err(e) => return Err(key_error(e)),
-    };
-    bytes
-        .map(|b| String::from_utf8(b).map_err(|_| damaged(path)))
-        .transpose()
+/// Directories checked already by this process (see [`check_dir`]).
+static CHECKED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Checks a directory of the state as [`files::check_dir_chain`] does, once per
+/// process: every directory above it for the state directory itself, and the folder
+/// alone below it (totpctl made it, 0700, in a directory checked already).
+fn check_dir(dir: &Path) -> Result<()> {
+    if CHECKED
+        .lock()
+        .map(|c| c.iter().any(|d| d == dir))
+        .unwrap_or(false)
+    {
+        return Ok(());
+    }
+    let resolved = files::resolve(dir).map_err(|e| {
+        key_error(format!(
+            "cannot inspect this host's state directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    files::check_dir_chain(&resolved, "this host's state directory", true).map_err(key_error)?;
+    if let Ok(mut c) = CHECKED.lock() {
+        c.push(dir.to_path_buf());
+    }
+    Ok(())
 }
 
-/// Writes a record whole under a temporary name and renames it into place, making
-/// its directories (0700) first. No fsync: a record lost in a crash only loosens the
-/// check.
-fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Reads a record, checked as the key file is (a regular file of this user or root,
+/// not a link, in directories no one else can write); `None` when it is not there.
+fn read(path: &Path) -> Result<Option<String>> {
+    use std::io::Read;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    if !dir.exists() {
+        return Ok(None);
+    }
+    check_dir(dir)?;
+    let file = match files::open_for_check(path, true) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Ok(None),
+        Err(e) => {
+            return Err(key_error(format!(
+                "cannot read this host's record {} (a symbolic link is refused): {e}",
+                path.display()
+            )));
+        }
+    };
+    files::check_private_file(&file, path, "this host's record", false).map_err(key_error)?;
+    let mut bytes = Vec::with_capacity(RECORD_LEN);
+    file.take(RECORD_LEN as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| key_error(format!("cannot read {}: {e}", path.display())))?;
+    // A record torn in a crash reads as damaged, and its MAC says so.
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// Writes a record without waiting for the disk: overwritten in place when it exists
+/// (one write of [`RECORD_LEN`] bytes), else made whole under a temporary name and
+/// renamed into place, its directories made (0700) first.
+fn write(path: &Path, text: &str) -> Result<()> {
+    use std::os::unix::fs::FileExt;
     let dir = path.parent().unwrap_or(Path::new("."));
     let fail = |e: std::io::Error| {
         key_error(format!(
@@ -356,6 +511,14 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
             path.display()
         ))
     };
+    let mut bytes = text.as_bytes().to_vec();
+    if bytes.len() > RECORD_LEN {
+        return Err(key_error(format!(
+            "this host's record {} would be longer than {RECORD_LEN} bytes",
+            path.display()
+        )));
+    }
+    bytes.resize(RECORD_LEN, b' ');
     if !dir.exists() {
         fs::DirBuilder::new()
             .recursive(true)
@@ -363,13 +526,27 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
             .create(dir)
             .map_err(fail)?;
     }
+    check_dir(dir)?;
+    match fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+        .open(path)
+    {
+        Ok(file) => {
+            files::check_private_file(&file, path, "this host's record", false)
+                .map_err(key_error)?;
+            return file.write_all_at(&bytes, 0).map_err(fail);
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(fail(e)),
+    }
     let tmp = dir.join(format!(".{}.tmp", uuid::Uuid::now_v7().simple()));
     let result = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(&tmp)
-        .and_then(|mut f| f.write_all(bytes))
+        .and_then(|mut f| f.write_all(&bytes))
         .and_then(|()| fs::rename(&tmp, path));
     if result.is_err() {
         let _ = fs::remove_file(&tmp);

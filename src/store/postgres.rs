@@ -105,10 +105,12 @@ const MIGRATIONS: &[&str] = &[
         value bytea NOT NULL
     );
     ",
-    // 2: each enrollment's UTS #39 skeleton, indexed (SQLite's version 4).
+    // 2: each enrollment's UTS #39 skeleton, indexed, and the accepted restores
+    // (SQLite's version 4).
     "
     ALTER TABLE totpctl.totps ADD COLUMN skeleton text;
     CREATE INDEX totps_skeleton ON totpctl.totps (skeleton);
+    CREATE INDEX events_restores ON totpctl.events (seq) WHERE event = 'restore_accepted';
     ",
 ];
 
@@ -854,6 +856,12 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    fn deep_check(&mut self) -> Result<Option<String>> {
+        // Only the server's owner can rebuild an index to leave rows out (a role that
+        // owns a table can REINDEX it, which rebuilds it whole).
+        Ok(None)
+    }
+
     fn settle(&mut self) -> Result<()> {
         self.flush()?;
         // A deferred constraint trigger would run at commit, after the read-back.
@@ -1225,6 +1233,34 @@ impl Tx for PgTx<'_> {
         let sql =
             format!("SELECT {EVENT_COLUMNS} FROM ONLY totpctl.events WHERE seq > $1 ORDER BY seq");
         self.stream(&sql, &[&after], &mut |r| f(stored_event_from_row(r)?))
+    }
+
+    fn events_after(&mut self, after: i64) -> Result<u64> {
+        self.flush()?;
+        let r = self
+            .opt(
+                "SELECT count(*) FROM ONLY totpctl.events WHERE seq > $1",
+                &[&after],
+            )?
+            .ok_or_else(|| store_err("no count".into()))?;
+        Ok(get::<i64>(&r, 0)? as u64)
+    }
+
+    fn anchors(&mut self) -> Result<crate::integrity::Anchors> {
+        self.flush()?;
+        let r = self
+            .opt(
+                "SELECT (SELECT coalesce(max(seq), 0) FROM ONLY totpctl.events \
+                         WHERE event = 'config_changed')::bigint, \
+                        (SELECT coalesce(max(seq), 0) FROM ONLY totpctl.events \
+                         WHERE event = 'restore_accepted')::bigint",
+                &[],
+            )?
+            .ok_or_else(|| store_err("no anchors".into()))?;
+        Ok(crate::integrity::Anchors {
+            config: get(&r, 0)?,
+            restore: get(&r, 1)?,
+        })
     }
 
     fn events_through(&mut self, seq: i64) -> Result<u64> {

@@ -64,7 +64,13 @@ on_update=%s deferrable=%s deferred=%s validated=%s check=%s', c.contype, c.conk
 UNION ALL
 SELECT 'trigger', g.tgrelid::pg_catalog.regclass::text || '.' || g.tgname::text, g.tgenabled::text
   FROM pg_catalog.pg_trigger g
- WHERE g.tgrelid IN (SELECT oid FROM rel) AND (NOT g.tgisinternal OR g.tgenabled <> 'O')
+ WHERE g.tgrelid IN (SELECT oid FROM rel)
+   AND (NOT g.tgisinternal OR g.tgenabled <> 'O' OR g.tgconstrrelid NOT IN (SELECT oid FROM rel))
+UNION ALL
+SELECT 'reference', c.conrelid::pg_catalog.regclass::text || '.' || c.conname::text,
+       'to ' || c.confrelid::pg_catalog.regclass::text
+  FROM pg_catalog.pg_constraint c
+ WHERE c.confrelid IN (SELECT oid FROM rel) AND c.conrelid NOT IN (SELECT oid FROM rel)
 UNION ALL
 SELECT 'rule', w.ev_class::pg_catalog.regclass::text || '.' || w.rulename::text, ''
   FROM pg_catalog.pg_rewrite w WHERE w.ev_class IN (SELECT oid FROM rel)
@@ -437,6 +443,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ),
     (
         "index",
+        "events_restores",
+        "on=totpctl.events columns=1 classes=int8_ops collations=0 unique=f primary=f valid=t expressions= where=(event = 'restore_accepted'::text)",
+    ),
+    (
+        "index",
         "events_totp",
         "on=totpctl.events columns=5 1 classes=text_ops,int8_ops collations=100 0 unique=f primary=f valid=t expressions= where=",
     ),
@@ -532,6 +543,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ),
     (
         "relation",
+        "events_restores",
+        "kind=i persistence=p row_security=f/f partition=f of_type=0 access_method=403",
+    ),
+    (
+        "relation",
         "events_totp",
         "kind=i persistence=p row_security=f/f partition=f of_type=0 access_method=403",
     ),
@@ -608,7 +624,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
 ];
 
 /// The objects version 2 added: left out of what a version 1 store must have.
-const ADDED_IN_2: &[&str] = &["totpctl.totps.skeleton", "totps_skeleton"];
+const ADDED_IN_2: &[&str] = &[
+    "totpctl.totps.skeleton",
+    "totps_skeleton",
+    "events_restores",
+];
 
 /// The session settings [`QUERY`] reports, as `session_options` sets them.
 const SETTINGS: &str = "pg_catalog,pg_temp on off off origin";

@@ -23,7 +23,7 @@ use super::Tx;
 use super::events;
 use super::position::{self, Binding, LogPosition, Position, Positions};
 use crate::error::integrity_error;
-use crate::integrity::Keys;
+use crate::integrity::{Anchors, Keys};
 use crate::output::sanitize;
 use crate::vault::{KeySource, Vault};
 
@@ -179,15 +179,21 @@ pub fn refuse_downgrade(keys: &KeySource) -> Result<()> {
     Ok(())
 }
 
+/// The store's log as a session or a check found it: its head (seq and chain hash)
+/// and the events the head answers for.
+#[derive(Debug, Clone, Copy)]
+pub struct LogState<'a> {
+    pub seq: i64,
+    pub hash: &'a [u8],
+    pub anchors: Anchors,
+}
+
 /// This host's view of one store during a session.
 pub struct Host {
     positions: Option<Positions>,
     purpose: Purpose,
-    /// A `restore_accepted` event this session honours (its seq), or the one honoured
-    /// before.
-    restore: i64,
     /// Whether this host's account records describe a history the store no longer
-    /// has (a restore honoured now).
+    /// has (a restore honoured or accepted now).
     forget: bool,
     /// The newest event of each account this session served.
     served: RefCell<HashMap<String, Position>>,
@@ -204,7 +210,7 @@ impl Host {
         keys: &Keys,
         source: &KeySource,
         store_id: &str,
-        head: (i64, &[u8]),
+        log: LogState<'_>,
         purpose: Purpose,
     ) -> Result<Host> {
         let positions = source
@@ -214,8 +220,7 @@ impl Host {
         let mut host = Host {
             positions: None,
             purpose,
-            restore: 0,
-            forget: false,
+            forget: purpose == Purpose::AcceptRestore,
             served: RefCell::new(HashMap::new()),
             bind: false,
         };
@@ -239,62 +244,69 @@ impl Host {
             )));
         }
         if purpose == Purpose::Use {
-            host.check_log(tx, keys, source, &positions, head)?;
+            host.check_log(tx, keys, source, &positions, log)?;
         }
         host.positions = Some(positions);
         Ok(host)
     }
 
-    /// Refuses a log that no longer extends the newest event this host saw, unless a
-    /// restore was accepted since.
+    /// Refuses a log that no longer extends the newest event this host saw, or that
+    /// lost events after it, unless a restore newer than any this host passed was
+    /// accepted since.
     fn check_log(
         &mut self,
         tx: &mut dyn Tx,
         keys: &Keys,
         source: &KeySource,
         positions: &Positions,
-        (seq, hash): (i64, &[u8]),
+        LogState { seq, hash, anchors }: LogState<'_>,
     ) -> Result<()> {
         let Some(seen) = positions.log()? else {
             return Ok(());
         };
-        self.restore = seen.restore;
         let extends = match seq.cmp(&seen.at.seq) {
             std::cmp::Ordering::Less => false,
             std::cmp::Ordering::Equal => hash == seen.at.hash.as_slice(),
             std::cmp::Ordering::Greater => {
                 tx.hash_at(seen.at.seq)?.as_deref() == Some(seen.at.hash.as_slice())
+                    // Every event since is there: none hidden for this command's length.
+                    && tx.events_after(seen.at.seq)? == (seq - seen.at.seq) as u64
             }
         };
         if extends {
             return Ok(());
         }
-        match events::last_event_named(tx, keys, "restore_accepted")? {
-            Ok(Some((e, _))) if e.seq > seen.restore => {
-                self.restore = e.seq;
-                self.forget = true;
-                Ok(())
-            }
-            Ok(_) => Err(integrity_error(format!(
-                "{} was rolled back: this host saw its log reach event #{} and the log now {}; a \
-                 database writer may have put back an older copy to replay codes or undo a \
-                 lockout, so nothing was accepted or changed; {}",
-                source.store.display(),
-                seen.at.seq,
-                if seq < seen.at.seq {
-                    format!("ends at #{seq}")
-                } else {
-                    format!("has another event #{}", seen.at.seq)
-                },
-                accept_hint(source)
-            ))),
-            Err(bad) => Err(integrity_error(format!(
-                "{} was rolled back below what this host saw (event #{}), and event #{bad}, its \
-                 last restore_accepted, does not check out: run `totpctl log --check`",
-                source.store.display(),
-                seen.at.seq
-            ))),
+        // The newest restore the head answers for, if this host has not passed it.
+        if anchors.restore > seen.restore {
+            return match events::last_event_named(tx, keys, "restore_accepted")? {
+                Ok(Some((e, _))) if e.seq == anchors.restore => {
+                    self.forget = true;
+                    Ok(())
+                }
+                _ => Err(integrity_error(format!(
+                    "{} was rolled back below what this host saw (event #{}), and its last \
+                     restore_accepted (#{}) does not check out: run `totpctl log --check`",
+                    source.store.display(),
+                    seen.at.seq,
+                    anchors.restore
+                ))),
+            };
         }
+        Err(integrity_error(format!(
+            "{} was rolled back: this host saw its log reach event #{} and the log now {}; a \
+             database writer may have put back an older copy to replay codes or undo a \
+             lockout, so nothing was accepted or changed; {}",
+            source.store.display(),
+            seen.at.seq,
+            if seq < seen.at.seq {
+                format!("ends at #{seq}")
+            } else if tx.hash_at(seen.at.seq)?.as_deref() == Some(seen.at.hash.as_slice()) {
+                format!("lacks events after #{}", seen.at.seq)
+            } else {
+                format!("has another event #{}", seen.at.seq)
+            },
+            accept_hint(source)
+        )))
     }
 
     /// Refuses an enrollment of `account` whose newest event (`last`) is older than
@@ -397,31 +409,58 @@ impl Host {
     }
 
     /// After the commit: this host's records move on to what the session saw and
-    /// wrote. Best effort: a record that cannot be written only loosens the next
-    /// check, and the store has committed already, so a failure is not the user's.
-    pub fn after_commit(&self, head: Option<Position>, restore: Option<i64>) {
+    /// wrote: the head, with the newest restore it answers for (passed, honoured or
+    /// accepted: only a newer one is honoured after), and each account served. Best
+    /// effort: a record that cannot be written only loosens the next check, and the
+    /// store has committed already, so a failure is not the user's.
+    pub fn after_commit(&self, head: Option<Position>, anchors: Anchors) {
         let Some(positions) = &self.positions else {
             return;
         };
-        let restore = restore.unwrap_or(self.restore);
-        let forget = self.forget || restore != self.restore;
         let _ = (|| -> Result<()> {
-            if forget {
+            if self.forget {
                 positions.forget_accounts()?;
             }
             if let Some(at) = &head {
                 positions.save_log(&LogPosition {
                     at: at.clone(),
-                    restore,
+                    restore: anchors.restore,
                 })?;
             }
-            for (account, at) in self.served.borrow().iter() {
-                positions.save_account(account, at)?;
-            }
-            if self.bind || forget {
+            let served: Vec<(String, Position)> = self
+                .served
+                .borrow()
+                .iter()
+                .map(|(a, p)| (a.clone(), p.clone()))
+                .collect();
+            positions.save_accounts(&served)?;
+            if self.bind || self.forget {
                 positions.bind(head.as_ref().is_some_and(|h| h.seq > 0))?;
             }
             Ok(())
         })();
     }
+}
+
+/// Checks a store read without a session (`copy`'s source) against what this host saw
+/// of it: it must be the store this host saw, no older. A rolled-back store copied
+/// would carry its rollback into the copy, under a new identity no host knows.
+pub fn check_source(tx: &mut dyn Tx, source: &KeySource, interactive: bool) -> Result<()> {
+    let Some(vault) = Vault::unlock(tx, source, interactive)? else {
+        return refuse_emptied(source, false);
+    };
+    if vault.is_legacy() {
+        return refuse_downgrade(source);
+    }
+    let keys = vault.keys();
+    let Some((id, _)) = identity(tx, &vault, source, false, false)? else {
+        return Ok(());
+    };
+    let head = tx.head()?;
+    let (seq, hash) = head
+        .as_ref()
+        .map_or((0, &[0u8; 32][..]), |h| (h.seq, h.hash.as_slice()));
+    let anchors = tx.anchors()?;
+    let log = LogState { seq, hash, anchors };
+    Host::open(tx, &vault, &keys, source, &id, log, Purpose::Use).map(drop)
 }

@@ -29,7 +29,7 @@ use super::engine::{Insert, Tx};
 use super::events::{self, Actor, Appender, NewEvent};
 use super::position::Position;
 pub use super::rollback::Purpose;
-use super::rollback::{self, Host};
+use super::rollback::{self, Host, LogState};
 use super::{Store, Totp};
 use crate::config::Settings;
 use crate::error::{Error, integrity_error};
@@ -138,6 +138,12 @@ impl<'s> Session<'s> {
                 v
             }
         };
+        // `upgrade` of a store authenticated already is any other use of it: it gets
+        // every check, this host's records included.
+        let purpose = match how.purpose {
+            Purpose::Upgrade if !vault.is_legacy() => Purpose::Use,
+            p => p,
+        };
         let upgraded = if vault.is_legacy() {
             if tx.has_integrity_data()? {
                 return Err(integrity_error(format!(
@@ -147,7 +153,7 @@ impl<'s> Session<'s> {
                 )));
             }
             rollback::refuse_downgrade(&key_source)?;
-            if how.purpose != Purpose::Upgrade {
+            if purpose != Purpose::Upgrade {
                 return Err(Error::Store(format!(
                     "{} is a version 1 store, whose rows carry no MAC: authenticate it once \
                      with `{}` (it checks the log first), then run this command again",
@@ -188,8 +194,12 @@ impl<'s> Session<'s> {
             &keys,
             &key_source,
             &store_id,
-            log.head(),
-            how.purpose,
+            LogState {
+                seq: log.head().0,
+                hash: log.head().1,
+                anchors: log.anchors(),
+            },
+            purpose,
         )?;
         let mut session = Session {
             tx: RefCell::new(tx),
@@ -554,14 +564,8 @@ impl<'s> Session<'s> {
     }
 
     /// Writes the log's head, reads back everything written, commits, and moves this
-    /// host's records on. With `restore` (the seq of a `restore_accepted` event this
-    /// session appended), this host honours it from now on.
-    pub fn commit(self) -> Result<()> {
-        self.commit_with(None)
-    }
-
-    /// [`Session::commit`], with the `restore_accepted` event this session appended.
-    pub fn commit_with(mut self, restore: Option<i64>) -> Result<()> {
+    /// host's records on.
+    pub fn commit(mut self) -> Result<()> {
         let mut tx = self.tx.into_inner();
         self.log.finish(&mut *tx, &self.keys)?;
         confirm::confirm(
@@ -579,7 +583,7 @@ impl<'s> Session<'s> {
                 seq,
                 hash: hash.to_vec(),
             }),
-            restore,
+            self.log.anchors(),
         );
         Ok(())
     }

@@ -936,6 +936,14 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn deep_check(&mut self) -> Result<Option<String>> {
+        let r = self
+            .tx
+            .query_row("PRAGMA integrity_check(1)", [], |r| r.get::<_, String>(0));
+        let answer = self.ok(r)?;
+        Ok((answer != "ok").then_some(answer))
+    }
+
     fn settle(&mut self) -> Result<()> {
         // SQLite checks every constraint of totpctl's schema at once, and the schema
         // check allows no deferred one.
@@ -1337,6 +1345,35 @@ impl Tx for SqliteTx<'_> {
             .tx
             .prepare_cached(&sql)
             .and_then(|mut s| s.query_row([event], last_event_from_row).optional());
+        self.ok(r)
+    }
+
+    fn events_after(&mut self, after: i64) -> Result<u64> {
+        let r = self
+            .tx
+            .prepare_cached("SELECT count(*) FROM events WHERE seq > ?1")
+            .and_then(|mut s| s.query_row([after], |r| r.get::<_, i64>(0)));
+        self.ok(r).map(|n| n as u64)
+    }
+
+    fn anchors(&mut self) -> Result<crate::integrity::Anchors> {
+        // Each through its partial index: the literals let the planner use them.
+        let r = self
+            .tx
+            .prepare_cached(
+                "SELECT (SELECT coalesce(max(seq), 0) FROM events \
+                         WHERE event = 'config_changed'), \
+                        (SELECT coalesce(max(seq), 0) FROM events \
+                         WHERE event = 'restore_accepted')",
+            )
+            .and_then(|mut s| {
+                s.query_row([], |r| {
+                    Ok(crate::integrity::Anchors {
+                        config: r.get(0)?,
+                        restore: r.get(1)?,
+                    })
+                })
+            });
         self.ok(r)
     }
 

@@ -112,10 +112,13 @@ const MIGRATIONS: &[&str] = &[
     // 4: each enrollment's UTS #39 skeleton (src/names.rs), indexed, so that a new
     // account that looks like an enrolled one is found with one lookup. It decides
     // nothing on its own: `log --check` recomputes it from the authenticated account.
-    // `migrate` fills it for the enrollments already there.
+    // `migrate` fills it for the enrollments already there. And the accepted
+    // restores, found at once as the settings' changes are: the log's head answers
+    // for the newest of each (src/integrity.rs, `Anchors`).
     "
     ALTER TABLE totps ADD COLUMN skeleton TEXT;
     CREATE INDEX totps_skeleton ON totps (skeleton);
+    CREATE INDEX events_restores ON events (seq) WHERE event = 'restore_accepted';
     ",
 ];
 
@@ -162,7 +165,7 @@ const DIGESTS: [&str; VERSION as usize] = [
     "6e021c4e7028d4d7a4d9632cb9cdf2786f409376dba639ff449a0ece939ed99b",
     "4387a21decfc80090ce719f701086c490d41e067ba1c776113be5eaf3e3a530e",
     "95f5aa1caaec339345a125703492fa2f7014045194bede4d037ee05e913e744e",
-    "3b18e1925f5dab19a0ac6084f4d1743243a10064f24b6849d2d685555f8d1ea6",
+    "f9579a0d24f99c043f20e318682cebb375830fb524c1474ca2fd80e13fd72e8b",
 ];
 
 /// One object of a store's schema, as `sqlite_schema` lists it.
