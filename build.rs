@@ -32,4 +32,5 @@ fn main() {
         .expect("cannot write the linker script in OUT_DIR");
     println!("cargo::rustc-link-search=native={}", dir.display());
     println!("cargo::rustc-link-arg=-static-libgcc");
+    println!("cargo::rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
 }

@@ -56,6 +56,25 @@ codes() { # account index, count, first step offset
   done
 }
 
+# --- 0. what issue 17's schema check costs the server -----------------------------
+# The catalog query every transaction runs (src/store/postgres_schema.rs), prepared
+# once and run 200 times in one session, as a pooled connection runs it; the first
+# execution includes its planning, which a process per command pays once.
+query=$(python3 - "$repo/src/store/postgres_schema.rs" <<'EOF'
+import re, sys
+s = open(sys.argv[1]).read()
+q = re.search(r'const QUERY: &str = "\n(.*?)\n";', s, re.S).group(1)
+print(re.sub(r'\\\n\s*', '', q))
+EOF
+)
+{
+  echo "SET search_path = pg_catalog, pg_temp;"
+  echo '\timing on'
+  echo "PREPARE chk AS $query;"
+  for _ in $(seq 1 200); do echo "EXECUTE chk;"; done
+} | psql -X -q "$conn" -o /dev/null | awk '/^Time:/ { n++; if (n == 2) first = $2; else if (n > 2) s += $2 }
+  END { printf "schema check: first execution (with planning) %.2f ms, then %.2f ms each\n", first, s / (n - 2) }'
+
 # --- 1. one verify vs one psql one-row UPDATE, sequential -------------------------
 codes 0 "$n" 0 > "$work/codes0"
 start=$(now_ns)

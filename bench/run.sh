@@ -128,14 +128,18 @@ verify_cmd() { # store: {t} and {c} are the clock's time and code (bench/alterna
   echo "$bin --store $1.db verify '$(account "$1")' {c} --at {t}"
 }
 write_cmd() { # store: one single-row write by the sqlite3 CLI, as durable as totpctl's
-  # It writes a table of its own in the same file: a row of totpctl's would no longer
-  # match its MAC, and totpctl would (rightly) refuse it.
-  echo "sqlite3 $1.db \"PRAGMA synchronous = FULL; UPDATE bench_ref SET at = '{t}' WHERE id = 1\""
+  # It writes a one-row table in a WAL file of its own beside the store: a row of
+  # totpctl's would no longer match its MAC, and a table added to the store's file
+  # would make totpctl (rightly) refuse the store as not the one it made.
+  echo "sqlite3 $1.write.db \"PRAGMA synchronous = FULL; UPDATE bench_ref SET at = '{t}' WHERE id = 1\""
 }
-# The reference writes' own one-row table, in each store.
+# The reference writes' own one-row table, beside each store (and none left in a
+# store from a run of an earlier version of this script).
 for s in one big enroll; do
-  sqlite3 "$s.db" "CREATE TABLE IF NOT EXISTS bench_ref (id INTEGER PRIMARY KEY, at TEXT);
-                   INSERT OR IGNORE INTO bench_ref VALUES (1, '')"
+  sqlite3 "$s.db" "DROP TABLE IF EXISTS bench_ref" 2>/dev/null || true
+  sqlite3 "$s.write.db" "PRAGMA journal_mode = WAL;
+                         CREATE TABLE IF NOT EXISTS bench_ref (id INTEGER PRIMARY KEY, at TEXT);
+                         INSERT OR IGNORE INTO bench_ref VALUES (1, '')" >/dev/null
 done
 
 # The floor under verify: sqlite3 making the same writes as an accepted code (the
@@ -220,7 +224,7 @@ hf import $((slow_runs / 5)) 5 -N \
 say "enroll --qr never vs a sqlite3 single-row write"
 hf enroll $((runs / 5)) 5 --warmup 2 --prepare "./prepare-enroll.sh enroll.count" \
   -n "enroll" "read n < enroll.count; exec $bin --store enroll.db enroll bench-\$n@example.com --qr never" \
-  -n "sqlite3 write (enroll)" "read n < enroll.count; exec sqlite3 enroll.db \"PRAGMA synchronous = FULL; UPDATE bench_ref SET at = '\$n' WHERE id = 1\""
+  -n "sqlite3 write (enroll)" "read n < enroll.count; exec sqlite3 enroll.write.db \"PRAGMA synchronous = FULL; UPDATE bench_ref SET at = '\$n' WHERE id = 1\""
 peak enroll "./prepare-enroll.sh enroll.count" \
   "read n < enroll.count; exec $bin --store enroll.db enroll bench-\$n@example.com --qr never"
 

@@ -205,8 +205,8 @@ fn defences(c: &mut Criterion) {
         })
     });
     // This host's records of the store: what a verify reads (the place, the log's
-    // position, the account's) and writes after its commit (the log's and the
-    // account's, each written whole and renamed into place).
+    // position, the account's) and writes after its commit (the log's record
+    // overwritten in place, the account's slot in the accounts' table).
     let state = path.parent().expect("dir").join("bench-state");
     let positions = totpctl::store::position::Positions::new(
         state,
@@ -224,9 +224,9 @@ fn defences(c: &mut Criterion) {
     };
     positions.bind(true).expect("bind");
     positions.save_log(&log).expect("log");
-    positions
-        .save_accounts(&[("alice".into(), pos.clone())])
-        .expect("account");
+    let served: std::collections::HashMap<_, _> =
+        [(positions.account_key("alice"), (pos.seq, [9u8; 32]))].into();
+    positions.save_accounts(&served).expect("account");
     group.bench_function("host_records_read", |b| {
         b.iter(|| {
             black_box(positions.binding().expect("binding"));
@@ -235,10 +235,20 @@ fn defences(c: &mut Criterion) {
         })
     });
     group.bench_function("host_records_write", |b| {
+        // A newer event each time, as after each verify: an older one is not written.
+        let mut seq = pos.seq;
+        let key = positions.account_key("alice");
         b.iter(|| {
-            positions.save_log(&log).expect("log");
+            seq += 1;
+            let at = totpctl::store::position::Position {
+                seq,
+                hash: vec![9; 32],
+            };
             positions
-                .save_accounts(&[("alice".into(), pos.clone())])
+                .save_log(&totpctl::store::position::LogPosition { at, restore: 0 })
+                .expect("log");
+            positions
+                .save_accounts(&[(key, (seq, [9u8; 32]))].into())
                 .expect("account");
         })
     });

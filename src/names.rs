@@ -24,6 +24,10 @@ pub fn skeleton(name: &str) -> String {
 /// and is left out; any other character outside the standard's identifier profile
 /// fails.
 pub fn highly_restrictive(name: &str) -> bool {
+    // ASCII letters are Latin and ASCII digits belong to every script: one script.
+    if name.is_ascii() {
+        return true;
+    }
     let letters: String = name
         .chars()
         .filter(|c| !c.is_ascii() || c.is_ascii_alphanumeric())

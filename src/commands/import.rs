@@ -1,6 +1,5 @@
 //! `import`: bulk enrollment of existing secrets from otpauth:// URIs, all or nothing.
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Write};
 
@@ -237,7 +236,8 @@ impl Lines<'_> {
     ) -> Result<(ImportView, Problems, Vec<String>)> {
         let (args, name, now) = (self.args, self.name, self.now);
         let verified = !args.unverified;
-        let mut seen: HashSet<String> = HashSet::new();
+        // Each account of the file so far, by its skeleton: a second line with the same
+        // name, or with a name that looks like it, is refused.
         let mut skeletons: std::collections::HashMap<String, String> =
             std::collections::HashMap::new();
         let mut view = ImportView {
@@ -314,7 +314,8 @@ impl Lines<'_> {
                 problems.add(n, crate::error::one_line(&e));
                 continue;
             }
-            if !seen.insert(uri.account.clone()) {
+            let skeleton = crate::names::skeleton(&uri.account);
+            if skeletons.get(&skeleton) == Some(&uri.account) {
                 problems.add(
                     n,
                     format!(
@@ -326,7 +327,6 @@ impl Lines<'_> {
             }
             // A look-alike of another line's account, or (when only checking) of an
             // enrolled one; the insert itself refuses one it would write.
-            let skeleton = crate::names::skeleton(&uri.account);
             let like = match skeletons.get(&skeleton) {
                 Some(other) => Some(other.clone()),
                 None => match (existing.as_mut(), writer.as_ref()) {

@@ -67,9 +67,20 @@ impl Written {
     /// this sealed secret.
     pub fn enrollment(&mut self, totp: &Totp, live: &[Vec<u8>], sealed: Option<&[u8]>) {
         let skeleton = crate::names::skeleton(&totp.account);
+        self.enrollment_as(totp, live, sealed, &skeleton);
+    }
+
+    /// [`Written::enrollment`], with the account's skeleton computed already.
+    pub fn enrollment_as(
+        &mut self,
+        totp: &Totp,
+        live: &[Vec<u8>],
+        sealed: Option<&[u8]>,
+        skeleton: &str,
+    ) {
         self.enrollments.insert(
             totp.id.clone(),
-            Some(fingerprint(totp, live, sealed, Some(&skeleton))),
+            Some(fingerprint(totp, live, sealed, Some(skeleton))),
         );
     }
 
@@ -113,62 +124,11 @@ pub fn confirm(
         ))
     };
     tx.settle()?;
-    let ids: Vec<String> = written.enrollments.keys().cloned().collect();
-    let mut present: HashSet<String> = HashSet::new();
-    let mut problem: Option<String> = None;
-    if !ids.is_empty() {
-        tx.stored_states(&ids, &mut |st: StoredState| {
-            let id = st.totp.id.clone();
-            let live: Vec<Vec<u8>> = st
-                .codes
-                .iter()
-                .filter(|c| c.1.is_none())
-                .map(|c| c.0.clone())
-                .collect();
-            let found = fingerprint(
-                &st.totp,
-                &live,
-                st.sealed.as_deref(),
-                st.skeleton.as_deref(),
-            );
-            let ok = match written.enrollments.get(&id) {
-                Some(Some(expected)) => *expected == found,
-                _ => false,
-            };
-            let used = written
-                .consumed
-                .iter()
-                .filter(|(c, _)| *c == id)
-                .all(|(_, hash)| {
-                    st.codes
-                        .iter()
-                        .any(|(h, at)| h == hash && at.as_deref() == Some(now))
-                });
-            if (!ok || !used) && problem.is_none() {
-                problem = Some(format!(
-                    "the enrollment of '{}'",
-                    crate::output::sanitize(&st.totp.account)
-                ));
-            }
-            present.insert(id);
-            Ok(())
-        })?;
-    }
-    if let Some(what) = problem {
-        return Err(refuse(what));
-    }
-    for (id, expected) in &written.enrollments {
-        if expected.is_some() != present.contains(id) {
-            return Err(refuse(format!(
-                "enrollment {} {}",
-                crate::output::sanitize(id),
-                if expected.is_some() {
-                    "is gone"
-                } else {
-                    "is still there"
-                }
-            )));
-        }
+    // A chunk of enrollments at a time, so that an import's read-back holds a chunk's
+    // ids in memory, not a second copy of all of them.
+    let all: Vec<&String> = written.enrollments.keys().collect();
+    for chunk in all.chunks(CHUNK) {
+        confirm_enrollments(tx, written, chunk, now, &refuse)?;
     }
 
     let (start, start_hash, hashes) = log.appended();
@@ -235,6 +195,77 @@ pub fn confirm(
     for (key, value) in &written.meta {
         if tx.meta(key)?.as_deref() != Some(value.as_slice()) {
             return Err(refuse(format!("the store's {key}")));
+        }
+    }
+    Ok(())
+}
+
+/// Enrollments read back a statement's worth at a time.
+const CHUNK: usize = 1024;
+
+/// Reads back the enrollments `ids` of `written`: each present exactly as written, or
+/// gone if deleted; backup codes consumed marked used at `now`.
+fn confirm_enrollments(
+    tx: &mut dyn Tx,
+    written: &Written,
+    ids: &[&String],
+    now: &str,
+    refuse: &dyn Fn(String) -> anyhow::Error,
+) -> Result<()> {
+    let ids: Vec<String> = ids.iter().map(|id| (*id).clone()).collect();
+    let mut present: HashSet<String> = HashSet::new();
+    let mut problem: Option<String> = None;
+    tx.stored_states(&ids, &mut |st: StoredState| {
+        let id = st.totp.id.clone();
+        let live: Vec<Vec<u8>> = st
+            .codes
+            .iter()
+            .filter(|c| c.1.is_none())
+            .map(|c| c.0.clone())
+            .collect();
+        let found = fingerprint(
+            &st.totp,
+            &live,
+            st.sealed.as_deref(),
+            st.skeleton.as_deref(),
+        );
+        let ok = match written.enrollments.get(&id) {
+            Some(Some(expected)) => *expected == found,
+            _ => false,
+        };
+        let used = written
+            .consumed
+            .iter()
+            .filter(|(c, _)| *c == id)
+            .all(|(_, hash)| {
+                st.codes
+                    .iter()
+                    .any(|(h, at)| h == hash && at.as_deref() == Some(now))
+            });
+        if (!ok || !used) && problem.is_none() {
+            problem = Some(format!(
+                "the enrollment of '{}'",
+                crate::output::sanitize(&st.totp.account)
+            ));
+        }
+        present.insert(id);
+        Ok(())
+    })?;
+    if let Some(what) = problem {
+        return Err(refuse(what));
+    }
+    for id in &ids {
+        let expected = written.enrollments.get(id).is_some_and(Option::is_some);
+        if expected != present.contains(id) {
+            return Err(refuse(format!(
+                "enrollment {} {}",
+                crate::output::sanitize(id),
+                if expected {
+                    "is gone"
+                } else {
+                    "is still there"
+                }
+            )));
         }
     }
     Ok(())

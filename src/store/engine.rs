@@ -178,7 +178,13 @@ pub trait Tx {
     /// Inserts an enrollment unless its account is taken, or another account with
     /// the same skeleton (src/names.rs) is enrolled: one step, so that no look-alike
     /// slips in between a check and the insert.
-    fn insert_totp(&mut self, t: &Totp, sealed: &[u8], mac: &[u8]) -> Result<Insert>;
+    fn insert_totp(
+        &mut self,
+        t: &Totp,
+        sealed: &[u8],
+        mac: &[u8],
+        skeleton: &str,
+    ) -> Result<Insert>;
     /// Writes an enrollment's state and new MAC only if the row still carries
     /// `old_mac` (compare-and-swap); returns whether it did.
     fn save_state(&mut self, t: &Totp, old_mac: Option<&[u8]>, mac: &[u8]) -> Result<bool>;

@@ -11,6 +11,7 @@ mod confirm;
 pub mod engine;
 mod events;
 pub mod files;
+mod host_accounts;
 pub mod position;
 mod postgres;
 mod postgres_schema;

@@ -9,7 +9,8 @@
 //! authenticated under its key), holding:
 //! - `log`: the newest event of the log this host has seen (its seq and chain hash),
 //!   and the last `restore_accepted` event it honoured;
-//! - `accounts/…`: for each account it has served, that account's newest event;
+//! - `accounts`: for each account it has served, that account's newest event (a
+//!   table on disk, see [`super::host_accounts`]);
 //! - `checked`: how far `log --check` has checked the chain, so that the next check
 //!   starts there.
 //!
@@ -28,6 +29,7 @@
 //! refuses an honest store. The state directory, its folders and its files are
 //! checked as the key file is (the directories once per process).
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -38,6 +40,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use super::host_accounts::{self, HostAccounts, Key, Seen};
 use super::{Location, files};
 use crate::error::{integrity_error, key_error};
 
@@ -98,8 +101,6 @@ pub struct Positions {
     place: String,
     store_id: String,
     key: Zeroizing<[u8; 32]>,
-    /// The accounts' records, opened when first needed.
-    accounts: std::cell::RefCell<Option<rusqlite::Connection>>,
 }
 
 /// The file of a place's binding, named by a digest of the place.
@@ -157,7 +158,6 @@ impl Positions {
             place: place.to_string(),
             store_id: store_id.to_string(),
             key,
-            accounts: std::cell::RefCell::new(None),
         }
     }
 
@@ -170,31 +170,13 @@ impl Positions {
         self.dir.join(&self.store_id)
     }
 
-    /// The key of an account's record: a digest of its name.
-    fn account_key(account: &str) -> Vec<u8> {
-        Sha256::digest(format!("totpctl account\0{account}").as_bytes())[..16].to_vec()
-    }
-
-    /// Runs `f` on the accounts' records, a small SQLite database beside the log's
-    /// record (one row an account, however many a host serves), opened and made on
-    /// first use. It is this host's, not the store: WAL without waiting for the disk,
-    /// as the records are. A database that cannot be opened or read (damaged in a
-    /// crash) holds no record: `f` gets `None`.
-    fn with_accounts<T>(
-        &self,
-        f: impl FnOnce(Option<&rusqlite::Connection>) -> Result<T>,
-    ) -> Result<T> {
-        let mut slot = self.accounts.borrow_mut();
-        if slot.is_none() {
-            *slot = self.open_accounts()?;
-        }
-        f(slot.as_ref())
-    }
-
-    fn open_accounts(&self) -> Result<Option<rusqlite::Connection>> {
+    /// The accounts' records, in the store's folder (made, 0700, when `make`).
+    fn accounts(&self, make: bool) -> Result<Option<HostAccounts<'_>>> {
         let dir = self.store_dir();
-        let path = dir.join("accounts.db");
         if !dir.exists() {
+            if !make {
+                return Ok(None);
+            }
             fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
@@ -202,43 +184,7 @@ impl Positions {
                 .map_err(|e| key_error(format!("cannot make {}: {e}", dir.display())))?;
         }
         check_dir(&dir)?;
-        for suffix in ["", "-wal", "-shm"] {
-            let mut p = path.as_os_str().to_owned();
-            p.push(suffix);
-            let p = PathBuf::from(p);
-            match files::open_for_check(&p, true) {
-                Ok(Some(f)) => files::check_private_file(&f, &p, "this host's record", false)
-                    .map_err(key_error)?,
-                Ok(None) => {}
-                Err(e) => {
-                    return Err(key_error(format!(
-                        "cannot read this host's record {} (a symbolic link is refused): {e}",
-                        p.display()
-                    )));
-                }
-            }
-        }
-        let opened = (|| -> rusqlite::Result<rusqlite::Connection> {
-            let conn = rusqlite::Connection::open_with_flags(
-                &path,
-                rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
-                    | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
-                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
-                    | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
-            )?;
-            conn.busy_timeout(std::time::Duration::from_millis(500))?;
-            conn.execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;
-                 CREATE TABLE IF NOT EXISTS accounts (
-                     key  BLOB PRIMARY KEY,
-                     seq  INTEGER NOT NULL,
-                     hash BLOB NOT NULL,
-                     mac  TEXT NOT NULL
-                 ) WITHOUT ROWID;",
-            )?;
-            Ok(conn)
-        })();
-        Ok(opened.ok())
+        Ok(Some(HostAccounts::new(&dir, &self.key, &self.store_id)))
     }
 
     fn mac(&self, kind: &str, name: &str, fields: &[&str]) -> String {
@@ -354,83 +300,38 @@ impl Positions {
         )
     }
 
+    /// The key of `account`'s record.
+    pub fn account_key(&self, account: &str) -> Key {
+        host_accounts::account_key(&self.key, account)
+    }
+
     /// The newest event of `account` this host has seen.
     pub fn account(&self, account: &str) -> Result<Option<Position>> {
-        self.with_accounts(|conn| {
-            let Some(conn) = conn else { return Ok(None) };
-            let row = conn
-                .prepare_cached("SELECT seq, hash, mac FROM accounts WHERE key = ?1")
-                .and_then(|mut s| {
-                    use rusqlite::OptionalExtension;
-                    s.query_row([Self::account_key(account)], |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, Vec<u8>>(1)?,
-                            r.get::<_, String>(2)?,
-                        ))
-                    })
-                    .optional()
-                });
-            let Ok(Some((seq, hash, mac))) = row else {
-                return Ok(None);
-            };
-            let expected = self.mac(
-                "account",
-                account,
-                &[&seq.to_string(), &data_encoding::HEXLOWER.encode(&hash)],
-            );
-            // A record that does not carry its MAC counts as absent (see read_record).
-            let ok: bool =
-                subtle::ConstantTimeEq::ct_eq(mac.as_bytes(), expected.as_bytes()).into();
-            Ok(ok.then_some(Position { seq, hash }))
-        })
+        match self.accounts(false)? {
+            Some(a) => a.get(account),
+            None => Ok(None),
+        }
     }
 
     /// Records the newest event seen of each account, each only if it is newer than
     /// what is recorded already (another process of this host may have been quicker).
-    pub fn save_accounts(&self, seen: &[(String, Position)]) -> Result<()> {
+    pub fn save_accounts(&self, seen: &HashMap<Key, Seen>) -> Result<()> {
         if seen.is_empty() {
             return Ok(());
         }
-        self.with_accounts(|conn| {
-            let Some(conn) = conn else { return Ok(()) };
-            let _ = (|| -> rusqlite::Result<()> {
-                let tx = conn.unchecked_transaction()?;
-                {
-                    let mut upsert = tx.prepare_cached(
-                        "INSERT INTO accounts (key, seq, hash, mac) VALUES (?1, ?2, ?3, ?4) \
-                         ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, \
-                             hash = excluded.hash, mac = excluded.mac \
-                         WHERE excluded.seq > accounts.seq",
-                    )?;
-                    for (account, at) in seen {
-                        let hash = data_encoding::HEXLOWER.encode(&at.hash);
-                        let mac = self.mac("account", account, &[&at.seq.to_string(), &hash]);
-                        upsert.execute(rusqlite::params![
-                            Self::account_key(account),
-                            at.seq,
-                            at.hash,
-                            mac
-                        ])?;
-                    }
-                }
-                tx.commit()
-            })();
-            Ok(())
-        })
+        match self.accounts(true)? {
+            Some(a) => a.save(seen),
+            None => Ok(()),
+        }
     }
 
     /// Forgets every account's record (a restore was accepted: they describe a
     /// history the store no longer has).
     pub fn forget_accounts(&self) -> Result<()> {
-        self.with_accounts(|conn| {
-            if let Some(conn) = conn {
-                conn.execute_batch("DELETE FROM accounts").map_err(|e| {
-                    key_error(format!("cannot clear this host's records of accounts: {e}"))
-                })?;
-            }
-            Ok(())
-        })
+        match self.accounts(false)? {
+            Some(a) => a.clear(),
+            None => Ok(()),
+        }
     }
 }
 

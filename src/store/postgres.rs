@@ -899,7 +899,13 @@ impl Tx for PgTx<'_> {
         }
     }
 
-    fn insert_totp(&mut self, t: &Totp, sealed: &[u8], mac: &[u8]) -> Result<Insert> {
+    fn insert_totp(
+        &mut self,
+        t: &Totp,
+        sealed: &[u8],
+        mac: &[u8],
+        skeleton: &str,
+    ) -> Result<Insert> {
         // One round trip: the look-alike lookup and the insert see one snapshot, taken
         // after this transaction got the log's lock, which every writer takes first.
         let row = self
@@ -934,7 +940,7 @@ impl Tx for PgTx<'_> {
                     &t.created_at,
                     &t.updated_at,
                     &mac,
-                    &crate::names::skeleton(&t.account),
+                    &skeleton,
                 ],
             )?
             .ok_or_else(|| store_err("no answer to an insert".into()))?;

@@ -21,6 +21,7 @@ use anyhow::Result;
 
 use super::Tx;
 use super::events;
+use super::host_accounts::{Key, Seen};
 use super::position::{self, Binding, LogPosition, Position, Positions};
 use crate::error::integrity_error;
 use crate::integrity::{Anchors, Keys};
@@ -195,8 +196,9 @@ pub struct Host {
     /// Whether this host's account records describe a history the store no longer
     /// has (a restore honoured or accepted now).
     forget: bool,
-    /// The newest event of each account this session served.
-    served: RefCell<HashMap<String, Position>>,
+    /// The newest event of each account this session served, by its record's key
+    /// (only when this host keeps records).
+    served: RefCell<HashMap<Key, Seen>>,
     /// Whether the place's record must be written.
     bind: bool,
 }
@@ -318,9 +320,7 @@ impl Host {
         last: &Position,
         path: &Path,
     ) -> Result<()> {
-        self.served
-            .borrow_mut()
-            .insert(account.to_string(), last.clone());
+        self.serve(account, last);
         let Some(positions) = &self.positions else {
             return Ok(());
         };
@@ -387,9 +387,7 @@ impl Host {
                     format!("this host saw its history reach event #{}", s.seq),
                 )),
                 _ => {
-                    self.served
-                        .borrow_mut()
-                        .insert(account.to_string(), Position { seq: e.seq, hash });
+                    self.serve(account, &Position { seq: e.seq, hash });
                     Ok(())
                 }
             },
@@ -405,7 +403,21 @@ impl Host {
 
     /// Records that this session appended event `at` about `account`.
     pub fn appended(&self, account: &str, at: Position) {
-        self.served.borrow_mut().insert(account.to_string(), at);
+        self.serve(account, &at);
+    }
+
+    /// Notes `at` as the newest event of `account` this session saw.
+    fn serve(&self, account: &str, at: &Position) {
+        let (Some(positions), Ok(hash)) = (&self.positions, at.hash.as_slice().try_into()) else {
+            return;
+        };
+        let mut served = self.served.borrow_mut();
+        let seen = served
+            .entry(positions.account_key(account))
+            .or_insert((at.seq, hash));
+        if at.seq >= seen.0 {
+            *seen = (at.seq, hash);
+        }
     }
 
     /// After the commit: this host's records move on to what the session saw and
@@ -427,13 +439,7 @@ impl Host {
                     restore: anchors.restore,
                 })?;
             }
-            let served: Vec<(String, Position)> = self
-                .served
-                .borrow()
-                .iter()
-                .map(|(a, p)| (a.clone(), p.clone()))
-                .collect();
-            positions.save_accounts(&served)?;
+            positions.save_accounts(&self.served.borrow())?;
             if self.bind || self.forget {
                 positions.bind(head.as_ref().is_some_and(|h| h.seq > 0))?;
             }

@@ -408,7 +408,8 @@ impl<'s> Session<'s> {
     pub fn insert(&mut self, e: &mut Enrollment, secret: &[u8]) -> Result<bool> {
         let sealed = self.vault.seal(&e.totp, secret)?;
         let mac = self.keys.totp_mac(&e.digest());
-        let inserted = match self.tx().insert_totp(&e.totp, &sealed, &mac)? {
+        let skeleton = crate::names::skeleton(&e.totp.account);
+        let inserted = match self.tx().insert_totp(&e.totp, &sealed, &mac, &skeleton)? {
             Insert::Inserted => true,
             Insert::Taken => false,
             Insert::LooksLike(other) => {
@@ -420,10 +421,15 @@ impl<'s> Session<'s> {
                 .replace_backup_codes(&e.totp.id, &e.backup_hashes)?;
         }
         e.totp.mac = Some(mac.to_vec());
-        e.sealed = Some(sealed);
         if inserted {
-            self.wrote(e)?;
+            self.written.borrow_mut().enrollment_as(
+                &e.totp,
+                &e.backup_hashes,
+                Some(&sealed),
+                &skeleton,
+            );
         }
+        e.sealed = Some(sealed);
         Ok(inserted)
     }
 

@@ -970,12 +970,17 @@ impl Tx for SqliteTx<'_> {
         self.ok(r)
     }
 
-    fn insert_totp(&mut self, t: &Totp, sealed: &[u8], mac: &[u8]) -> Result<Insert> {
-        let skeleton = crate::names::skeleton(&t.account);
-        if let Some(other) = self.account_like(&skeleton, &t.account)? {
+    fn insert_totp(
+        &mut self,
+        t: &Totp,
+        sealed: &[u8],
+        mac: &[u8],
+        skeleton: &str,
+    ) -> Result<Insert> {
+        if let Some(other) = self.account_like(skeleton, &t.account)? {
             return Ok(Insert::LooksLike(other));
         }
-        Ok(if self.insert_row(t, sealed, mac, &skeleton)? {
+        Ok(if self.insert_row(t, sealed, mac, skeleton)? {
             Insert::Inserted
         } else {
             Insert::Taken
