@@ -33,10 +33,12 @@ pub fn run(args: &ListArgs, ctx: &Ctx) -> Result<Exit> {
     if out.json {
         // Streamed: each row is serialised from the borrowed SQLite row into a large
         // buffer on the locked stdout, however large the store.
+        // The transaction first: a store refused prints its error alone.
+        let mut tx = store.read()?;
         let mut w = BufWriter::with_capacity(1 << 16, io::stdout().lock());
         w.write_all(b"[")?;
         let mut first = true;
-        store.read()?.for_each_totp_ref(&filter, &mut |t| {
+        tx.for_each_totp_ref(&filter, &mut |t| {
             if !first {
                 w.write_all(b",")?;
             }

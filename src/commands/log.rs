@@ -243,11 +243,13 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
         events: args.event.clone(),
         limit: args.limit,
     };
+    // The transaction first: a store refused prints its error alone.
+    let mut tx = store.read()?;
     let mut w = out.stdout();
     if out.json {
         w.write_all(b"[")?;
         let mut first = true;
-        store.read()?.for_each_event(&filter, &mut |e| {
+        tx.for_each_event(&filter, &mut |e| {
             if !first {
                 w.write_all(b",")?;
             }
@@ -259,7 +261,6 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
         w.flush()?;
         return Ok(Exit::Success);
     }
-    let mut tx = store.read()?;
     let mut account_width = width("ACCOUNT");
     let mut event_width = width("EVENT");
     let mut actor_width = width("BY");

@@ -61,9 +61,29 @@ fn kind(meta: &Metadata) -> &'static str {
     }
 }
 
-/// The effective user id of this process.
+/// The effective user id of this process (asked once: totpctl never changes it).
 pub fn euid() -> u32 {
-    nix::unistd::geteuid().as_raw()
+    static EUID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *EUID.get_or_init(|| nix::unistd::geteuid().as_raw())
+}
+
+/// Directories this process has checked already, as a directory above another
+/// (`false`) or as the one files are made in (`true`): a command checks the store's,
+/// the key file's and the state's, which share most of their chain, and a verify
+/// should not inspect `/` five times.
+static CHECKED: std::sync::Mutex<Vec<(PathBuf, bool)>> = std::sync::Mutex::new(Vec::new());
+
+fn checked_already(dir: &Path, own: bool) -> bool {
+    CHECKED
+        .lock()
+        .map(|c| c.iter().any(|(d, o)| d == dir && (*o || !own)))
+        .unwrap_or(false)
+}
+
+fn remember_checked(dir: &Path, own: bool) {
+    if let Ok(mut c) = CHECKED.lock() {
+        c.push((dir.to_path_buf(), own));
+    }
 }
 
 /// Checks an opened file: a regular file owned by the effective user (or root),
@@ -135,9 +155,12 @@ pub fn check_dir_chain(dir: &Path, what: &str, own: bool) -> Result<(), String> 
         if matches!(c, Component::CurDir) {
             continue;
         }
+        let last = i + 1 == components.len();
+        if checked_already(&at, own && last) {
+            continue;
+        }
         let meta = std::fs::symlink_metadata(&at)
             .map_err(|e| format!("cannot inspect {}: {e}", at.display()))?;
-        let last = i + 1 == components.len();
         let name = if last {
             what.to_string()
         } else {
@@ -156,6 +179,7 @@ pub fn check_dir_chain(dir: &Path, what: &str, own: bool) -> Result<(), String> 
         let sticky = meta.mode() & 0o1000 != 0;
         let forbidden = if sticky && !(own && last) { 0 } else { 0o022 };
         check_owner_and_mode(&meta, &at, &name, forbidden)?;
+        remember_checked(&at, forbidden != 0);
     }
     Ok(())
 }

@@ -155,9 +155,9 @@ impl Sqlite {
                 crate::output::sanitize(&mode)
             )));
         }
-        // The schema is checked before a migration runs on it, as well as in every
-        // transaction after: a trigger must not fire during a migration either.
-        self.check_schema(version)?;
+        // The schema is checked in every transaction (see `begin`), and by a migration
+        // under its lock before it runs: a trigger must not fire during a migration
+        // either. Nothing is read before then.
         if version < schema::VERSION {
             self.migrate()?;
         }
@@ -593,6 +593,26 @@ fn totp_from_row(r: &Row<'_>) -> rusqlite::Result<Totp> {
 /// The columns of an enrollment a write session loads: [`TOTP_COLUMNS`] with the
 /// sealed secret where the count of live backup codes was (the session counts the
 /// hashes it loads anyway, and so compiles no subquery).
+/// Every backup code of an enrollment, with when it was used.
+const BACKUP_CODES_OF: &str = "SELECT hash, used_at FROM backup_codes WHERE totp_id = ?1";
+
+/// The newest change of the settings and the newest accepted restore, each through
+/// its partial index (the literals let the planner use them).
+macro_rules! anchors_sql {
+    () => {
+        "(SELECT coalesce(max(seq), 0) FROM events WHERE event = 'config_changed'), \
+         (SELECT coalesce(max(seq), 0) FROM events WHERE event = 'restore_accepted')"
+    };
+}
+
+/// The log's head with the anchors: one statement serves `head` and `anchors`, which a
+/// write session both reads. No row when there is no head.
+const HEAD_AND_ANCHORS: &str = concat!(
+    "SELECT seq, hash, mac, ",
+    anchors_sql!(),
+    " FROM log_head WHERE id = 1"
+);
+
 const SEALED_COLUMNS: &str = "t.id, t.account, t.issuer, t.algorithm, t.digits, t.period, \
      t.verified, t.last_step, t.last_used_at, t.failed_attempts, t.locked_until, \
      t.created_at, t.updated_at, t.secret, t.mac";
@@ -906,10 +926,7 @@ impl Tx for SqliteTx<'_> {
                 "SELECT {SEALED_COLUMNS}, t.skeleton FROM totps t WHERE t.id = ?1"
             ))
             .map_err(err)?;
-        let mut codes = self
-            .tx
-            .prepare_cached("SELECT hash, used_at FROM backup_codes WHERE totp_id = ?1")
-            .map_err(err)?;
+        let mut codes = self.tx.prepare_cached(BACKUP_CODES_OF).map_err(err)?;
         for id in ids {
             let Some((mut totp, sealed, skeleton)) = row
                 .query_row([id], |r| {
@@ -1042,10 +1059,24 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn backup_code_hashes(&mut self, id: &str) -> Result<Vec<Vec<u8>>> {
+        // The statement the read-back uses (`stored_states`): one statement compiled,
+        // not two, in a command that reads an enrollment and writes it.
         let r = self
             .tx
-            .prepare_cached("SELECT hash FROM backup_codes WHERE totp_id = ?1 AND used_at IS NULL")
-            .and_then(|mut s| s.query_map([id], |r| r.get(0))?.collect());
+            .prepare_cached(BACKUP_CODES_OF)
+            .and_then(|mut s| {
+                s.query_map([id], |r| {
+                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<String>>(1)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map(|codes| {
+                codes
+                    .into_iter()
+                    .filter(|(_, used)| used.is_none())
+                    .map(|(hash, _)| hash)
+                    .collect()
+            });
         self.ok(r)
     }
 
@@ -1176,19 +1207,16 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn head(&mut self) -> Result<Option<Head>> {
-        let r = self
-            .tx
-            .prepare_cached("SELECT seq, hash, mac FROM log_head WHERE id = 1")
-            .and_then(|mut s| {
-                s.query_row([], |r| {
-                    Ok(Head {
-                        seq: r.get(0)?,
-                        hash: r.get(1)?,
-                        mac: r.get(2)?,
-                    })
+        let r = self.tx.prepare_cached(HEAD_AND_ANCHORS).and_then(|mut s| {
+            s.query_row([], |r| {
+                Ok(Head {
+                    seq: r.get(0)?,
+                    hash: r.get(1)?,
+                    mac: r.get(2)?,
                 })
-                .optional()
-            });
+            })
+            .optional()
+        });
         self.ok(r)
     }
 
@@ -1362,23 +1390,24 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn anchors(&mut self) -> Result<crate::integrity::Anchors> {
-        // Each through its partial index: the literals let the planner use them.
-        let r = self
+        let anchors = |r: &Row<'_>, at: usize| {
+            Ok(crate::integrity::Anchors {
+                config: r.get(at)?,
+                restore: r.get(at + 1)?,
+            })
+        };
+        let with_head = self
             .tx
-            .prepare_cached(
-                "SELECT (SELECT coalesce(max(seq), 0) FROM events \
-                         WHERE event = 'config_changed'), \
-                        (SELECT coalesce(max(seq), 0) FROM events \
-                         WHERE event = 'restore_accepted')",
-            )
-            .and_then(|mut s| {
-                s.query_row([], |r| {
-                    Ok(crate::integrity::Anchors {
-                        config: r.get(0)?,
-                        restore: r.get(1)?,
-                    })
-                })
-            });
+            .prepare_cached(HEAD_AND_ANCHORS)
+            .and_then(|mut s| s.query_row([], |r| anchors(r, 3)).optional());
+        // A store with no head yet (or one whose head was deleted): on their own.
+        let r = match with_head {
+            Ok(None) => self
+                .tx
+                .prepare_cached(concat!("SELECT ", anchors_sql!()))
+                .and_then(|mut s| s.query_row([], |r| anchors(r, 0))),
+            other => other.map(|a| a.expect("matched")),
+        };
         self.ok(r)
     }
 

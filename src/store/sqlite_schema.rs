@@ -193,8 +193,24 @@ pub fn objects(conn: &Connection) -> rusqlite::Result<Vec<SchemaObject>> {
         .collect()
 }
 
+/// `sql` with every run of white space made one space, and none at either end. Every
+/// transaction runs this over the whole schema: one pass, one allocation.
 fn normal(sql: &str) -> String {
-    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+    // SQLite's white space is ASCII's; other bytes (UTF-8 included) are kept as they are.
+    let mut out = Vec::with_capacity(sql.len());
+    let mut space = false;
+    for &b in sql.as_bytes() {
+        if b.is_ascii_whitespace() {
+            space = !out.is_empty();
+        } else {
+            if space {
+                out.push(b' ');
+                space = false;
+            }
+            out.push(b);
+        }
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// A digest of a schema's objects: what a store of a version must have, exactly.
