@@ -33,8 +33,9 @@ Examples:
 /// totpctl enrolls accounts (a fresh secret, an otpauth:// URI and a QR code, shown
 /// once), verifies the codes people type (TOTP and single-use backup codes, with
 /// replay protection and lockout), lists enrollments for audit without ever showing a
-/// secret, and keeps a hash-chained audit log, all in one local SQLite store whose
-/// secrets are sealed with a key kept apart from it.
+/// secret, and keeps a keyed, hash-chained audit log. The store is a local SQLite
+/// file, or one PostgreSQL database shared by many hosts; its secrets are sealed with
+/// a key kept apart from it.
 #[derive(Debug, Parser)]
 #[command(name = "totpctl", version, after_long_help = TOP_AFTER_HELP)]
 #[command(propagate_version = true, max_term_width = 100)]
@@ -106,22 +107,40 @@ pub enum ColorChoice {
 }
 
 #[derive(Debug, Subcommand)]
+// Each subcommand's arguments are built only when that subcommand runs (`defer`), which
+// keeps every command's start-up short; so the one line each has in `totpctl --help` is
+// given here, on its variant (tests/help.rs holds it to its own help's first line).
 #[command(defer = true)]
 pub enum Command {
+    /// Enroll an account: a fresh secret, its otpauth:// URI and a QR code, shown once
     Enroll(EnrollArgs),
+    /// Check a TOTP code or a backup code for an account
     Verify(VerifyArgs),
+    /// List enrollments for audit; never shows a secret, URI or backup code
     List(ListArgs),
+    /// Show one enrollment: the fields of `list`, never a secret
     Show(ShowArgs),
+    /// Replace an account's backup codes with a fresh set, printed once
     BackupCodes(BackupCodesArgs),
+    /// Delete an account's TOTP and its backup codes
     Remove(RemoveArgs),
+    /// Clear an account's lockout and its count of rejected codes
     Unlock(UnlockArgs),
+    /// Show or change the store's settings
     Config(ConfigArgs),
+    /// Show the store's append-only, hash-chained audit trail
     Log(LogArgs),
+    /// Enroll existing secrets in bulk from otpauth:// URIs, one a line
     Import(ImportArgs),
+    /// Replace the key that seals the store's secrets, without losing any enrollment
     Rekey(RekeyArgs),
+    /// Show where the store and its key are, the schema version and the counts
     Info(InfoArgs),
+    /// Copy the whole store into a new one, in either engine
     Copy(CopyArgs),
+    /// Authenticate a version 1 store: give every row, setting and event its MAC
     Upgrade(UpgradeArgs),
+    /// Print a shell completion script
     Completions(CompletionsArgs),
 }
 

@@ -472,8 +472,12 @@ impl GaFile {
             match option {
                 GaOption::TotpAuth => {}
                 GaOption::WindowSize(n) => {
-                    // The module accepts codes from (n-1)/2 steps back to n/2 ahead.
+                    // The module accepts codes from (n-1)/2 steps back to n/2 ahead; the
+                    // same window as the store's loses nothing.
                     let (back, ahead) = ((n - 1) / 2, n / 2);
+                    if back == policy.window && ahead == policy.window {
+                        continue;
+                    }
                     note(
                         format!("WINDOW_SIZE {n}"),
                         format!(
@@ -482,24 +486,14 @@ impl GaFile {
                         ),
                     );
                 }
-                GaOption::DisallowReuse { used_steps } => note(
-                    "DISALLOW_REUSE".to_string(),
-                    if used_steps.is_empty() {
-                        "totpctl always refuses a code that was already used".to_string()
-                    } else {
-                        "totpctl always refuses a code that was already used; the codes \
-                         listed as used lately stay refused"
-                            .to_string()
-                    },
-                ),
+                // What totpctl always does, and the steps used lately stay refused (see
+                // `replay_watermark`): nothing is lost.
+                GaOption::DisallowReuse { .. } => {}
                 GaOption::RateLimit { attempts, seconds } => note(
                     format!("RATE_LIMIT {attempts} {seconds}"),
                     format!("no limit on logins per {seconds} seconds; {lockout}"),
                 ),
-                GaOption::StepSize(s) if *s != 30 => note(
-                    format!("STEP_SIZE {s}"),
-                    format!("kept as the enrollment's period: its codes change every {s} seconds"),
-                ),
+                // Kept: the enrollment's period.
                 GaOption::StepSize(_) => {}
                 GaOption::TimeSkew(0) => {}
                 GaOption::TimeSkew(skew) => note(
@@ -578,10 +572,16 @@ mod tests {
         };
         let notes = f.not_carried_over(&policy);
         let names: Vec<&str> = notes.iter().map(|n| n.option.as_str()).collect();
-        assert_eq!(
-            names,
-            ["RATE_LIMIT 3 30", "WINDOW_SIZE 3", "DISALLOW_REUSE"]
-        );
+        // WINDOW_SIZE 3 is the store's window of 1, and DISALLOW_REUSE what totpctl
+        // always does: neither is lost.
+        assert_eq!(names, ["RATE_LIMIT 3 30"]);
+        let wider = Policy {
+            window: 2,
+            ..policy
+        };
+        let notes = f.not_carried_over(&wider);
+        let names: Vec<&str> = notes.iter().map(|n| n.option.as_str()).collect();
+        assert_eq!(names, ["RATE_LIMIT 3 30", "WINDOW_SIZE 3"]);
     }
 
     #[test]
@@ -616,7 +616,7 @@ mod tests {
     }
 
     #[test]
-    fn a_step_size_is_kept_and_noted() {
+    fn a_step_size_is_kept_not_listed_as_lost() {
         let f = parse(&file("\" STEP_SIZE 60\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n")).unwrap();
         assert_eq!(f.params.period, 60);
         let policy = Policy {
@@ -626,7 +626,10 @@ mod tests {
             store_arg: None,
         };
         let notes = f.not_carried_over(&policy);
-        assert_eq!(notes.len(), 2);
-        assert!(notes[0].option == "STEP_SIZE 60" && notes[0].instead.contains("60 seconds"));
+        assert!(
+            notes.is_empty(),
+            "{:?}",
+            notes.iter().map(|n| &n.option).collect::<Vec<_>>()
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! totpctl: the server side of authenticator-app two-factor authentication, as a
-//! command-line program on a local SQLite store.
+//! command-line program on a local SQLite store or a shared PostgreSQL database.
 
 pub mod backup_codes;
 pub mod cli;

@@ -171,12 +171,17 @@ pub fn normalize_code(input: &str) -> String {
 }
 
 /// Characters escaped in the label and query values of an otpauth URI.
+/// What is escaped in the label: everything but the unreserved characters, `@` and
+/// parentheses, which every app reads as they are (`+`, `=` and `&` stay escaped: a
+/// parser that decodes a label as a form would misread them).
 const URI_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
     .remove(b'~')
-    .remove(b'@');
+    .remove(b'@')
+    .remove(b'(')
+    .remove(b')');
 
 /// Builds the Key URI Format URI that authenticator apps read. Parameters equal to the
 /// format's defaults (SHA1, 6 digits, 30 seconds) are left out, as
@@ -184,10 +189,13 @@ const URI_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
 pub fn build_uri(params: &Params, issuer: &str, account: &str, secret_b32: &str) -> String {
     let issuer_enc = utf8_percent_encode(issuer, URI_ESCAPE).to_string();
     let account_enc = utf8_percent_encode(account, URI_ESCAPE);
+    // The issuer once, as the label's prefix, which every authenticator app reads
+    // (older ones read only that); the `issuer` parameter would repeat it and make
+    // the QR code a size larger.
     let mut uri = if issuer.is_empty() {
         format!("otpauth://totp/{account_enc}?secret={secret_b32}")
     } else {
-        format!("otpauth://totp/{issuer_enc}:{account_enc}?secret={secret_b32}&issuer={issuer_enc}")
+        format!("otpauth://totp/{issuer_enc}:{account_enc}?secret={secret_b32}")
     };
     if params.algorithm != Algorithm::Sha1 {
         uri.push_str(&format!("&algorithm={}", params.algorithm));

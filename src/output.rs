@@ -20,9 +20,27 @@ pub struct Output {
     /// The width of the terminal in columns: stdout's terminal, else `COLUMNS`; None
     /// when neither says.
     pub columns: Option<usize>,
+    /// The height of the terminal in lines: stdout's terminal, else `LINES`.
+    pub lines: Option<usize>,
 }
 
 impl Output {
+    /// Announces a store (and key file) a command just made: where they are, and that
+    /// the key file needs a backup of its own.
+    pub fn new_store(&self, w: &mut dyn Write, store: &Path, key: Option<&Path>) -> io::Result<()> {
+        writeln!(w)?;
+        writeln!(w, "New store: {}", sanitize(&store.display().to_string()))?;
+        if let Some(key) = key {
+            writeln!(w, "New key file: {}", sanitize(&key.display().to_string()))?;
+            writeln!(
+                w,
+                "{} Back up the key file, apart from the store: no code verifies without it.",
+                self.yellow("Note:")
+            )?;
+        }
+        Ok(())
+    }
+
     pub fn new(json: bool, choice: crate::cli::ColorChoice) -> Output {
         let tty = io::stdout().is_terminal();
         let color = !json
@@ -33,19 +51,23 @@ impl Output {
                     tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 }
             };
-        let columns = terminal_size::terminal_size_of(io::stdout())
+        let size = terminal_size::terminal_size_of(io::stdout());
+        let env = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|c| c.trim().parse::<usize>().ok())
+                .filter(|&c| c > 0)
+        };
+        let columns = size
             .map(|(w, _)| usize::from(w.0))
-            .or_else(|| {
-                std::env::var("COLUMNS")
-                    .ok()
-                    .and_then(|c| c.trim().parse::<usize>().ok())
-                    .filter(|&c| c > 0)
-            });
+            .or_else(|| env("COLUMNS"));
+        let lines = size.map(|(_, h)| usize::from(h.0)).or_else(|| env("LINES"));
         Output {
             json,
             color,
             tty,
             columns,
+            lines,
         }
     }
 
@@ -260,6 +282,16 @@ impl TotpView {
 }
 
 /// An RFC 3339 timestamp as people read it, to the second: `2026-11-26 12:30:05 UTC`.
+/// Prints `totpctl: warning: MESSAGE` on stderr (a warning that cannot be printed is
+/// not an error of its own).
+pub fn warn(message: &str) {
+    let _ = writeln!(
+        io::stderr().lock(),
+        "totpctl: warning: {}",
+        sanitize(message)
+    );
+}
+
 pub fn human_time(rfc3339: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(rfc3339) {
         Ok(t) => t
@@ -292,7 +324,7 @@ pub fn shell_word(text: &str) -> String {
 /// when `store` is given (the store is not the default one), then `words`, each
 /// quoted when it needs it. Placeholders such as `ACCOUNT` pass through unquoted.
 pub fn command_line(store: Option<&Path>, words: &[&str]) -> String {
-    let mut line = String::from("totpctl");
+    let mut line = program().to_string();
     if let Some(store) = store {
         line.push_str(" --store ");
         line.push_str(&shell_word(&store.to_string_lossy()));
@@ -302,6 +334,35 @@ pub fn command_line(store: Option<&Path>, words: &[&str]) -> String {
         line.push_str(&shell_word(word));
     }
     line
+}
+
+/// This program as a command line can name it: `totpctl` when that is what the shell
+/// finds on PATH, else the path of this executable (run through `cargo run`, or from a
+/// build directory), so that a suggested command works as it is pasted.
+fn program() -> &'static str {
+    static PROGRAM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PROGRAM.get_or_init(|| {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(me) = std::env::current_exe() else {
+            return "totpctl".into();
+        };
+        let same = |p: &Path| match (std::fs::metadata(p), std::fs::metadata(&me)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        };
+        let on_path = std::env::var_os("PATH")
+            .map(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|dir| dir.join("totpctl"))
+                    .find(|p| p.is_file())
+            })
+            .unwrap_or(None);
+        match on_path {
+            Some(found) if same(&found) => "totpctl".into(),
+            // Another totpctl first on PATH, or none: this one, by its path.
+            _ => shell_word(&me.to_string_lossy()),
+        }
+    })
 }
 
 /// `1 enrollment`, `2 enrollments`: a count and a noun that takes an `s`.

@@ -1,6 +1,13 @@
 //! QR codes of otpauth:// URIs: drawn in a terminal with Unicode half blocks, or
-//! written as a PNG or SVG image. All include the four-module quiet zone that
-//! scanners need.
+//! written as a PNG or SVG image.
+//!
+//! The terminal drawing is as small as phone scanners read reliably, so that it fits
+//! an 80×24 terminal with the README's own examples: error correction L (the URI is
+//! shown once, on a screen, not printed on paper that wears), the issuer once and no
+//! default parameter in the URI (src/otp.rs), the segments in the most compact modes
+//! the data allows (the `qrcode` crate's optimal segmentation: the base32 secret is
+//! alphanumeric), and a two-module quiet zone drawn light. An image keeps level M and
+//! the four-module quiet zone the standard asks for: it has room.
 
 use std::io::Write;
 use std::path::Path;
@@ -10,14 +17,12 @@ use qrcode::{Color, EcLevel, QrCode};
 
 use crate::error::invalid;
 
-/// Modules of quiet zone around the symbol.
+/// Modules of quiet zone around the symbol in an image.
 const QUIET: usize = 4;
+/// Modules of quiet zone around the symbol on a terminal, drawn in light blocks.
+const TERMINAL_QUIET: usize = 2;
 /// Pixels per module in a PNG.
 const PNG_SCALE: usize = 8;
-
-fn encode(data: &str) -> Result<QrCode> {
-    encode_at(data, EcLevel::M)
-}
 
 fn encode_at(data: &str, level: EcLevel) -> Result<QrCode> {
     QrCode::with_error_correction_level(data.as_bytes(), level)
@@ -29,38 +34,43 @@ fn encode_at(data: &str, level: EcLevel) -> Result<QrCode> {
 pub enum Drawing {
     /// The drawing, one line per two rows of modules.
     Drawn(String),
-    /// The smallest drawing needs this many columns, more than the terminal has.
-    TooWide { needs: usize },
+    /// The drawing needs this many columns and lines, more than the terminal has.
+    TooBig { columns: usize, lines: usize },
 }
 
-/// Draws the code for a terminal of `columns` columns (None: unknown, draw anyway),
-/// quiet zone included, two modules per character cell. Error correction M is
-/// preferred; when that is too wide, the smaller symbol of level L. Light modules are
-/// drawn as blocks and dark ones left blank. With `color`, every line is painted
-/// white on black, so the code reads right on any terminal theme; without it, it
-/// reads right on the usual light-on-dark terminal.
-pub fn terminal(data: &str, color: bool, columns: Option<usize>) -> Result<Drawing> {
-    let mut needs = usize::MAX;
-    for level in [EcLevel::M, EcLevel::L] {
-        let code = encode_at(data, level)?;
-        let width = code.width() + 2 * QUIET;
-        if columns.is_none_or(|c| width <= c) {
-            return Ok(Drawing::Drawn(draw(&modules(&code), color)));
-        }
-        needs = needs.min(width);
+/// The size of a terminal: columns and lines (`None`: unknown).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Screen {
+    pub columns: Option<usize>,
+    pub lines: Option<usize>,
+}
+
+/// Draws the code for a terminal of `screen`'s size (unknown: draw anyway), quiet zone
+/// included, two modules per character cell, leaving one line free for the prompt
+/// that follows it. Light modules are drawn as blocks and dark ones left blank. With
+/// `color`, every line is painted white on black, so the code reads right on any
+/// terminal theme; without it, it reads right on the usual light-on-dark terminal.
+pub fn terminal(data: &str, color: bool, screen: Screen) -> Result<Drawing> {
+    let code = encode_at(data, EcLevel::L)?;
+    let side = code.width() + 2 * TERMINAL_QUIET;
+    let (columns, lines) = (side, side.div_ceil(2));
+    let fits_width = screen.columns.is_none_or(|c| columns <= c);
+    let fits_height = screen.lines.is_none_or(|l| lines < l);
+    if fits_width && fits_height {
+        return Ok(Drawing::Drawn(draw(&modules(&code, TERMINAL_QUIET), color)));
     }
-    Ok(Drawing::TooWide { needs })
+    Ok(Drawing::TooBig { columns, lines })
 }
 
-/// The code as rows of booleans (true = dark), quiet zone included.
-fn modules(code: &QrCode) -> Vec<Vec<bool>> {
+/// The code as rows of booleans (true = dark), with `quiet` modules around it.
+fn modules(code: &QrCode, quiet: usize) -> Vec<Vec<bool>> {
     let w = code.width();
     let colors = code.to_colors();
-    let size = w + 2 * QUIET;
+    let size = w + 2 * quiet;
     let mut rows = vec![vec![false; size]; size];
     for y in 0..w {
         for x in 0..w {
-            rows[y + QUIET][x + QUIET] = colors[y * w + x] == Color::Dark;
+            rows[y + quiet][x + quiet] = colors[y * w + x] == Color::Dark;
         }
     }
     rows
@@ -119,7 +129,7 @@ impl ImageFormat {
 
 /// Renders the code as an image file's bytes.
 pub fn image(data: &str, format: ImageFormat) -> Result<Vec<u8>> {
-    let code = encode(data)?;
+    let code = encode_at(data, EcLevel::M)?;
     match format {
         ImageFormat::Svg => Ok(code
             .render::<qrcode::render::svg::Color<'_>>()
@@ -127,7 +137,7 @@ pub fn image(data: &str, format: ImageFormat) -> Result<Vec<u8>> {
             .min_dimensions(256, 256)
             .build()
             .into_bytes()),
-        ImageFormat::Png => png(&modules(&code)),
+        ImageFormat::Png => png(&modules(&code, QUIET)),
     }
 }
 
@@ -192,8 +202,9 @@ pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged> {
 impl Staged {
     pub fn commit(self) -> Result<()> {
         let path = self.path;
+        // Never over a file that appeared since the command checked.
         self.tmp
-            .persist(&path)
+            .persist_noclobber(&path)
             .map(|_| ())
             .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(())

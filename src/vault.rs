@@ -153,7 +153,18 @@ impl Vault {
     /// if it does not exist yet), and their record written. The caller holds the write
     /// transaction and has made sure the store is empty.
     pub fn init(tx: &mut dyn Tx, keys: &KeySource, now: &str) -> Result<Vault> {
-        let key_file = keys.key_file()?;
+        let key_file = keys.key_file.as_deref().ok_or_else(|| {
+            key_error(format!(
+                "{} is a server store, so its key file cannot go beside it: set \
+                 {KEY_FILE_ENV} (or --key) to where this first enrollment should make it, \
+                 for example /etc/totpctl/key in a directory made with `mkdir -m 700 \
+                 /etc/totpctl`; every host that uses the store then needs a copy of that \
+                 file (or set {PASSPHRASE_ENV} and run `totpctl rekey --passphrase` first)",
+                keys.store.display()
+            ))
+        })?;
+        // A directory that is not there is said as such, with the way to make it.
+        check_new_key_file(keys)?;
         let kek = match read_key_file(key_file)? {
             Some(kek) => kek,
             None => create_key_file(key_file)?,
@@ -547,6 +558,37 @@ fn read_key_file(path: &Path) -> Result<Option<Key>> {
     Ok(Some(key))
 }
 
+/// Refuses, before a new store is made, a key file the first enrollment could not
+/// make or could not trust: in a directory that does not exist (the error says how to
+/// make it), or one others can write. A refused first command then leaves no empty
+/// store behind, which a later command would read as "nobody is enrolled".
+pub fn check_new_key_file(keys: &KeySource) -> Result<()> {
+    let Some(path) = keys.key_file.as_deref() else {
+        return Ok(());
+    };
+    if path.exists() {
+        return Ok(());
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(missing_key_dir(path, dir));
+    }
+    check_key_dir(path)
+}
+
+fn missing_key_dir(path: &Path, dir: &Path) -> anyhow::Error {
+    key_error(format!(
+        "cannot make the key file {}: its directory {} does not exist; make it first, \
+         readable by no one else: mkdir -m 700 {} (nothing was created)",
+        path.display(),
+        dir.display(),
+        crate::output::shell_word(&dir.to_string_lossy())
+    ))
+}
+
 /// Checks the directories of a key file as StrictModes does (src/store/files.rs):
 /// whoever could write one of them could swap the key for one they made. A directory
 /// that does not exist yet holds no key to check.
@@ -598,7 +640,16 @@ fn write_key_file(path: &Path, key: &Key) -> Result<()> {
             file.write_all(text.as_bytes())?;
             file.sync_all()
         })
-        .map_err(|e| key_error(format!("cannot write key file {}: {e}", path.display())))
+        .map_err(|e| {
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            if e.kind() == ErrorKind::NotFound && !dir.exists() {
+                return missing_key_dir(path, dir);
+            }
+            key_error(format!("cannot write key file {}: {e}", path.display()))
+        })
         .and_then(|()| {
             fs::hard_link(&tmp, path)
                 .map_err(|e| key_error(format!("cannot create key file {}: {e}", path.display())))

@@ -102,7 +102,7 @@ fn a_trigger_that_puts_the_row_back_is_refused_and_named() {
 fn triggers_on_backup_codes_events_and_lockout_are_refused() {
     let env = TestEnv::new();
     let (_, codes) = env.enroll_verified("alice", T0);
-    env.json(&["config", "lockout-attempts", "3"]);
+    env.set("lockout-attempts", "3");
     env.attack(
         "CREATE TRIGGER revive AFTER UPDATE ON backup_codes BEGIN \
            UPDATE backup_codes SET used_at = NULL WHERE totp_id = NEW.totp_id; END; \

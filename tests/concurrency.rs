@@ -67,7 +67,7 @@ fn exactly_one_wins(outs: &[Output], code_type: &str, reason: &str) {
 fn race_once(round: usize) {
     let env = TestEnv::new();
     // No lockout in the way: 63 rejections in a row are the point here.
-    env.json(&["config", "lockout-attempts", "0"]);
+    env.set("lockout-attempts", "0");
     let account = format!("racer{round}");
     let e = env.enroll(&account);
     let at = T0 + 30 * round as i64;

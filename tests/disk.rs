@@ -25,7 +25,6 @@ fn a_store_directory_that_cannot_be_created_is_refused() {
     let store = store.to_str().unwrap();
     for args in [
         &["--store", store, "enroll", "alice", "--qr", "never"][..],
-        &["--store", store, "config", "issuer", "Acme"],
         &["--store", store, "import", "-"],
     ] {
         let out = env.run(args);

@@ -18,7 +18,9 @@ fn prints_secret_and_uri_once_with_the_defaults() {
     assert_eq!(
         e.uri,
         format!(
-            "otpauth://totp/totpctl:alice@example.com?secret={}&issuer=totpctl",
+            // The issuer once, as the label's prefix (issue 18: the QR code a size
+            // smaller), which every authenticator app reads.
+            "otpauth://totp/totpctl:alice@example.com?secret={}",
             e.secret
         )
     );
@@ -111,10 +113,10 @@ fn parameters_and_issuer_come_from_flags_or_the_store_config() {
     );
     assert!(e.uri.contains("&algorithm=SHA512&digits=8&period=60"));
 
-    env.json(&["config", "issuer", "Example"]);
-    env.json(&["config", "digits", "7"]);
-    env.json(&["config", "algorithm", "SHA256"]);
-    env.json(&["config", "period", "45"]);
+    env.set("issuer", "Example");
+    env.set("digits", "7");
+    env.set("algorithm", "SHA256");
+    env.set("period", "45");
     let e = env.enroll("b");
     assert_eq!(
         (
@@ -227,7 +229,7 @@ fn paste(env: &TestEnv, line: &str) -> std::process::Output {
 #[test]
 fn hints_paste_as_is_with_the_store_and_a_quoted_account() {
     let env = TestEnv::new();
-    env.json(&["config", "lockout-attempts", "1"]);
+    env.set("lockout-attempts", "1");
     let account = "O'Brien & Sons";
     // Given with --store (not the default store of this home).
     let out = env

@@ -276,10 +276,7 @@ fn the_readme_documents_the_json_of_every_command() {
         "config KEY`, `config KEY VALUE",
         &env.json(&["config", "window"]),
     );
-    assert_documented(
-        "config KEY`, `config KEY VALUE",
-        &env.json(&["config", "window", "2"]),
-    );
+    assert_documented("config KEY`, `config KEY VALUE", &env.set("window", "2"));
     assert_documented("log", &env.json(&["log"])[0]);
     assert_documented("log --check", &env.json(&["log", "--check"]));
     assert_documented("log --head", &env.json(&["log", "--head"]));
@@ -302,4 +299,36 @@ fn the_readme_documents_the_json_of_every_command() {
     assert_documented("rekey", &env.json(&["rekey"]));
     assert_documented("info", &env.json(&["info"]));
     assert_documented("remove", &env.json(&["remove", "alice", "--yes"]));
+}
+
+/// Issue 18: `totpctl --help` gives every command its one line (the first line of the
+/// command's own help), and the program's own description names both engines.
+#[test]
+fn the_top_level_help_describes_every_command() {
+    let env = TestEnv::new();
+    let top = stdout(&env.run(&["--help"]));
+    assert!(!top.contains("all in one local SQLite store"), "{top}");
+    assert!(top.contains("PostgreSQL"), "{top}");
+    let listed: Vec<(String, String)> = top
+        .lines()
+        .skip_while(|l| l.trim() != "Commands:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| {
+            let (name, rest) = l.trim().split_once(' ').unwrap_or((l.trim(), ""));
+            (name.to_string(), rest.trim().to_string())
+        })
+        .collect();
+    let names = subcommands();
+    for name in &names {
+        let line = listed
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, d)| d.clone())
+            .unwrap_or_else(|| panic!("{name} is not listed:\n{top}"));
+        assert!(!line.is_empty(), "{name} has no description:\n{top}");
+        let own = stdout(&env.run(&[name, "--help"]));
+        let first = own.lines().next().unwrap().trim_end_matches('.');
+        assert_eq!(line, first, "{name}: the list and its own help disagree");
+    }
 }

@@ -282,7 +282,7 @@ fn unverified_imports_wait_for_their_first_code() {
 #[test]
 fn issuer_comes_from_the_parameter_or_the_label_prefix() {
     let env = TestEnv::new();
-    env.json(&["config", "issuer", "Home"]);
+    env.set("issuer", "Home");
     let text = format!(
         "otpauth://totp/Acme%20Corp:alice%40example.com?secret={S1}\n\
          otpauth://totp/bob?secret={S1}&issuer=Param%20Co\n\

@@ -745,7 +745,7 @@ fn a_lockout_cleared_in_the_database_is_refused() {
         return;
     }
     let env = TestEnv::new();
-    env.json(&["config", "lockout-attempts", "2"]);
+    env.set("lockout-attempts", "2");
     let (alice, _) = env.enroll_verified("alice", T0);
     for _ in 0..2 {
         env.json_status(&["verify", "alice", "000000", "--at", &at(T0 + 30)], 1);
@@ -802,7 +802,7 @@ fn forged_settings_are_not_obeyed() {
     ];
     for (forgery, name) in forgeries {
         let env = TestEnv::new();
-        env.json(&["config", "lockout-attempts", "3"]);
+        env.set("lockout-attempts", "3");
         let (alice, _) = env.enroll_verified("alice", T0);
         sql(&env, forgery);
         let t = T0 + 600;
@@ -830,7 +830,7 @@ fn settings_restored_from_an_older_copy_are_not_obeyed() {
         return;
     }
     let env = TestEnv::new();
-    env.json(&["config", "lockout-attempts", "0"]);
+    env.set("lockout-attempts", "0");
     let (alice, _) = env.enroll_verified("alice", T0);
     let conn = env.sqlite();
     let old_config: Vec<(String, String)> = conn
@@ -847,7 +847,7 @@ fn settings_restored_from_an_older_copy_are_not_obeyed() {
         .unwrap();
     drop(conn);
     // The admin turns lockout on: 1 wrong code locks.
-    env.json(&["config", "lockout-attempts", "1"]);
+    env.set("lockout-attempts", "1");
     // The attacker puts the old settings back.
     let conn = env.sqlite();
     conn.execute("DELETE FROM config", []).unwrap();
@@ -2085,8 +2085,8 @@ fn invisible_characters_and_a_leading_dash_are_refused() {
 /// Locks alice (lockout after one wrong code) and takes the key file away.
 fn locked_without_key(lockout_seconds: &str) -> (TestEnv, Enrolled) {
     let env = TestEnv::new();
-    env.json(&["config", "lockout-attempts", "1"]);
-    env.json(&["config", "lockout-seconds", lockout_seconds]);
+    env.set("lockout-attempts", "1");
+    env.set("lockout-seconds", lockout_seconds);
     let (alice, _) = env.enroll_verified("alice", T0);
     env.json_status(&["verify", "alice", "000000"], 1);
     fs::rename(env.key_file(), env.dir.path().join("away.key")).unwrap();

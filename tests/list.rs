@@ -80,7 +80,7 @@ fn list_filters() {
     assert_eq!(names(&["--issuer", "Other"]), ["u1"]);
     assert_eq!(names(&["--unverified", "--issuer", "totpctl"]), ["u2"]);
     assert!(names(&["--locked"]).is_empty());
-    env.json(&["config", "lockout-attempts", "1"]);
+    env.set("lockout-attempts", "1");
     env.json_status(&["verify", "u2", "000000"], 1);
     assert_eq!(names(&["--locked"]), ["u2"]);
     assert_eq!(
@@ -191,12 +191,9 @@ fn config_shows_checks_and_sets() {
     for (key, value) in all.as_object().unwrap() {
         assert_eq!(env.json(&["config", key])["value"], *value, "{key}");
     }
-    assert_eq!(env.json(&["config", "backup-codes", "off"])["value"], false);
+    assert_eq!(env.set("backup-codes", "off")["value"], false);
     assert_eq!(stdout(&env.run(&["config", "backup-codes"])), "off\n");
-    assert_eq!(
-        env.json(&["config", "algorithm", "sha256"])["value"],
-        "SHA256"
-    );
+    assert_eq!(env.set("algorithm", "sha256")["value"], "SHA256");
     for (key, value) in [
         ("window", "11"),
         ("digits", "9"),
@@ -268,9 +265,9 @@ fn the_table_fits_the_terminal_width() {
 #[test]
 fn list_filters_no_backup_codes_unused_since_and_issuer_case() {
     let env = TestEnv::new();
-    env.json(&["config", "backup-codes", "off"]);
+    env.set("backup-codes", "off");
     env.enroll_verified("nocodes", T0);
-    env.json(&["config", "backup-codes", "on"]);
+    env.set("backup-codes", "on");
     env.enroll_verified("withcodes", T0);
     env.enroll_with("never", &["--issuer", "Acme"]);
     assert_eq!(env.accounts(&["--no-backup-codes"]), ["never", "nocodes"]);

@@ -24,7 +24,7 @@ fn wrong_code(secret: &str, at: i64) -> String {
 const WRONG_BACKUP: &str = "aaaaa-bbbbb";
 
 fn set(env: &TestEnv, key: &str, value: &str) {
-    env.json(&["config", key, value]);
+    env.set(key, value);
 }
 
 #[track_caller]

@@ -17,7 +17,7 @@ struct History {
 fn full_history() -> History {
     let env = TestEnv::new();
     let mut secrets = Vec::new();
-    env.json(&["config", "lockout-attempts", "2"]);
+    env.set("lockout-attempts", "2");
     let (alice, backup) = env.enroll_verified("alice", T0);
     secrets.push(alice.secret.clone());
     secrets.push(oathtool(&alice.secret, T0, &[]));
@@ -201,7 +201,7 @@ fn log_filters_by_account_since_and_limit() {
 fn log_check_passes_on_an_intact_store_and_an_empty_one() {
     let env = TestEnv::new();
     // A store with settings but no enrollment yet.
-    env.json(&["config", "window", "2"]);
+    env.set("window", "2");
     let c = env.json(&["log", "--check"]);
     assert_eq!(c["intact"], true);
     assert_eq!(c["events"], 1);

@@ -35,7 +35,7 @@ fn the_first_enroll_says_where_the_store_and_key_are_once_and_not_in_json() {
         "{text}"
     );
     assert!(
-        text.contains("Back up the key file apart from the store"),
+        text.contains("Back up the key file, apart from the store"),
         "{text}"
     );
     assert!(env.key_file().exists());
@@ -64,7 +64,7 @@ fn info_says_where_things_are_and_counts_without_the_key() {
     let e = env.json_status(&["info"], 2);
     assert_eq!(e["error"]["code"], "store_not_found", "{e}");
 
-    env.json(&["config", "lockout-attempts", "2"]);
+    env.set("lockout-attempts", "2");
     env.enroll_verified("alice", T0);
     env.enroll("bob");
     // Carol is imported (verified, no backup codes) and then locked out.
@@ -145,7 +145,7 @@ fn every_event_names_its_actor_in_json_and_for_people() {
 #[test]
 fn a_locked_accounts_attempts_are_logged_from_argv_stdin_and_the_prompt() {
     let env = TestEnv::new();
-    env.json(&["config", "lockout-attempts", "1"]);
+    env.set("lockout-attempts", "1");
     let (alice, _) = env.enroll_verified("alice", T0);
     env.json_status(&["verify", "alice", "000000", "--window", "0"], 1);
     let right = oathtool(&alice.secret, T0 + 60, &[]);
@@ -195,7 +195,7 @@ fn re_enrolling_says_what_it_replaced_and_whether_a_lock_was_cleared() {
     assert_ne!(second.id, first.id);
 
     // A verified, locked account replaced with --force: both are said.
-    env.json(&["config", "lockout-attempts", "1"]);
+    env.set("lockout-attempts", "1");
     let (bob, _) = env.enroll_verified("bob", T0);
     env.json_status(&["verify", "bob", "000000", "--window", "0"], 1);
     assert!(env.json(&["show", "bob"])["lockedUntil"].is_string());

@@ -117,13 +117,12 @@ fn snippet(store: &Path) -> String {
         .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
         .collect();
     assert!(
-        lines[0]
-            .contains("/usr/local/bin/totpctl verify --pam --store /var/lib/totpctl/totpctl.db"),
+        lines[0].contains("/usr/bin/totpctl verify --pam --store /var/lib/totpctl/totpctl.db"),
         "{lines:?}"
     );
     lines
         .join("\n")
-        .replace("/usr/local/bin/totpctl", binary.to_str().unwrap())
+        .replace("/usr/bin/totpctl", binary.to_str().unwrap())
         .replace("/var/lib/totpctl/totpctl.db", store.to_str().unwrap())
 }
 
@@ -236,7 +235,7 @@ fn wrong_codes_and_a_locked_account_are_denied() {
     }
     let env = TestEnv::new();
     let carol = enroll(&env, "carol");
-    env.json(&["config", "lockout-attempts", "2"]);
+    env.set("lockout-attempts", "2");
     let svc = service(&snippet(&env.store));
     let right = code_now(&carol.secret);
     let wrong = format!("{:06}", (right.parse::<u32>().unwrap() + 1) % 1_000_000);

@@ -39,7 +39,7 @@ fn sixty_four_processes_racing_one_code_exactly_one_wins() {
     }
     let env = TestEnv::new();
     // 63 replays must not lock the account before all of them have run.
-    env.json(&["config", "lockout-attempts", "0"]);
+    env.set("lockout-attempts", "0");
     let secret = env.enroll_verified("bob", T0).0.secret;
     let at = (T0 + 60).to_string();
     let code = oathtool(&secret, T0 + 60, &[]);
@@ -75,7 +75,7 @@ fn sixteen_parallel_wrong_codes_count_sixteen() {
         return;
     }
     let env = TestEnv::new();
-    env.json(&["config", "lockout-attempts", "100"]);
+    env.set("lockout-attempts", "100");
     env.enroll_verified("alice", T0);
     let at = (T0 + 90).to_string();
     let children: Vec<_> = (0..16)

@@ -51,7 +51,7 @@ fn the_server_stopped_and_started_and_tls_in_every_mode() {
 
 fn server_stopped_and_started_mid_run() {
     let env = Arc::new(TestEnv::new());
-    env.json(&["config", "lockout-attempts", "0"]);
+    env.set("lockout-attempts", "0");
     let (alice, _) = env.enroll_verified("alice", T0);
 
     // Wrong codes in a loop while the server goes down and comes back.

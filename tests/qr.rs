@@ -119,15 +119,16 @@ fn terminal_drawing_decodes_to_the_exact_uri() {
         .map(|u| u.trim().to_string())
         .expect("the URI line");
     let rows = drawing_to_pixels(&text);
-    // The quiet zone: the outer four modules on every side are light.
-    for row in rows.iter().take(4) {
+    // The quiet zone: on a terminal, the outer two modules on every side are light
+    // (issue 18: as narrow as scanners read, so that the code fits 80×24).
+    for row in rows.iter().take(2) {
         assert!(
             row.iter().all(|dark| !dark),
             "quiet zone missing at the top"
         );
     }
     for row in &rows {
-        assert!(row[..4].iter().all(|d| !d) && row[row.len() - 4..].iter().all(|d| !d));
+        assert!(row[..2].iter().all(|d| !d) && row[row.len() - 2..].iter().all(|d| !d));
     }
     assert_eq!(decode_rqrr(&rows, 4), uri);
     let png = env.dir.path().join("drawing.png");
@@ -193,13 +194,17 @@ fn a_bad_qr_file_leaves_no_enrollment() {
     let out = env.run(&["enroll", "alice", "--qr-file", missing.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(common::stderr(&out).contains("does not exist"));
-    let list = env.json(&["list"]);
+    // Refused before anything was made: no enrollment, and no store either.
+    assert!(!env.store_exists(), "a failed enroll left a store");
+    assert!(!gif.exists() && !missing.exists());
+    env.enroll("bob");
+    let out = env.run(&["enroll", "alice", "--qr-file", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
     assert_eq!(
-        list,
-        serde_json::json!([]),
+        env.accounts(&[]),
+        ["bob"],
         "a failed enroll left an enrollment"
     );
-    assert!(!gif.exists() && !missing.exists());
 }
 
 /// Issue 10: in a terminal of a fixed width the drawing fits, quiet zone included, and
@@ -275,7 +280,7 @@ fn the_terminal_drawing_fits_the_terminal_or_is_left_out() {
 
     // Too narrow for any QR code of this URI: none is drawn, and the output says why
     // and what to do instead.
-    let t = Tmux::start_sized(&env, &[], "enroll narrow@example.com --color never", 40);
+    let t = Tmux::start_sized(&env, &[], "enroll narrow@example.com --color never", 30);
     t.wait_for("EXIT=");
     let screen = t.screen_joined();
     assert!(screen.contains("EXIT=0"), "{screen}");
@@ -301,4 +306,115 @@ fn no_claim_of_a_qr_code_that_was_not_drawn() {
         // "QR code", not "QR": a base32 secret may hold the letters QR.
         assert!(!text.contains("QR code"), "{args:?}: {text}");
     }
+}
+
+/// The parameters of an otpauth URI, decoded.
+fn uri_param(uri: &str, name: &str) -> Option<String> {
+    url::Url::parse(uri)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Issue 18: the README's own examples in an 80×24 terminal. The QR code comes last,
+/// so the screen left after the command shows it whole: read from the visible screen
+/// only (nothing scrolled away) by zbarimg, it is the enrollment's URI, whose codes
+/// verify.
+#[test]
+fn the_readmes_examples_fit_an_80_by_24_terminal_whole() {
+    use common::tmux::Tmux;
+    for (account, issuer, label) in [
+        ("you@example.com", None, "totpctl:you@example.com"),
+        (
+            "dev@example.com",
+            Some("Acme (staging)"),
+            "Acme%20(staging):dev@example.com",
+        ),
+    ] {
+        let env = TestEnv::new();
+        let flags = issuer.map_or(String::new(), |i| format!(" --issuer '{i}'"));
+        let t = Tmux::start_screen(&env, &[], &format!("enroll {account}{flags}"), 80, 24);
+        t.wait_for("EXIT=");
+        let screen = t.screen();
+        assert!(screen.contains("EXIT=0"), "{screen}");
+        assert_eq!(screen.lines().count(), 24, "{screen}");
+        let rows = drawing_to_pixels(&screen);
+        let png = env.dir.path().join("screen.png");
+        write_png(&rows, 4, &png);
+        let uri = zbarimg(&png);
+        assert!(
+            uri.starts_with(&format!("otpauth://totp/{label}?secret=")),
+            "{uri}"
+        );
+        // The issuer once (in the label), no default parameter.
+        assert_eq!(uri_param(&uri, "issuer"), None, "{uri}");
+        assert_eq!(uri_param(&uri, "digits"), None, "{uri}");
+        let secret = uri_param(&uri, "secret").unwrap();
+        let at = common::T0 + 300;
+        let code = common::oathtool(&secret, at, &[]);
+        let v = env.json(&["verify", account, &code, "--at", &at.to_string()]);
+        assert_eq!(
+            v["valid"], true,
+            "the scanned code is not the enrollment's: {v}"
+        );
+        drop(t);
+    }
+}
+
+/// Issue 18: a name too long for the QR code to fit 80×24 gets one line that says so
+/// and names --qr-file, and the URI is still printed.
+#[test]
+fn a_code_that_cannot_fit_says_so_in_one_line_and_the_uri_is_printed() {
+    use common::tmux::Tmux;
+    let env = TestEnv::new();
+    let account = "first.middle.lastname.with.a.long.suffix@subsidiary.example.com";
+    let t = Tmux::start_screen(
+        &env,
+        &[],
+        &format!("enroll {account} --issuer 'Example Corporation International' --color never"),
+        80,
+        24,
+    );
+    t.wait_for("EXIT=");
+    let screen = t.screen_joined();
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(!screen.contains('█') && !screen.contains('▀'), "{screen}");
+    let note: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("No QR code"))
+        .collect();
+    assert_eq!(note.len(), 1, "{screen}");
+    assert!(note[0].contains("--qr-file"), "{screen}");
+    assert!(note[0].contains("80×24"), "{screen}");
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.trim_start().starts_with("uri        otpauth://totp/")),
+        "{screen}"
+    );
+    assert!(!screen.contains("QR code are shown"), "{screen}");
+}
+
+/// Issue 18: --qr-file never replaces a file, and the notes say the image holds the
+/// secret.
+#[test]
+fn qr_file_refuses_an_existing_file_and_says_the_image_holds_the_secret() {
+    let env = TestEnv::new();
+    let file = env.dir.path().join("code.png");
+    std::fs::write(&file, b"someone else's").unwrap();
+    let out = env.run(&["enroll", "alice", "--qr-file", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        common::stderr(&out).contains("exists already"),
+        "{}",
+        common::stderr(&out)
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"someone else's");
+    assert!(!env.store_exists(), "a refused enroll made a store");
+    std::fs::remove_file(&file).unwrap();
+    let out = env.run(&["enroll", "alice", "--qr-file", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("the image holds the secret too"), "{text}");
 }

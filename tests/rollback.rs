@@ -177,7 +177,7 @@ fn max_seq(env: &TestEnv) -> i64 {
 fn rolling_back_the_tail_to_guess_without_lockout_is_refused() {
     let env = TestEnv::new();
     let (alice, _) = env.enroll_verified("alice", T0);
-    env.json(&["config", "lockout-attempts", "5"]);
+    env.set("lockout-attempts", "5");
     let kept = env.json(&["log", "--head"])["head"]
         .as_str()
         .unwrap()
@@ -372,7 +372,7 @@ fn hiding_the_newest_settings_change_for_one_command_is_refused() {
             &format!("CREATE SCHEMA side; SET search_path = totpctl; {keep}"),
         ),
     }
-    env.json(&["config", "lockout-attempts", "3"]);
+    env.set("lockout-attempts", "3");
     env.json(&["unlock", "alice"]);
     let hide = "DELETE FROM config; INSERT INTO config SELECT * FROM side.config; \
                 UPDATE meta SET value = (SELECT value FROM side.meta) WHERE key = 'config_mac'; \

@@ -590,7 +590,7 @@ fn import_shows_a_progress_bar_on_a_terminal_only() {
 #[test]
 fn verify_does_not_ask_for_a_code_it_would_refuse() {
     let env = TestEnv::new();
-    env.json(&["config", "lockout-attempts", "1"]);
+    env.set("lockout-attempts", "1");
     env.enroll("alice");
     env.json_status(&["verify", "alice", "aaaaa-bbbbb"], 1);
     // Locked: said at once, without asking for a code.

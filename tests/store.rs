@@ -138,6 +138,9 @@ fn a_missing_store_is_store_not_found_and_is_not_created() {
         vec!["log", "--head"],
         vec!["config"],
         vec!["config", "window"],
+        // Issue 18: a change to a mistyped store must not read as production's
+        // setting changed.
+        vec!["config", "lockout-attempts", "3"],
         vec!["show", "a"],
         vec!["verify", "a", "123456"],
         vec!["unlock", "a"],
@@ -167,7 +170,12 @@ fn a_missing_store_is_store_not_found_and_is_not_created() {
             "a read created its directory"
         );
     }
-    // The first change creates it.
-    env.json(&["config", "window", "2"]);
+    assert!(
+        !env.key_file().exists(),
+        "a refused command made a key file"
+    );
+    // An enrollment or an import makes it; then settings change.
+    env.create_store();
     assert!(env.store_exists());
+    assert_eq!(env.json(&["config", "window", "2"])["value"], 2);
 }

@@ -166,7 +166,7 @@ fn window_and_drift() {
     let v = env.json(&["verify", "a", &code, "--at", &at, "--window", "2"]);
     assert_eq!(v["drift"], 2);
     // The store's window setting.
-    env.json(&["config", "window", "0"]);
+    env.set("window", "0");
     let later = T0 + 300;
     let code = oathtool(&e.secret, later - 30, &[]);
     let v = env.json_status(&["verify", "a", &code, "--at", &later.to_string()], 1);
@@ -249,7 +249,7 @@ fn first_accepted_code_verifies_and_prints_backup_codes_once() {
 #[test]
 fn no_backup_codes_when_the_config_turns_them_off() {
     let env = TestEnv::new();
-    env.json(&["config", "backup-codes", "off"]);
+    env.set("backup-codes", "off");
     let (_, codes) = env.enroll_verified("a", T0);
     assert!(codes.is_empty());
     assert_eq!(env.json(&["show", "a"])["backupCodesRemaining"], 0);
@@ -358,7 +358,7 @@ fn every_exit_status() {
     assert!(common::stderr(&bad).starts_with("totpctl: "));
     assert_eq!(common::stderr(&bad).lines().count(), 1);
     // 3: locked out.
-    env.json(&["config", "lockout-attempts", "2"]);
+    env.set("lockout-attempts", "2");
     env.json_status(&["verify", "a", "000000"], 1);
     let t = T0 + 30;
     let right = oathtool(&e.secret, t, &[]);

@@ -38,10 +38,12 @@ pub fn run(args: &ConfigArgs, ctx: &Ctx) -> Result<Exit> {
             print_one(ctx, key, &value)?;
         }
         (Some(key), Some(value)) => {
-            // Check before creating a store for a value that would be refused.
+            // Checked before the store is opened: a refused value is not a store error.
             Settings::default().set(key, value)?;
-            let mut store = ctx.open_store()?;
-            let mut s = ctx.session(&mut store, true)?;
+            // A store that is not there is store_not_found, never a new one: a mistyped
+            // --store must not read as production's setting changed.
+            let mut store = ctx.existing_store()?;
+            let mut s = ctx.session(&mut store, false)?;
             let mut settings = s.settings().clone();
             let old = settings.get(key)?;
             let normal = settings.set(key, value)?;

@@ -77,6 +77,16 @@ pub fn run(args: &CopyArgs, ctx: &Ctx) -> Result<Exit> {
         if let Some(note) = key_note {
             writeln!(w, "{note}")?;
         }
+        // Two stores that both accept codes drift apart: a code used at one could be
+        // used again at the other, and a lockout at one is not one at the other.
+        writeln!(
+            w,
+            "{} {} still accepts codes on its own: once the copy is in use, retire it (move \
+             it away, or point every host at the copy), so that a code used at one store \
+             cannot be used again at the other",
+            out.yellow("Note:"),
+            source.path().display()
+        )?;
         w.flush()?;
     }
     Ok(Exit::Success)
@@ -102,28 +112,37 @@ fn copy_into(
     // DEST opens with the source's key: its own key file if one is named or beside
     // it, else the source's.
     let dest_keys = dest.key_source().clone();
-    let mut key_note = None;
+    let mut copied_key = false;
     let key_file = match (&dest_keys.key_file, &src_keys.key_file) {
         (Some(d), Some(s)) if d != s && !d.exists() && s.exists() => {
             crate::vault::copy_key_file(s, d)?;
-            key_note = Some(format!(
-                "Key file copied to {} (back it up apart from the store)",
-                d.display()
-            ));
+            copied_key = true;
             Some(d.clone())
         }
         (Some(d), _) if d.exists() => Some(d.clone()),
         (_, s) => s.clone(),
     };
-    if dest_at.is_server()
-        && let Some(k) = &key_file
-    {
-        key_note = Some(format!(
+    // What the copy needs to be opened: always said, since a snapshot kept without its
+    // key is a store no one can verify with.
+    let key_note = match key_file.as_ref().filter(|k| k.exists()) {
+        Some(k) if dest_at.is_server() => format!(
             "Every host needs the key file: copy {} to each (mode 0600) and set \
              TOTPCTL_KEY_FILE there",
             k.display()
-        ));
-    }
+        ),
+        Some(k) if copied_key => format!(
+            "Key file copied to {}: keep it with the copy, and back it up apart from it",
+            k.display()
+        ),
+        Some(k) => format!(
+            "The copy opens with the key file {}: keep a copy of that file with it \
+             (without it, no code can be verified against the copy)",
+            k.display()
+        ),
+        None => {
+            "The copy is protected by the source's passphrase (TOTPCTL_PASSPHRASE, or asked)".into()
+        }
+    };
     let state_dir = ctx
         .access
         .state_dir
@@ -186,5 +205,5 @@ fn copy_into(
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    Ok((enrollments, events, key_note))
+    Ok((enrollments, events, Some(key_note)))
 }

@@ -33,6 +33,27 @@ pub fn run(args: &EnrollArgs, ctx: &Ctx) -> Result<Exit> {
         .as_deref()
         .map(qr::ImageFormat::for_path)
         .transpose()?;
+    if let Some(file) = &args.qr_file {
+        if std::fs::symlink_metadata(file).is_ok() {
+            return Err(invalid(format!(
+                "--qr-file {} exists already: it is not replaced (it may be another account's \
+                 code); choose another name, or remove it first",
+                file.display()
+            )));
+        }
+        // Before the store is opened, so that a refused image leaves no new store.
+        let dir = file
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        if !dir.is_dir() {
+            return Err(invalid(format!(
+                "--qr-file {}: its directory {} does not exist",
+                file.display(),
+                dir.display()
+            )));
+        }
+    }
 
     // Parameters given on the command line are checked before the store is opened, so
     // that a refused enroll creates no store and no key file.
@@ -170,6 +191,21 @@ pub fn run(args: &EnrollArgs, ctx: &Ctx) -> Result<Exit> {
         QrWhen::Auto => ctx.out.tty,
     };
     let out = &ctx.out;
+    // The QR code comes last, so that the screen left after the command shows it
+    // whole: drawn (or found too big) first, printed after everything else.
+    let drawing = draw
+        .then(|| {
+            qr::terminal(
+                &uri,
+                out.color,
+                qr::Screen {
+                    columns: out.columns,
+                    lines: out.lines,
+                },
+            )
+        })
+        .transpose()?;
+    let drawn = matches!(drawing, Some(qr::Drawing::Drawn(_)));
     let mut w = out.stdout();
     writeln!(
         w,
@@ -210,61 +246,58 @@ pub fn run(args: &EnrollArgs, ctx: &Ctx) -> Result<Exit> {
     if let Some(file) = &written {
         writeln!(w, "  qr image   {}", file.display())?;
     }
-    let mut drawn = false;
-    if draw {
-        writeln!(w)?;
-        match qr::terminal(&uri, out.color, out.columns)? {
-            qr::Drawing::Drawn(drawing) => {
-                write!(w, "{drawing}")?;
-                drawn = true;
-            }
-            qr::Drawing::TooWide { needs } => {
-                let columns = out.columns.unwrap_or_default();
-                match &written {
-                    Some(file) => writeln!(
-                        w,
-                        "{} No QR code here: it needs {needs} columns and the terminal has \
-                         {columns}. Scan the image {} instead.",
-                        out.yellow("Note:"),
-                        file.display()
-                    )?,
-                    None => writeln!(
-                        w,
-                        "{} No QR code here: it needs {needs} columns and the terminal has \
-                         {columns}. Type the secret into the app, or enroll again (this \
-                         unverified enrollment is replaced) in a wider terminal or with \
-                         --qr-file PATH.png to write the QR code to an image.",
-                        out.yellow("Note:")
-                    )?,
-                }
-            }
-        }
-    }
-    writeln!(w)?;
-    let shown = if drawn {
-        "the secret, the URI and the QR code are"
+    if created {
+        out.new_store(&mut w, &store_path, Some(&key_file))?;
     } else {
-        "the secret and the URI are"
+        writeln!(w)?;
+    }
+    let shown = match (drawn, &written) {
+        (true, Some(_)) => "the secret, the URI, the QR code and the image are",
+        (true, None) => "the secret, the URI and the QR code are",
+        (false, Some(_)) => "the secret, the URI and the image are",
+        (false, None) => "the secret and the URI are",
     };
     writeln!(
         w,
-        "{} This is the only time {shown} shown.",
-        out.yellow("Note:")
+        "{} This is the only time {shown} shown{}.",
+        out.yellow("Note:"),
+        if written.is_some() {
+            ": the image holds the secret too, so delete it once scanned"
+        } else {
+            ""
+        }
     )?;
     writeln!(
         w,
-        "Add it to an authenticator app now, then confirm it with: {}",
+        "Add it to an authenticator app, then confirm it with: {}",
         ctx.account_command("verify", &view.account)
     )?;
-    if created {
-        writeln!(w)?;
-        writeln!(w, "New store: {}", store_path.display())?;
-        writeln!(w, "New key file: {}", key_file.display())?;
-        writeln!(
-            w,
-            "{} Back up the key file apart from the store: without it no code can be verified.",
-            out.yellow("Note:")
-        )?;
+    match drawing {
+        Some(qr::Drawing::Drawn(drawing)) => {
+            writeln!(w)?;
+            write!(w, "{drawing}")?;
+        }
+        Some(qr::Drawing::TooBig { columns, lines }) => {
+            let (have_c, have_l) = (out.columns.unwrap_or(0), out.lines.unwrap_or(0));
+            match &written {
+                Some(file) => writeln!(
+                    w,
+                    "{} No QR code here: it needs {columns}×{lines} and the terminal is \
+                     {have_c}×{have_l}; scan the image {} instead, or type the secret.",
+                    out.yellow("Note:"),
+                    file.display()
+                )?,
+                None => writeln!(
+                    w,
+                    "{} No QR code here: it needs {columns}×{lines} and the terminal is \
+                     {have_c}×{have_l}; type the secret or the URI above into the app, or \
+                     enroll again (this unverified enrollment is replaced) with --qr-file \
+                     PATH.png.",
+                    out.yellow("Note:")
+                )?,
+            }
+        }
+        None => {}
     }
     w.flush()?;
     Ok(Exit::Success)

@@ -101,6 +101,8 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
         now: &now,
         progress: progress.as_ref(),
     };
+    // A store (and key file) this import made, which it announces as enroll does.
+    let mut made: Option<(std::path::PathBuf, Option<std::path::PathBuf>)> = None;
     let (view, problems, warnings, backup_codes_on) = if args.dry_run {
         // A dry run seals nothing, so it needs no key, and it creates no store.
         let mut existing = Store::open_existing(&ctx.location, &ctx.access)?;
@@ -138,6 +140,12 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
             lines.check(reader, None, Some(&mut session), &settings)?;
         // With a bad line, dropping the session rolls back what went in before it.
         if problems.total == 0 {
+            if session.created_keys {
+                made = Some((
+                    session.path().to_path_buf(),
+                    session.key_source().key_file.clone(),
+                ));
+            }
             session.commit()?;
         }
         (view, problems, warnings, settings.backup_codes)
@@ -209,6 +217,9 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
     }
     if args.dry_run {
         writeln!(w, "Dry run: nothing was changed.")?;
+    }
+    if let Some((store, key)) = made {
+        out.new_store(&mut w, &store, key.as_deref())?;
     }
     w.flush()?;
     Ok(Exit::Success)

@@ -234,6 +234,7 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
     }
 
     // Phase 3: one transaction.
+    let mut made = None;
     if !args.dry_run {
         let mut store = ctx.open_store()?;
         let now = ctx.now_str();
@@ -302,6 +303,12 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
             )?;
             account_view.id = Some(id);
         }
+        if session.created_keys {
+            made = Some((
+                session.path().to_path_buf(),
+                session.key_source().key_file.clone(),
+            ));
+        }
         session.commit()?;
     }
     view.imported = view
@@ -311,6 +318,13 @@ pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
         .count() as u64;
     view.skipped = view.accounts.len() as u64 - view.imported;
     print(ctx, &view)?;
+    if let Some((store, key)) = made
+        && !ctx.out.json
+    {
+        let mut w = ctx.out.stdout();
+        ctx.out.new_store(&mut w, &store, key.as_deref())?;
+        w.flush()?;
+    }
     Ok(Exit::Success)
 }
 

@@ -19,6 +19,8 @@ struct InfoView {
     /// "key-file" or "passphrase"; null while the store has no key yet.
     key_protection: Option<String>,
     key_file: Option<String>,
+    /// Whether the key file is there: null with a passphrase or no key yet.
+    key_file_found: Option<bool>,
     schema_version: i64,
     enrollments: Counts,
     events: u64,
@@ -40,7 +42,22 @@ pub fn run(_args: &InfoArgs, ctx: &Ctx) -> Result<Exit> {
     let key_file = store.key_source().key_file.clone();
     let stats = store.stats(&ctx.now_str())?;
     let protection = store.read()?.vault_row()?.map(|v| v.protection);
+    // A store whose key file is gone opens here (nothing secret is read) but verifies
+    // nothing: say so, as verify would.
+    let key_file_found = match (protection.as_deref(), &key_file) {
+        (Some("key-file"), Some(file)) => Some(file.is_file()),
+        _ => None,
+    };
+    if key_file_found == Some(false) {
+        let file = key_file.as_deref().unwrap_or(std::path::Path::new("?"));
+        crate::output::warn(&format!(
+            "the key file {} is missing: no code can be verified until it is restored from \
+             its backup (or TOTPCTL_KEY_FILE / --key names where it is)",
+            file.display()
+        ));
+    }
     let view = InfoView {
+        key_file_found,
         // The path, or the URL without its password.
         store: ctx.store_path.display().to_string(),
         key_file: match protection.as_deref() {
@@ -72,6 +89,9 @@ pub fn run(_args: &InfoArgs, ctx: &Ctx) -> Result<Exit> {
             "key",
             match (view.key_protection.as_deref(), &view.key_file) {
                 (Some("passphrase"), _) => "a passphrase (TOTPCTL_PASSPHRASE, or asked)".into(),
+                (Some(_), Some(file)) if view.key_file_found == Some(false) => {
+                    format!("key file {file} (MISSING)")
+                }
                 (Some(_), Some(file)) => format!("key file {file}"),
                 (_, Some(file)) => format!(
                     "none yet (the first enrollment uses {file}, making it if it is not there)"

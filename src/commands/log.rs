@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::cli::LogArgs;
 use crate::error::{Exit, invalid};
-use crate::output::{human_time, pad, plural, sanitize, width};
+use crate::output::{human_time, pad, plural, sanitize, truncate, width};
 use crate::store::{self, Event, EventFilter};
 use crate::{Ctx, parse_time_or_ago, timestamp};
 
@@ -277,34 +277,125 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
         w.flush()?;
         return Ok(Exit::Success);
     }
+    // On a terminal the table fits its width; into a pipe it is printed whole.
+    let layout = Layout::fit(
+        event_width,
+        account_width,
+        actor_width,
+        out.tty.then_some(out.columns).flatten(),
+    );
     writeln!(
         w,
         "{}",
-        out.bold(&format!(
-            "{:>6}  {:<23}  {}  {}  {}  DETAIL",
-            "SEQ",
-            "TIME",
-            pad("EVENT", event_width),
-            pad("ACCOUNT", account_width),
-            pad("BY", actor_width)
-        ))
+        out.bold(&layout.line("SEQ", "TIME", "EVENT", "ACCOUNT", "BY", "DETAIL"))
     )?;
     tx.for_each_event(&filter, &mut |e| {
-        let account = sanitize(e.account.as_deref().unwrap_or("-"));
         writeln!(
             w,
-            "{:>6}  {:<23}  {}  {}  {}  {}",
-            e.seq,
-            human_time(&e.at),
-            pad(&sanitize(&e.event), event_width),
-            pad(&account, account_width),
-            pad(&actor_text(e.actor.as_deref()), actor_width),
-            detail_text(&e.detail)
+            "{}",
+            layout.line(
+                &e.seq.to_string(),
+                &human_time(&e.at),
+                &sanitize(&e.event),
+                &sanitize(e.account.as_deref().unwrap_or("-")),
+                &actor_text(e.actor.as_deref()),
+                &detail_text(&e.detail),
+            )
         )?;
         Ok(())
     })?;
     w.flush()?;
     Ok(Exit::Success)
+}
+
+/// The narrowest the DETAIL and ACCOUNT columns are cut to before a column is left
+/// out.
+const MIN_DETAIL: usize = 12;
+const MIN_ACCOUNT: usize = 12;
+
+/// How the table's columns fit a terminal. SEQ, TIME and EVENT are always whole; the
+/// account, who did it and the detail share the rest: the detail is cut first (to no
+/// less than [`MIN_DETAIL`]), then BY is left out, then the account is cut (to no
+/// less than [`MIN_ACCOUNT`]), then the detail is left out.
+struct Layout {
+    event: usize,
+    account: usize,
+    /// None: left out.
+    by: Option<usize>,
+    /// None: left out; `usize::MAX`: whole.
+    detail: Option<usize>,
+}
+
+impl Layout {
+    fn fit(event: usize, account: usize, by: usize, columns: Option<usize>) -> Layout {
+        let whole = Layout {
+            event,
+            account,
+            by: Some(by),
+            detail: Some(usize::MAX),
+        };
+        let Some(columns) = columns else {
+            return whole;
+        };
+        // "SEQ  TIME  EVENT  ", the two spaces before ACCOUNT included; then each
+        // further column with the two spaces before it.
+        let fixed = 6 + 2 + human_time("1970-01-01T00:00:00Z").len() + 2 + event + 2;
+        let rest = columns.saturating_sub(fixed);
+        if account + 2 + by + 2 + MIN_DETAIL <= rest {
+            Layout {
+                detail: Some(rest - account - 2 - by - 2),
+                ..whole
+            }
+        } else if account + 2 + MIN_DETAIL <= rest {
+            Layout {
+                by: None,
+                detail: Some(rest - account - 2),
+                ..whole
+            }
+        } else if MIN_ACCOUNT + 2 + MIN_DETAIL <= rest {
+            Layout {
+                account: rest - 2 - MIN_DETAIL,
+                by: None,
+                detail: Some(MIN_DETAIL),
+                ..whole
+            }
+        } else {
+            Layout {
+                account: account.min(rest.max(MIN_ACCOUNT)),
+                by: None,
+                detail: None,
+                ..whole
+            }
+        }
+    }
+
+    fn line(
+        &self,
+        seq: &str,
+        time: &str,
+        event: &str,
+        account: &str,
+        by: &str,
+        detail: &str,
+    ) -> String {
+        let mut line = format!(
+            "{seq:>6}  {time:<23}  {}  {}",
+            pad(event, self.event),
+            pad(&truncate(account, self.account), self.account)
+        );
+        if let Some(w) = self.by {
+            line.push_str("  ");
+            line.push_str(&pad(by, w));
+        }
+        match self.detail {
+            Some(w) => {
+                line.push_str("  ");
+                line.push_str(&truncate(detail, w));
+            }
+            None => line.truncate(line.trim_end().len()),
+        }
+        line.trim_end().to_string()
+    }
 }
 
 /// `{"user":"alice","host":"web1"}` → `alice@web1`; `-` for events from before actors

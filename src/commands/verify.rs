@@ -73,6 +73,10 @@ struct VerifyView {
     failed_attempts: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     locked_until: Option<String>,
+    /// Set only for a code checked at a future `--at`: nothing but the audit event was
+    /// recorded, and the code still works when its time comes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checked_at: Option<String>,
 }
 
 /// How long a verify may take unless `--timeout` says otherwise: connecting, waiting
@@ -286,10 +290,12 @@ pub fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
         backup_codes: None,
         failed_attempts: e.totp.failed_attempts,
         locked_until: None,
+        checked_at: None,
     };
     // What the audit trail says of the time the code was checked at, if not now.
     let at_detail = at.map(timestamp);
     if check_only {
+        view.checked_at = at_detail.clone();
         view.drift = result.ok().flatten();
         view.reason = result.err().map(Reason::code);
         if result == Err(Reason::InvalidLength) {
@@ -491,8 +497,22 @@ fn print(ctx: &Ctx, view: &VerifyView, settings: &Settings) -> Result<()> {
                 "backup code accepted for {account}; {} left",
                 plural(u64::from(view.backup_codes_remaining), "backup code")
             ),
-            (_, Some(0)) | (_, None) => format!("TOTP code accepted for {account}"),
-            (_, Some(d)) => format!("TOTP code accepted for {account} (drift {d:+} step)"),
+            (_, drift) => {
+                let drift = match drift {
+                    Some(0) | None => String::new(),
+                    Some(d) if d.abs() == 1 => format!(" (drift {d:+} step)"),
+                    Some(d) => format!(" (drift {d:+} steps)"),
+                };
+                match &view.checked_at {
+                    Some(at) => format!(
+                        "TOTP code valid for {account} at {}{drift}: checked only, as that \
+                         time is still to come; nothing was recorded, and the code still \
+                         works then",
+                        crate::output::human_time(at)
+                    ),
+                    None => format!("TOTP code accepted for {account}{drift}"),
+                }
+            }
         };
         writeln!(w, "{} {what}", out.green("✓"))?;
         if let Some(codes) = &view.backup_codes {
@@ -517,8 +537,20 @@ fn print(ctx: &Ctx, view: &VerifyView, settings: &Settings) -> Result<()> {
             Some("backup_code_used") => "that backup code was already used",
             _ => "the code is incorrect",
         };
-        writeln!(w, "{} rejected for {account}: {reason}", out.red("✗"))?;
-        if let Some(until) = &view.locked_until {
+        if let Some(at) = &view.checked_at {
+            writeln!(
+                w,
+                "{} not valid for {account} at {}: {reason} (checked only, as that time is \
+                 still to come; nothing was recorded)",
+                out.red("✗"),
+                crate::output::human_time(at)
+            )?;
+        } else {
+            writeln!(w, "{} rejected for {account}: {reason}", out.red("✗"))?;
+        }
+        if view.checked_at.is_some() {
+            // Nothing was counted against the account.
+        } else if let Some(until) = &view.locked_until {
             writeln!(
                 w,
                 "{account} is now locked until {} after {}; an admin can clear it with: {}",

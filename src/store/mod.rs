@@ -158,6 +158,16 @@ impl Store {
     /// untouched.
     pub fn open(at: &Location, access: &Access) -> Result<Store> {
         refuse_old_form(at, access)?;
+        if let Location::Sqlite(p) = at
+            && !p.exists()
+        {
+            // A key file kept elsewhere (`--key`): its directory must be there, as the
+            // store's is made with the store.
+            let keys = at.key_source(access);
+            if keys.key_file.as_deref().and_then(Path::parent) != p.parent() {
+                crate::vault::check_new_key_file(&keys)?;
+            }
+        }
         let engine: Box<dyn Engine> = match at {
             Location::Sqlite(p) => Box::new(sqlite::Sqlite::open(p, sqlite_wait(access))?),
             Location::Postgres(u) => Box::new(

@@ -127,6 +127,10 @@ pub const VERSION: i64 = MIGRATIONS.len() as i64;
 pub struct Postgres {
     client: Client,
     url: PgUrl,
+    /// The database had no totpctl schema when this command opened it to create one:
+    /// the schema is made inside each write transaction until one commits, so that a
+    /// command that fails leaves the database as it found it.
+    pending_create: std::cell::Cell<bool>,
 }
 
 impl Postgres {
@@ -148,20 +152,40 @@ impl Postgres {
         if version > 0 {
             // Before a migration runs on it, as in every transaction after.
             pg_schema::check(&mut client, url, version)?;
-        }
-        if version < VERSION {
-            migrate(&mut client, url)?;
+            if version < VERSION {
+                let mut tx = client.transaction().map_err(|e| pg_err(url, e))?;
+                migrate_in(&mut tx, url)?;
+                tx.commit().map_err(|e| pg_err(url, e))?;
+            }
         }
         Ok(Some(Postgres {
             client,
             url: url.clone(),
+            pending_create: std::cell::Cell::new(version == 0),
         }))
+    }
+
+    /// Whether the schema is still to be made: not there yet (another command may
+    /// have made it meanwhile).
+    fn schema_missing(&mut self) -> Result<bool> {
+        if !self.pending_create.get() {
+            return Ok(false);
+        }
+        let missing = schema_version(&mut self.client, &self.url)? == 0;
+        self.pending_create.set(missing);
+        Ok(missing)
     }
 
     /// Starts a transaction: totpctl's tables locked (against any change of their
     /// definitions, not against other commands), their definitions checked, and for
     /// a write, the log's lock taken.
     fn tx(&mut self, write: bool) -> Result<Box<dyn Tx + '_>> {
+        if !write && self.schema_missing()? {
+            return Err(store_err(format!(
+                "{} has no totpctl tables yet: nothing was written",
+                self.url.redacted()
+            )));
+        }
         let url = &self.url;
         let tx = if write {
             self.client
@@ -183,7 +207,13 @@ impl Postgres {
             log_locked: false,
             statements: HashMap::new(),
             pending: Vec::new(),
+            creates: None,
         };
+        if write && self.pending_create.get() {
+            // Made in this transaction: gone again if it rolls back.
+            migrate_in(&mut tx.tx, url)?;
+            tx.creates = Some(&self.pending_create);
+        }
         // ROW EXCLUSIVE conflicts with every lock that DDL takes on a table (CREATE
         // TRIGGER, CREATE RULE, CREATE POLICY, ALTER TABLE, …) and with no lock another
         // command takes; ACCESS SHARE, all a read-only transaction may take, with every
@@ -236,11 +266,10 @@ fn schema_version(client: &mut Client, url: &PgUrl) -> Result<i64> {
     Ok(row.get(0))
 }
 
-/// Applies the pending migrations in one transaction under the migration lock,
-/// re-reading the version under the lock so that racing first runs migrate once.
-fn migrate(client: &mut Client, url: &PgUrl) -> Result<()> {
+/// Applies the pending migrations in `tx` under the migration lock, re-reading the
+/// version under the lock so that racing first runs migrate once. The caller commits.
+fn migrate_in(tx: &mut Transaction<'_>, url: &PgUrl) -> Result<()> {
     let e = |e| pg_err(url, e);
-    let mut tx = client.transaction().map_err(e)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
         .map_err(e)?;
     tx.batch_execute(
@@ -262,7 +291,7 @@ fn migrate(client: &mut Client, url: &PgUrl) -> Result<()> {
         return Err(newer(url, current));
     }
     if current > 0 {
-        pg_schema::check_in(&mut tx, url, current)?;
+        pg_schema::check_in(tx, url, current)?;
     } else {
         let tables: bool = tx
             .query_one(
@@ -306,7 +335,7 @@ fn migrate(client: &mut Client, url: &PgUrl) -> Result<()> {
             .map_err(e)?;
         }
     }
-    tx.commit().map_err(e)
+    Ok(())
 }
 
 /// The session's settings, given in the startup packet so that they take precedence
@@ -451,6 +480,9 @@ impl Engine for Postgres {
     }
 
     fn is_empty(&mut self) -> Result<bool> {
+        if self.schema_missing()? {
+            return Ok(true);
+        }
         let mut tx = self.read()?;
         Ok(!tx.has_content()? && tx.vault_row()?.is_none())
     }
@@ -466,6 +498,8 @@ struct PgTx<'c> {
     /// sending them in batches halves its round trips. Every read of the events, and
     /// the commit, sends them first.
     pending: Vec<StoredEvent>,
+    /// Set when this transaction makes the schema: cleared once it commits.
+    creates: Option<&'c std::cell::Cell<bool>>,
 }
 
 /// A backup code as stored: its hash, and when it was used.
@@ -1536,7 +1570,11 @@ impl Tx for PgTx<'_> {
 
     fn commit(mut self: Box<Self>) -> Result<()> {
         self.flush()?;
-        let url = self.url;
-        self.tx.commit().map_err(|e| pg_err(url, e))
+        let (url, creates) = (self.url, self.creates);
+        self.tx.commit().map_err(|e| pg_err(url, e))?;
+        if let Some(pending) = creates {
+            pending.set(false);
+        }
+        Ok(())
     }
 }

@@ -307,10 +307,17 @@ impl TestEnv {
     /// waiting for it (races, kills); stdin is null, stdout and stderr are piped.
     pub fn std_cmd(&self) -> std::process::Command {
         use std::process::Stdio;
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("totpctl"));
+        let bin = assert_cmd::cargo::cargo_bin("totpctl");
+        let mut cmd = std::process::Command::new(&bin);
         for var in CLEARED_VARS {
             cmd.env_remove(var);
         }
+        // On PATH, as an installed totpctl is: the commands it suggests name it so.
+        let mut path = vec![bin.parent().unwrap().to_path_buf()];
+        path.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        cmd.env("PATH", std::env::join_paths(path).unwrap());
         if self.database.is_some() {
             let key = self.key_file();
             let _ = std::fs::create_dir_all(key.parent().unwrap());
@@ -361,10 +368,26 @@ impl TestEnv {
     }
 
     /// Creates the store (and its key) with nothing enrolled, the way a user would:
-    /// by setting a setting to its default value.
+    /// by importing an empty list.
     #[track_caller]
     pub fn create_store(&self) {
-        self.json(&["config", "window", "1"]);
+        let out = self
+            .cmd()
+            .args(["--json", "import", "-"])
+            .write_stdin("")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "import of nothing: {}", stderr(&out));
+    }
+
+    /// Sets a setting, making the store first (as an import of nothing does) when
+    /// there is none yet: `config` refuses a store that is not there.
+    #[track_caller]
+    pub fn set(&self, key: &str, value: &str) -> Value {
+        if !self.store_exists() {
+            self.create_store();
+        }
+        self.json(&["config", key, value])
     }
 
     /// Enrolls `account` with extra flags and returns what was printed.

@@ -31,6 +31,17 @@ impl Tmux {
 
     /// Starts `totpctl ARGS` in a terminal `columns` wide (and 50 lines high).
     pub fn start_sized(env: &TestEnv, vars: &[(&str, &str)], args: &str, columns: u16) -> Tmux {
+        Tmux::start_screen(env, vars, args, columns, 50)
+    }
+
+    /// Starts `totpctl ARGS` in a terminal of `columns` × `lines`.
+    pub fn start_screen(
+        env: &TestEnv,
+        vars: &[(&str, &str)],
+        args: &str,
+        columns: u16,
+        lines: u16,
+    ) -> Tmux {
         let t = Tmux {
             dir: tempfile::tempdir().unwrap(),
         };
@@ -61,7 +72,8 @@ impl Tmux {
         ));
         let status = t
             .tmux()
-            .args(["new-session", "-d", "-x", &columns.to_string(), "-y", "50"])
+            .args(["new-session", "-d", "-x", &columns.to_string()])
+            .args(["-y", &lines.to_string()])
             .arg(line)
             .status()
             .expect("tmux is installed (Debian package tmux)");
@@ -80,6 +92,7 @@ impl Tmux {
         stdout(&out)
     }
 
+    /// What the terminal shows now: its visible lines only, none scrolled away.
     pub fn screen(&self) -> String {
         let out = self.tmux().args(["capture-pane", "-p"]).output().unwrap();
         stdout(&out)
