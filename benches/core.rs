@@ -9,9 +9,10 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use totpctl::integrity;
-use totpctl::otp::{self, Algorithm, Params};
-use totpctl::store::{Location, Store, Totp};
+use totpctl::domain::integrity;
+use totpctl::domain::model::Totp;
+use totpctl::domain::otp::{self, Algorithm, Params};
+use totpctl::store::{Location, Store};
 use totpctl::vault::Vault;
 
 /// A 20-byte secret (RFC 6238's test secret), the size `enroll` makes by default.
@@ -214,7 +215,7 @@ fn defences(c: &mut Criterion) {
         "0123456789abcdef0123456789abcdef",
         zeroize::Zeroizing::new([7u8; 32]),
     );
-    let pos = totpctl::store::position::Position {
+    let pos = totpctl::store::engine::Position {
         seq: 42,
         hash: vec![9; 32],
     };
@@ -240,7 +241,7 @@ fn defences(c: &mut Criterion) {
         let key = positions.account_key("alice");
         b.iter(|| {
             seq += 1;
-            let at = totpctl::store::position::Position {
+            let at = totpctl::store::engine::Position {
                 seq,
                 hash: vec![9; 32],
             };

@@ -10,8 +10,8 @@
 #![cfg_attr(all(target_os = "linux", target_env = "gnu"), no_main)]
 
 use clap::{CommandFactory, FromArgMatches};
+use totpctl::base::error::Exit;
 use totpctl::cli::{Cli, generate_docs_command};
-use totpctl::error::Exit;
 
 /// The C entry point. The arguments are read through `std::env`, which glibc hands
 /// them to before `main` whether or not std's runtime starts.

@@ -6,6 +6,9 @@
 //! influence (pam_env's `user_readenv`), so `verify --pam` takes nothing from it but
 //! PAM's items ([`clear_environment_for_pam`]): the store, the key file, a password
 //! file and a CA file are named on the command line of the PAM service file.
+//!
+//! A front end of the operations (`crate::ops`), as the command line is: [`verify`]
+//! reads PAM's request, calls the verify operation, and prints nothing.
 
 use std::io::Read;
 
@@ -13,7 +16,45 @@ use anyhow::Result;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use crate::error::invalid;
+use crate::base::error::{Exit, invalid};
+use crate::cli::VerifyArgs;
+use crate::domain::otp;
+use crate::ops::{Context, Operations, VerifyRequest};
+
+/// `verify --pam`: the account from `PAM_USER`, the code from stdin, nothing
+/// prompted or printed; exit 0 only for an accepted code. The token is read first,
+/// before anything can fail, so that pam_exec's write never meets a closed pipe.
+pub fn verify(args: &VerifyArgs, ops: &mut dyn Operations, cx: &Context) -> Result<Exit> {
+    let at = args
+        .at
+        .as_deref()
+        .map(crate::base::time::parse_time)
+        .transpose()?;
+    if let Some(w) = args.window {
+        otp::check_window(w).map_err(invalid)?;
+    }
+    let code = read_authtok(std::io::stdin().lock())?;
+    let request = PamRequest::from_env()?;
+    let cx = Context {
+        interactive: false,
+        ..cx.clone()
+    };
+    let verified = ops.verify(
+        &cx,
+        &VerifyRequest {
+            account: request.user.clone(),
+            code: Some(code),
+            at,
+            window: args.window,
+            pam: Some(request.detail()),
+        },
+    )?;
+    Ok(if verified.view.valid {
+        Exit::Success
+    } else {
+        Exit::Rejected
+    })
+}
 
 /// The most bytes of the token read: PAM_MAX_RESP_SIZE, all that pam_exec passes.
 pub const MAX_AUTHTOK: usize = 512;

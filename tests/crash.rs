@@ -491,7 +491,8 @@ fn import_file(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("import.txt");
     let mut text = String::with_capacity(IMPORT_LINES * 100);
     for i in 0..IMPORT_LINES {
-        let secret = totpctl::otp::encode_secret(format!("secret-of-user-{i:08}").as_bytes());
+        let secret =
+            totpctl::domain::otp::encode_secret(format!("secret-of-user-{i:08}").as_bytes());
         text.push_str(&format!(
             "otpauth://totp/Acme:user{i}@example.com?secret={secret}&issuer=Acme\n"
         ));
@@ -519,7 +520,7 @@ fn import_check(env: &TestEnv, context: &str) {
         2
     );
     if imported > 0 {
-        let secret = totpctl::otp::encode_secret(b"secret-of-user-00012345");
+        let secret = totpctl::domain::otp::encode_secret(b"secret-of-user-00012345");
         let code = oathtool(&secret, T0, &[]);
         env.json(&[
             "verify",

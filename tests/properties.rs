@@ -3,10 +3,10 @@
 //! what is printed reads back as what it was.
 
 use proptest::prelude::*;
-use totpctl::backup_codes;
-use totpctl::otp::{self, Algorithm, Params, build_uri, encode_secret, parse_uri};
-use totpctl::output::check_name;
-use totpctl::parse_time;
+use totpctl::base::time::parse_time;
+use totpctl::domain::backup_codes;
+use totpctl::domain::names::check_name;
+use totpctl::domain::otp::{self, Algorithm, Params, build_uri, encode_secret, parse_uri};
 
 fn algorithm() -> impl Strategy<Value = Algorithm> {
     prop_oneof![

@@ -9,9 +9,9 @@ use anyhow::{Context, Result};
 use clap::CommandFactory;
 use clap_complete::Shell;
 
+use super::output::Output;
+use crate::base::error::{Exit, invalid};
 use crate::cli::{Cli, CompletionsArgs, GenerateDocsArgs};
-use crate::error::{Exit, invalid};
-use crate::output::Output;
 
 pub fn run(args: &CompletionsArgs, out: &Output) -> Result<Exit> {
     if out.json {

@@ -3,25 +3,19 @@
 use std::io::Write;
 
 use anyhow::Result;
-use serde_json::json;
 
-use crate::Ctx;
+use super::ctx::Ctx;
+use crate::base::error::Exit;
+use crate::base::text::sanitize;
 use crate::cli::ConfigArgs;
-use crate::config::{KEYS, Settings};
-use crate::error::Exit;
-use crate::output::sanitize;
+use crate::domain::config::KEYS;
+use crate::ops::views::ConfigValue;
 
-pub fn run(args: &ConfigArgs, ctx: &Ctx) -> Result<Exit> {
-    let out = &ctx.out;
-    // Reading settings needs no key, and shows them as stored; every command that
-    // acts on them checks them against their MAC first.
-    let current = || -> Result<Settings> {
-        let mut store = ctx.existing_store()?;
-        Settings::from_pairs(&store.config_pairs()?, store.path())
-    };
+pub fn run(args: &ConfigArgs, ctx: &mut Ctx) -> Result<Exit> {
     match (&args.key, &args.value) {
         (None, _) => {
-            let settings = current()?;
+            let settings = ctx.ops.settings(&ctx.cx)?;
+            let out = &ctx.out;
             if out.json {
                 out.json(&settings)?;
             } else {
@@ -34,41 +28,23 @@ pub fn run(args: &ConfigArgs, ctx: &Ctx) -> Result<Exit> {
             }
         }
         (Some(key), None) => {
-            let value = current()?.get(key)?;
-            print_one(ctx, key, &value)?;
+            let value = ctx.ops.setting(&ctx.cx, key)?;
+            print_one(ctx, &value)?;
         }
         (Some(key), Some(value)) => {
-            // Checked before the store is opened: a refused value is not a store error.
-            Settings::default().set(key, value)?;
-            // A store that is not there is store_not_found, never a new one: a mistyped
-            // --store must not read as production's setting changed.
-            let mut store = ctx.existing_store()?;
-            let mut s = ctx.session(&mut store, false)?;
-            let mut settings = s.settings().clone();
-            let old = settings.get(key)?;
-            let normal = settings.set(key, value)?;
-            let digest = s.set_config(key, &normal)?;
-            let new = settings.get(key)?;
-            s.event_with_state(
-                "config_changed",
-                None,
-                None,
-                &json!({ "key": key, "old": old, "new": new }).to_string(),
-                Some(&digest),
-            )?;
-            s.commit()?;
-            print_one(ctx, key, &new)?;
+            let value = ctx.ops.set_setting(&ctx.cx, key, value)?;
+            print_one(ctx, &value)?;
         }
     }
     Ok(Exit::Success)
 }
 
-fn print_one(ctx: &Ctx, key: &str, value: &serde_json::Value) -> Result<()> {
+fn print_one(ctx: &Ctx, value: &ConfigValue) -> Result<()> {
     if ctx.out.json {
-        ctx.out.json(&json!({ "key": key, "value": value }))
+        ctx.out.json(value)
     } else {
         let mut w = ctx.out.stdout();
-        writeln!(w, "{}", plain(value))?;
+        writeln!(w, "{}", plain(&value.value))?;
         w.flush()?;
         Ok(())
     }

@@ -1,362 +1,58 @@
-//! `import --google-authenticator FILE…`: google-authenticator-libpam's per-user files
-//! into the store (issue 12), all or nothing.
-//!
-//! Three phases, so that a refusal changes nothing, not even by creating a store:
-//! every file is read and checked, and the accounts are checked against the store as
-//! it is; every problem found is reported at once and nothing is written. Only then,
-//! unless `--dry-run`, one write transaction enrolls them all: the secret sealed, the
-//! scratch codes stored as keyed hashes (the account's backup codes), the codes the
-//! file lists as used lately kept refused, and an `imported` event that names the file.
+//! `import --google-authenticator`: the command line's front end of the
+//! google-authenticator import (`ops/local/import_ga.rs`): the files named, and what
+//! came over and what did not, printed.
 
-use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use serde::Serialize;
-use serde_json::json;
 
-use crate::Ctx;
+use super::ctx::Ctx;
+use crate::base::error::{Error, Exit, classify, invalid};
+use crate::base::text::sanitize;
 use crate::cli::ImportArgs;
-use crate::config::Settings;
-use crate::error::{Exit, invalid, one_line};
-use crate::google_authenticator::{self as ga, GaFile, NotCarried, Policy};
-use crate::output::{check_name, sanitize};
-use crate::store::{self, Store};
-use crate::vault::Vault;
+use crate::ops::ImportGaRequest;
+use crate::ops::views::ImportGaView;
 
-/// One file, read and checked, with the account it becomes.
-struct Candidate {
-    file: PathBuf,
-    account: String,
-    ga: GaFile,
-    /// The file is readable or writable by others than its owner.
-    loose_mode: Option<u32>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AccountView {
-    account: String,
-    file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<String>,
-    /// `imported`, `would_import` (dry run) or `skipped` (already enrolled).
-    status: &'static str,
-    algorithm: &'static str,
-    digits: u8,
-    period: u32,
-    backup_codes: usize,
-    not_carried_over: Vec<NotCarried>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ImportGaView {
-    source: &'static str,
-    dry_run: bool,
-    imported: u64,
-    skipped: u64,
-    verified: bool,
-    accounts: Vec<AccountView>,
-}
-
-pub fn run(args: &ImportArgs, ctx: &Ctx) -> Result<Exit> {
-    let files = &args.google_authenticator;
-    if args.account.is_some() && files.len() > 1 {
-        return Err(invalid(format!(
-            "--account names the account of one file, and {} were given; without it each \
-             file becomes the account of the user who owns it",
-            files.len()
-        )));
-    }
-
-    // Phase 1: every file.
-    let mut problems: Vec<String> = Vec::new();
-    let mut candidates: Vec<Candidate> = Vec::new();
-    let mut owners: HashMap<String, PathBuf> = HashMap::new();
-    for given in files {
-        let file = std::path::absolute(given).unwrap_or_else(|_| given.clone());
-        let name = shown(&file);
-        let read = match ga::read_file(&file) {
-            Ok(read) => read,
-            Err(e) => {
-                problems.push(format!("{name}: {e}"));
-                continue;
-            }
-        };
-        let account = match &args.account {
-            Some(name) => Ok(name.clone()),
-            None => owner_name(read.uid),
-        };
-        let parsed = ga::parse(&read.text);
-        drop(read.text);
-        let mut bad = false;
-        if let Err(file_problems) = &parsed {
-            for p in file_problems {
-                match &account {
-                    Ok(a) if p == ga::HOTP_PROBLEM => problems.push(format!(
-                        "{name}: {p} with: {}",
-                        ctx.account_command("enroll", a)
-                    )),
-                    _ => problems.push(format!("{name}: {p}")),
-                }
-            }
-            bad = true;
-        }
-        let account = match account.and_then(|a| {
-            check_name("account", &a)
-                .and_then(|()| crate::names::check_new_account(&a))
-                .map_err(|e| one_line(&e))?;
-            Ok(a)
-        }) {
-            Ok(a) => a,
-            Err(e) => {
-                problems.push(format!("{name}: {e}"));
-                continue;
-            }
-        };
-        if bad {
-            continue;
-        }
-        if let Some(first) = owners.get(&account) {
-            problems.push(format!(
-                "{name}: account '{}' comes from {} too; give each account one file",
-                sanitize(&account),
-                shown(first)
-            ));
-            continue;
-        }
-        owners.insert(account.clone(), file.clone());
-        if let Ok(ga) = parsed {
-            candidates.push(Candidate {
-                file,
-                account,
-                ga,
-                loose_mode: (read.mode & 0o077 != 0).then_some(read.mode),
-            });
-        }
-    }
-
-    // Phase 2: the accounts against the store as it is; nothing is created.
-    let mut existing_store = Store::open_existing(&ctx.location, &ctx.access)?;
-    let settings = match &mut existing_store {
-        Some(store) => {
-            let path = store.path().to_path_buf();
-            Settings::from_pairs(&store.config_pairs()?, &path)?
-        }
-        None => Settings::default(),
+pub fn run(args: &ImportArgs, ctx: &mut Ctx) -> Result<Exit> {
+    let result = ctx.ops.import_ga(
+        &ctx.cx,
+        &ImportGaRequest {
+            files: args.google_authenticator.clone(),
+            account: args.account.clone(),
+            unverified: args.unverified,
+            skip_existing: args.skip_existing,
+            dry_run: args.dry_run,
+        },
+    );
+    let imported = match result {
+        Ok(imported) => imported,
+        Err(e) => return Err(refusal(e, ctx.out.json)),
     };
-    let mut enrolled: Vec<bool> = Vec::with_capacity(candidates.len());
-    let mut skeletons: HashMap<String, String> = HashMap::new();
-    for c in &candidates {
-        let found = match &mut existing_store {
-            Some(store) => store.is_enrolled(&c.account)?,
-            None => false,
-        };
-        let like = match skeletons.get(&crate::names::skeleton(&c.account)) {
-            Some(other) => Some(other.clone()),
-            None => match &mut existing_store {
-                Some(store) => store.account_like(&c.account)?,
-                None => None,
-            },
-        };
-        if let Some(other) = like {
-            problems.push(format!(
-                "{}: {}",
-                shown(&c.file),
-                one_line(&crate::names::look_alike(&c.account, &other))
-            ));
-        }
-        skeletons.insert(crate::names::skeleton(&c.account), c.account.clone());
-        if found && !args.skip_existing {
-            problems.push(format!(
-                "{}: account '{}' is already enrolled (pass --skip-existing to leave it as it is)",
-                shown(&c.file),
-                sanitize(&c.account)
-            ));
-        }
-        enrolled.push(found);
-    }
-    if !problems.is_empty() {
-        return Err(refusal(ctx, &problems, files.len()));
-    }
-    if args.dry_run
-        && let Some(store) = &mut existing_store
-    {
-        // A dry run says whether the real one would open the store.
-        let keys = store.key_source().clone();
-        Vault::unlock(&mut *store.read()?, &keys, ctx.interactive)?;
-    }
-    drop(existing_store);
-
-    let policy = Policy {
-        window: settings.window,
-        lockout_attempts: settings.lockout_attempts,
-        lockout_seconds: settings.lockout_seconds,
-        store_arg: ctx.store_arg.clone(),
-    };
-    let verified = !args.unverified;
-    let mut view = ImportGaView {
-        source: "google-authenticator",
-        dry_run: args.dry_run,
-        imported: 0,
-        skipped: 0,
-        verified,
-        accounts: Vec::with_capacity(candidates.len()),
-    };
-    for (c, &found) in candidates.iter().zip(&enrolled) {
-        let mut notes = c.ga.not_carried_over(&policy);
-        if let Some(mode) = c.loose_mode {
-            notes.push(NotCarried {
-                option: format!("file mode {mode:04o}"),
-                instead: "the file could be read by others than its owner, so its secret and \
-                          scratch codes may be known: google-authenticator refuses such a \
-                          file; consider enrolling this account afresh"
-                    .to_string(),
-            });
-        }
-        view.accounts.push(AccountView {
-            account: c.account.clone(),
-            file: c.file.display().to_string(),
-            id: None,
-            status: match (found, args.dry_run) {
-                (true, _) => "skipped",
-                (false, true) => "would_import",
-                (false, false) => "imported",
-            },
-            algorithm: c.ga.params.algorithm.as_str(),
-            digits: c.ga.params.digits,
-            period: c.ga.params.period,
-            backup_codes: c.ga.scratch_codes.len(),
-            not_carried_over: notes,
-        });
-    }
-
-    // Phase 3: one transaction.
-    let mut made = None;
-    if !args.dry_run {
-        let mut store = ctx.open_store()?;
-        let now = ctx.now_str();
-        let mut session = ctx.session(&mut store, true)?;
-        let issuer = session.settings().issuer.clone();
-        for (c, account_view) in candidates.iter().zip(view.accounts.iter_mut()) {
-            if account_view.status == "skipped" {
-                continue;
-            }
-            let id = uuid::Uuid::now_v7().to_string();
-            let backup_hashes: Vec<Vec<u8>> =
-                c.ga.scratch_codes
-                    .iter()
-                    .map(|code| session.vault().hash_code(&id, code).to_vec())
-                    .collect();
-            // Codes google-authenticator saw used lately must not work again here.
-            let watermark = c.ga.replay_watermark().filter(|s| verified && *s >= 0);
-            let mut e = store::Enrollment {
-                totp: store::Totp {
-                    id: id.clone(),
-                    account: c.account.clone(),
-                    issuer: issuer.clone(),
-                    params: c.ga.params,
-                    verified,
-                    last_step: watermark,
-                    last_used_at: None,
-                    failed_attempts: 0,
-                    locked_until: None,
-                    created_at: now.clone(),
-                    updated_at: now.clone(),
-                    backup_codes_remaining: backup_hashes.len() as u32,
-                    mac: None,
-                },
-                backup_hashes,
-                sealed: None,
-            };
-            if !session.insert(&mut e, &c.ga.secret)? {
-                if args.skip_existing {
-                    account_view.status = "skipped";
-                    continue;
-                }
-                return Err(invalid(format!(
-                    "account '{}' was enrolled while this import ran; nothing was imported",
-                    sanitize(&c.account)
-                )));
-            }
-            session.event(
-                "imported",
-                Some(&e),
-                json!({
-                    "source": "google-authenticator",
-                    "file": c.file.display().to_string(),
-                    "algorithm": c.ga.params.algorithm.as_str(),
-                    "digits": c.ga.params.digits,
-                    "period": c.ga.params.period,
-                    "issuer": issuer,
-                    "verified": verified,
-                    "backupCodes": e.backup_hashes.len(),
-                    "usedCodesRefused": watermark.is_some(),
-                    "notCarriedOver": account_view
-                        .not_carried_over
-                        .iter()
-                        .map(|n| n.option.as_str())
-                        .collect::<Vec<_>>(),
-                }),
-            )?;
-            account_view.id = Some(id);
-        }
-        if session.created_keys {
-            made = Some((
-                session.path().to_path_buf(),
-                session.key_source().key_file.clone(),
-            ));
-        }
-        session.commit()?;
-    }
-    view.imported = view
-        .accounts
-        .iter()
-        .filter(|a| a.status != "skipped")
-        .count() as u64;
-    view.skipped = view.accounts.len() as u64 - view.imported;
-    print(ctx, &view)?;
-    if let Some((store, key)) = made
+    print(ctx, &imported.view)?;
+    if let Some(made) = &imported.created
         && !ctx.out.json
     {
         let mut w = ctx.out.stdout();
-        ctx.out.new_store(&mut w, &store, key.as_deref())?;
+        ctx.out
+            .new_store(&mut w, &made.store, made.key_file.as_deref())?;
         w.flush()?;
     }
     Ok(Exit::Success)
 }
 
-/// The OS user with this uid, by name.
-fn owner_name(uid: u32) -> Result<String, String> {
-    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-        .ok()
-        .flatten()
-        .map(|user| user.name)
-        .ok_or_else(|| {
-            format!("it is owned by uid {uid}, which has no user name; pass --account NAME")
-        })
-}
-
-/// The error that ends a refused import. For people every problem gets its own line on
-/// stderr first; with --json the one error message carries them all.
-fn refusal(ctx: &Ctx, problems: &[String], files: usize) -> anyhow::Error {
-    let summary = format!(
-        "nothing was imported: {} problem{} in the {} file{} given",
-        problems.len(),
-        if problems.len() == 1 { "" } else { "s" },
-        files,
-        if files == 1 { "" } else { "s" }
-    );
-    if ctx.out.json {
-        return invalid(format!("{summary}: {}", problems.join("; ")));
+/// A refused import: for people every problem gets its own line on stderr, then the
+/// summary; with --json the one error message carries them all.
+fn refusal(err: anyhow::Error, json: bool) -> anyhow::Error {
+    match classify(&err) {
+        Some(Error::Problems { summary, problems }) if !json => {
+            let mut stderr = std::io::stderr().lock();
+            for problem in problems {
+                let _ = writeln!(stderr, "totpctl: {problem}");
+            }
+            invalid(summary.clone())
+        }
+        _ => err,
     }
-    let mut err = std::io::stderr().lock();
-    for problem in problems {
-        let _ = writeln!(err, "totpctl: {problem}");
-    }
-    invalid(summary)
 }
 
 fn print(ctx: &Ctx, view: &ImportGaView) -> Result<()> {
@@ -412,9 +108,4 @@ fn print(ctx: &Ctx, view: &ImportGaView) -> Result<()> {
     }
     w.flush()?;
     Ok(())
-}
-
-/// The path shown for a file in messages.
-fn shown(path: &Path) -> String {
-    sanitize(&path.display().to_string())
 }

@@ -3,89 +3,130 @@
 use std::io::{self, BufWriter, Write};
 
 use anyhow::Result;
-use serde::Serialize;
 
+use super::ctx::Ctx;
+use super::output::Output;
+use crate::base::error::Exit;
+use crate::base::text::{human_time, pad, sanitize, truncate, width};
 use crate::cli::{ListArgs, ShowArgs};
-use crate::error::Exit;
-use crate::output::{TotpView, human_time, pad, sanitize, truncate, width};
-use crate::store::{ListFilter, Totp, TotpRef};
-use crate::{Ctx, parse_time_or_ago, timestamp};
+use crate::domain::model::TotpRef;
+use crate::ops::views::ListItem;
+use crate::ops::{ListRequest, ListVisitor};
 
-pub fn run(args: &ListArgs, ctx: &Ctx) -> Result<Exit> {
-    let mut store = ctx.existing_store()?;
-    let filter = ListFilter {
+pub fn run(args: &ListArgs, ctx: &mut Ctx) -> Result<Exit> {
+    let now = ctx.cx.now_str();
+    let req = ListRequest {
         verified: match (args.verified, args.unverified) {
             (true, _) => Some(true),
             (_, true) => Some(false),
             _ => None,
         },
         issuer: args.issuer.clone(),
-        locked_at: args.locked.then(|| ctx.now_str()),
+        locked: args.locked,
         no_backup_codes: args.no_backup_codes,
-        unused_since: args
-            .unused_since
-            .as_deref()
-            .map(|t| parse_time_or_ago(t, ctx.now))
-            .transpose()?
-            .map(timestamp),
+        unused_since: args.unused_since.clone(),
     };
-    let out = &ctx.out;
-    if out.json {
-        // Streamed: each row is serialised from the borrowed SQLite row into a large
-        // buffer on the locked stdout, however large the store.
-        // The transaction first: a store refused prints its error alone.
-        let mut tx = store.read()?;
-        let mut w = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-        w.write_all(b"[")?;
-        let mut first = true;
-        tx.for_each_totp_ref(&filter, &mut |t| {
-            if !first {
-                w.write_all(b",")?;
-            }
-            first = false;
-            serde_json::to_writer(&mut w, &ListItem::from(t))?;
-            Ok(())
-        })?;
+    if ctx.out.json {
+        // Streamed: each row is serialised from the borrowed row into a large buffer
+        // on the locked stdout, however large the store. Nothing is written before
+        // the store has given its first row or its answer, so that a store refused
+        // prints its error alone.
+        let mut json = JsonRows {
+            w: None,
+            first: true,
+        };
+        ctx.ops.list(&ctx.cx, &req, &mut json)?;
+        let w = json
+            .w
+            .get_or_insert_with(|| BufWriter::with_capacity(1 << 16, io::stdout().lock()));
+        if json.first {
+            w.write_all(b"[")?;
+        }
         w.write_all(b"]\n")?;
         w.flush()?;
         return Ok(Exit::Success);
     }
 
-    let mut w = out.stdout();
-    // Two passes in one read transaction: the first measures the columns, the second
+    // Two passes over one snapshot: the first measures the columns, the second
     // prints, so the table is aligned without holding the rows.
-    let mut tx = store.read()?;
-    let mut widths = [0usize; COLUMNS.len()];
-    for (i, h) in COLUMNS.iter().enumerate() {
-        widths[i] = width(h);
-    }
-    let mut rows = 0u64;
-    tx.for_each_totp(&filter, &mut |t| {
-        for (i, cell) in cells(&t, &ctx.now_str()).iter().enumerate() {
-            widths[i] = widths[i].max(width(cell));
-        }
-        rows += 1;
-        Ok(())
-    })?;
-    if rows == 0 {
+    let mut table = Table {
+        widths: COLUMNS.map(width),
+        rows: 0,
+        layout: None,
+        columns: ctx.out.tty.then_some(ctx.out.columns).flatten(),
+        out: &ctx.out,
+        w: ctx.out.stdout(),
+        now: &now,
+    };
+    ctx.ops.list(&ctx.cx, &req, &mut table)?;
+    if table.rows == 0 {
         writeln!(
-            w,
+            table.w,
             "no enrollments{}",
             if filtered(args) { " match" } else { "" }
         )?;
-        w.flush()?;
-        return Ok(Exit::Success);
     }
-    // On a terminal the table fits its width; into a pipe it is printed whole.
-    let layout = Layout::fit(widths, out.tty.then_some(out.columns).flatten());
-    writeln!(w, "{}", out.bold(&layout.line(&COLUMNS.map(String::from))))?;
-    let now = ctx.now_str();
-    tx.for_each_totp(&filter, &mut |t| {
-        writeln!(w, "{}", layout.line(&cells(&t, &now)))?;
-        Ok(())
-    })?;
-    w.flush()?;
+    table.w.flush()?;
     Ok(Exit::Success)
+}
+
+/// `list --json`: `[` on the first row, a comma before each row after it.
+struct JsonRows<'o> {
+    w: Option<BufWriter<io::StdoutLock<'o>>>,
+    first: bool,
+}
+
+impl ListVisitor for JsonRows<'_> {
+    fn row(&mut self, _pass: usize, t: &TotpRef<'_>) -> Result<()> {
+        let w = self
+            .w
+            .get_or_insert_with(|| BufWriter::with_capacity(1 << 16, io::stdout().lock()));
+        w.write_all(if self.first { b"[" } else { b"," })?;
+        self.first = false;
+        serde_json::to_writer(&mut *w, &ListItem::from(t))?;
+        Ok(())
+    }
+}
+
+/// The table of `list`: the first pass measures, the second prints.
+struct Table<'a> {
+    widths: [usize; COLUMNS.len()],
+    rows: u64,
+    layout: Option<Layout>,
+    columns: Option<usize>,
+    out: &'a Output,
+    w: BufWriter<io::StdoutLock<'static>>,
+    now: &'a str,
+}
+
+impl ListVisitor for Table<'_> {
+    fn passes(&self) -> usize {
+        2
+    }
+
+    fn row(&mut self, pass: usize, t: &TotpRef<'_>) -> Result<()> {
+        let cells = cells(t, self.now);
+        if pass == 0 {
+            for (i, cell) in cells.iter().enumerate() {
+                self.widths[i] = self.widths[i].max(width(cell));
+            }
+            self.rows += 1;
+            return Ok(());
+        }
+        if self.layout.is_none() {
+            // On a terminal the table fits its width; into a pipe it is printed whole.
+            let layout = Layout::fit(self.widths, self.columns);
+            writeln!(
+                self.w,
+                "{}",
+                self.out.bold(&layout.line(&COLUMNS.map(String::from)))
+            )?;
+            self.layout = Some(layout);
+        }
+        let layout = self.layout.as_ref().expect("made above");
+        writeln!(self.w, "{}", layout.line(&cells))?;
+        Ok(())
+    }
 }
 
 /// Which columns are shown, and how wide.
@@ -159,44 +200,6 @@ impl Layout {
 /// One element of `list --json`: the fields, in the order, of `TotpView::audit` (the
 /// JSON of `show`), borrowed from the row instead of copied into a `Totp` (see the
 /// test below, which keeps the two the same).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ListItem<'r> {
-    id: &'r str,
-    account: &'r str,
-    issuer: &'r str,
-    algorithm: &'static str,
-    digits: u8,
-    period: u32,
-    verified: bool,
-    backup_codes_remaining: u32,
-    last_used_at: Option<&'r str>,
-    failed_attempts: u32,
-    locked_until: Option<&'r str>,
-    created_at: &'r str,
-    updated_at: &'r str,
-}
-
-impl<'r> From<&TotpRef<'r>> for ListItem<'r> {
-    fn from(t: &TotpRef<'r>) -> Self {
-        ListItem {
-            id: t.id,
-            account: t.account,
-            issuer: t.issuer,
-            algorithm: t.params.algorithm.as_str(),
-            digits: t.params.digits,
-            period: t.params.period,
-            verified: t.verified,
-            backup_codes_remaining: t.backup_codes_remaining,
-            last_used_at: t.last_used_at,
-            failed_attempts: t.failed_attempts,
-            locked_until: t.locked_until,
-            created_at: t.created_at,
-            updated_at: t.updated_at,
-        }
-    }
-}
-
 const COLUMNS: [&str; 7] = [
     "ACCOUNT",
     "ISSUER",
@@ -207,15 +210,15 @@ const COLUMNS: [&str; 7] = [
     "LOCKED UNTIL",
 ];
 
-fn cells(t: &Totp, now: &str) -> [String; 7] {
+fn cells(t: &TotpRef<'_>, now: &str) -> [String; 7] {
     [
-        sanitize(&t.account),
-        sanitize(&t.issuer),
+        sanitize(t.account),
+        sanitize(t.issuer),
         if t.verified { "yes" } else { "no" }.into(),
         t.backup_codes_remaining.to_string(),
-        t.last_used_at.as_deref().map_or("never".into(), human_time),
+        t.last_used_at.map_or("never".into(), human_time),
         t.failed_attempts.to_string(),
-        match t.locked_until.as_deref() {
+        match t.locked_until {
             Some(until) if until > now => human_time(until),
             _ => "-".into(),
         },
@@ -231,17 +234,17 @@ fn filtered(args: &ListArgs) -> bool {
         || args.unused_since.is_some()
 }
 
-pub fn show(args: &ShowArgs, ctx: &Ctx) -> Result<Exit> {
-    let mut store = ctx.existing_store()?;
-    let t = store.get(&args.account)?;
+pub fn show(args: &ShowArgs, ctx: &mut Ctx) -> Result<Exit> {
+    let t = ctx.ops.show(&ctx.cx, &args.account)?;
     let out = &ctx.out;
     if out.json {
-        out.json(&TotpView::audit(t))?;
+        out.json(&t)?;
         return Ok(Exit::Success);
     }
-    let now = ctx.now_str();
+    let audit = t.audit.as_ref().expect("show gives the audit fields");
+    let now = ctx.cx.now_str();
     let mut w = out.stdout();
-    let locked = match t.locked_until.as_deref() {
+    let locked = match audit.locked_until.as_deref() {
         Some(until) if until > now.as_str() => format!("until {}", human_time(until)),
         _ => "no".into(),
     };
@@ -251,21 +254,21 @@ pub fn show(args: &ShowArgs, ctx: &Ctx) -> Result<Exit> {
         ("issuer", sanitize(&t.issuer)),
         (
             "parameters",
-            format!(
-                "{}, {} digits, every {} s",
-                t.params.algorithm, t.params.digits, t.params.period
-            ),
+            format!("{}, {} digits, every {} s", t.algorithm, t.digits, t.period),
         ),
         ("verified", if t.verified { "yes" } else { "no" }.into()),
         (
             "backup codes",
-            format!("{} remaining", t.backup_codes_remaining),
+            format!("{} remaining", audit.backup_codes_remaining),
         ),
         (
             "last used",
-            t.last_used_at.as_deref().map_or("never".into(), human_time),
+            audit
+                .last_used_at
+                .as_deref()
+                .map_or("never".into(), human_time),
         ),
-        ("failed attempts", t.failed_attempts.to_string()),
+        ("failed attempts", audit.failed_attempts.to_string()),
         ("locked", locked),
         ("created", human_time(&t.created_at)),
         ("updated", human_time(&t.updated_at)),
@@ -275,60 +278,4 @@ pub fn show(args: &ShowArgs, ctx: &Ctx) -> Result<Exit> {
     }
     w.flush()?;
     Ok(Exit::Success)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::otp::{Algorithm, Params};
-
-    /// `list --json` and `show --json` print an enrollment the same way.
-    #[test]
-    fn list_item_serialises_as_the_audit_view() {
-        let params = Params {
-            algorithm: Algorithm::Sha256,
-            digits: 8,
-            period: 60,
-        };
-        for (last_used, locked) in [
-            (None, None),
-            (
-                Some("2026-11-26T12:00:00.000Z"),
-                Some("2026-11-26T13:00:00.000Z"),
-            ),
-        ] {
-            let borrowed = TotpRef {
-                id: "0192f1a2-7b3c-7def-8a9b-0123456789ab",
-                account: "al\"ice\u{1b}@example.com",
-                issuer: "Example Corp",
-                params,
-                verified: true,
-                last_used_at: last_used,
-                failed_attempts: 3,
-                locked_until: locked,
-                created_at: "2026-11-26T11:00:00.000Z",
-                updated_at: "2026-11-26T12:00:00.000Z",
-                backup_codes_remaining: 7,
-            };
-            let owned = Totp {
-                id: borrowed.id.into(),
-                account: borrowed.account.into(),
-                issuer: borrowed.issuer.into(),
-                params,
-                verified: true,
-                last_step: Some(1),
-                last_used_at: last_used.map(Into::into),
-                failed_attempts: 3,
-                locked_until: locked.map(Into::into),
-                created_at: borrowed.created_at.into(),
-                updated_at: borrowed.updated_at.into(),
-                backup_codes_remaining: 7,
-                mac: None,
-            };
-            assert_eq!(
-                serde_json::to_string(&ListItem::from(&borrowed)).unwrap(),
-                serde_json::to_string(&TotpView::audit(owned)).unwrap()
-            );
-        }
-    }
 }

@@ -1,171 +1,50 @@
 //! `log`: the audit trail, and `log --check`, which proves its hash chain unbroken.
 
-use std::io::Write;
+use std::io::{BufWriter, StdoutLock, Write};
 
 use anyhow::Result;
-use serde::Serialize;
 
+use super::ctx::Ctx;
+use super::output::Output;
+use crate::base::error::{Exit, invalid};
+use crate::base::text::{human_time, pad, plural, sanitize, truncate, width};
 use crate::cli::LogArgs;
-use crate::error::{Exit, invalid};
-use crate::output::{human_time, pad, plural, sanitize, truncate, width};
-use crate::store::{self, Event, EventFilter};
-use crate::{Ctx, parse_time_or_ago, timestamp};
+use crate::ops::views::EventView;
+use crate::ops::{CheckRequest, EventVisitor, LogRequest};
+use crate::store::Event;
 
-/// The names of the events the store records, for `--event`.
-pub const EVENTS: &[&str] = &[
-    "enrolled",
-    "code_accepted",
-    "code_rejected",
-    "verified",
-    "locked",
-    "unlocked",
-    "backup_codes_generated",
-    "backup_code_used",
-    "removed",
-    "imported",
-    "config_changed",
-    "rekeyed",
-    "code_checked",
-    "store_upgraded",
-    "restore_accepted",
-    "copied",
-];
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct EventView {
-    seq: i64,
-    at: String,
-    event: String,
-    account: Option<String>,
-    id: Option<String>,
-    /// Who wrote the event (`{"user", "host"}`); null on events from before actors
-    /// were recorded.
-    actor: serde_json::Value,
-    detail: serde_json::Value,
-}
-
-impl From<Event> for EventView {
-    fn from(e: Event) -> Self {
-        EventView {
-            seq: e.seq,
-            at: e.at,
-            event: e.event,
-            account: e.account,
-            id: e.totp_id,
-            actor: e
-                .actor
-                .as_deref()
-                .and_then(|a| serde_json::from_str(a).ok())
-                .unwrap_or(serde_json::Value::Null),
-            detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null),
-        }
-    }
-}
-
-use crate::store::head_text;
-
-/// `log --accept-restore HEAD`: after a backup was restored on purpose, the store is
-/// taken as it is at HEAD by every host from now on. The whole store is checked
-/// first (this host's records of it aside: they describe what was rolled back), and
-/// a keyed `restore_accepted` event says who accepted which head.
-fn accept_restore(ctx: &Ctx, store: &mut store::Store, given: &str) -> Result<Exit> {
-    let (seq, hash) = parse_head(given)?;
-    let mut s = ctx.session_for(store, false, ctx.interactive, store::Purpose::AcceptRestore)?;
-    s.check_chain()?;
-    let head = s.head();
-    if head.as_deref() != Some(head_text(seq, &hash).as_str()) {
-        return Err(invalid(format!(
-            "the store's head is {}, not {}: check the store you mean to accept, then give \
-             its head as `totpctl log --head` prints it",
-            head.as_deref().unwrap_or("empty"),
-            head_text(seq, &hash)
-        )));
-    }
-    s.event(
-        "restore_accepted",
-        None,
-        serde_json::json!({ "head": head_text(seq, &hash) }),
-    )?;
-    s.commit()?;
-    // The whole store checked as it now stands, this host's records moved to it.
-    let audit = store::audit(
-        store,
-        &store::AuditOptions {
-            head: None,
-            full: true,
-            interactive: ctx.interactive,
-        },
-    )?;
-    let out = &ctx.out;
-    if out.json {
-        out.json(&serde_json::json!({
-            "accepted": true,
-            "head": audit.head.as_ref().map(|(s, h)| head_text(*s, h)),
-            "events": audit.events,
-            "enrollments": audit.enrollments,
-        }))?;
-    } else {
-        let mut w = out.stdout();
-        writeln!(
-            w,
-            "{} accepted the store as restored at event #{seq}: every host takes it from its \
-             next command on ({}, {} checked)",
-            out.green("ok:"),
-            plural(audit.events, "event"),
-            plural(audit.enrollments, "enrollment")
-        )?;
-        w.flush()?;
-    }
-    Ok(Exit::Success)
-}
-
-fn parse_head(text: &str) -> Result<(i64, Vec<u8>)> {
-    let bad = || {
-        invalid(format!(
-            "'{}' is not a log head: give it as `log --head` printed it, SEQ:HASH",
-            crate::otp::printable(text)
-        ))
-    };
-    let (seq, hash) = text.trim().split_once(':').ok_or_else(bad)?;
-    let seq: i64 = seq.parse().ok().filter(|s| *s >= 1).ok_or_else(bad)?;
-    let hash = data_encoding::HEXLOWER_PERMISSIVE
-        .decode(hash.as_bytes())
-        .ok()
-        .filter(|h| h.len() == 32)
-        .ok_or_else(bad)?;
-    Ok((seq, hash))
-}
-
-pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
-    let out = &ctx.out;
-    let mut store = ctx.existing_store()?;
+pub fn run(args: &LogArgs, ctx: &mut Ctx) -> Result<Exit> {
     if let Some(head) = &args.accept_restore {
-        return accept_restore(ctx, &mut store, head);
+        let view = ctx.ops.accept_restore(&ctx.cx, head)?;
+        let out = &ctx.out;
+        if out.json {
+            out.json(&view)?;
+        } else {
+            let mut w = out.stdout();
+            writeln!(
+                w,
+                "{} accepted the store as restored at event #{}: every host takes it from \
+                 its next command on ({}, {} checked)",
+                out.green("ok:"),
+                view.seq,
+                plural(view.events, "event"),
+                plural(view.enrollments, "enrollment")
+            )?;
+            w.flush()?;
+        }
+        return Ok(Exit::Success);
     }
     if args.check {
-        let kept = match &args.head {
-            Some(Some(h)) => Some(parse_head(h)?),
-            _ => None,
-        };
-        let audit = store::audit(
-            &mut store,
-            &store::AuditOptions {
-                head: kept.as_ref().map(|(s, h)| (*s, h.as_slice())),
+        let audit = ctx.ops.log_check(
+            &ctx.cx,
+            &CheckRequest {
+                head: args.head.clone().flatten(),
                 full: args.full,
-                interactive: ctx.interactive,
             },
         )?;
-        let head = audit.head.as_ref().map(|(s, h)| head_text(*s, h));
+        let out = &ctx.out;
         if out.json {
-            out.json(&serde_json::json!({
-                "intact": true,
-                "events": audit.events,
-                "enrollments": audit.enrollments,
-                "authenticated": audit.authenticated,
-                "head": head,
-                "from": audit.from,
-            }))?;
+            out.json(&audit)?;
         } else {
             let mut w = out.stdout();
             let events = if audit.from > 0 {
@@ -182,8 +61,8 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
                 "{} the audit log is intact: {events}, {} checked against it{}",
                 out.green("ok:"),
                 plural(audit.enrollments, "enrollment"),
-                match &kept {
-                    Some((seq, _)) => format!("; it extends the head kept at event #{seq}"),
+                match audit.kept {
+                    Some(seq) => format!("; it extends the head kept at event #{seq}"),
                     None => String::new(),
                 }
             )?;
@@ -204,16 +83,13 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
                 "--head H is checked with --check; --head alone prints the head",
             ));
         }
-        let head = store.head()?;
-        let text = head.as_ref().map(|h| head_text(h.seq, &h.hash));
+        let head = ctx.ops.log_head(&ctx.cx)?;
+        let out = &ctx.out;
         if out.json {
-            out.json(&serde_json::json!({
-                "seq": head.as_ref().map(|h| h.seq),
-                "head": text,
-            }))?;
+            out.json(&head)?;
         } else {
             let mut w = out.stdout();
-            match text {
+            match &head.head {
                 Some(t) => writeln!(w, "{t}")?,
                 None => writeln!(w, "no events")?,
             }
@@ -221,91 +97,121 @@ pub fn run(args: &LogArgs, ctx: &Ctx) -> Result<Exit> {
         }
         return Ok(Exit::Success);
     }
-    for name in &args.event {
-        if !EVENTS.contains(&name.as_str()) {
-            return Err(invalid(format!(
-                "unknown event '{}'; the events are: {}",
-                sanitize(name),
-                EVENTS.join(", ")
-            )));
-        }
-    }
-    let time = |t: &Option<String>| -> Result<Option<String>> {
-        Ok(t.as_deref()
-            .map(|t| parse_time_or_ago(t, ctx.now))
-            .transpose()?
-            .map(timestamp))
-    };
-    let filter = EventFilter {
+    let req = LogRequest {
         account: args.account.clone(),
-        since: time(&args.since)?,
-        until: time(&args.until)?,
+        since: args.since.clone(),
+        until: args.until.clone(),
         events: args.event.clone(),
         limit: args.limit,
     };
-    // The transaction first: a store refused prints its error alone.
-    let mut tx = store.read()?;
-    let mut w = out.stdout();
-    if out.json {
-        w.write_all(b"[")?;
-        let mut first = true;
-        tx.for_each_event(&filter, &mut |e| {
-            if !first {
-                w.write_all(b",")?;
-            }
-            first = false;
-            serde_json::to_writer(&mut w, &EventView::from(e))?;
-            Ok(())
-        })?;
+    if ctx.out.json {
+        // Nothing is written before the store has given its first event or its
+        // answer, so that a store refused prints its error alone.
+        let mut json = JsonEvents {
+            w: None,
+            first: true,
+            out: &ctx.out,
+        };
+        ctx.ops.log(&ctx.cx, &req, &mut json)?;
+        let w = json.w.get_or_insert_with(|| ctx.out.stdout());
+        if json.first {
+            w.write_all(b"[")?;
+        }
         w.write_all(b"]\n")?;
         w.flush()?;
         return Ok(Exit::Success);
     }
-    let mut account_width = width("ACCOUNT");
-    let mut event_width = width("EVENT");
-    let mut actor_width = width("BY");
-    let mut rows = 0u64;
-    tx.for_each_event(&filter, &mut |e| {
-        account_width = account_width.max(width(&sanitize(e.account.as_deref().unwrap_or("-"))));
-        event_width = event_width.max(width(&sanitize(&e.event)));
-        actor_width = actor_width.max(width(&actor_text(e.actor.as_deref())));
-        rows += 1;
-        Ok(())
-    })?;
-    if rows == 0 {
-        writeln!(w, "no events")?;
-        w.flush()?;
-        return Ok(Exit::Success);
+    let mut table = Table {
+        account: width("ACCOUNT"),
+        event: width("EVENT"),
+        actor: width("BY"),
+        rows: 0,
+        layout: None,
+        out: &ctx.out,
+        w: ctx.out.stdout(),
+    };
+    ctx.ops.log(&ctx.cx, &req, &mut table)?;
+    if table.rows == 0 {
+        writeln!(table.w, "no events")?;
     }
-    // On a terminal the table fits its width; into a pipe it is printed whole.
-    let layout = Layout::fit(
-        event_width,
-        account_width,
-        actor_width,
-        out.tty.then_some(out.columns).flatten(),
-    );
-    writeln!(
-        w,
-        "{}",
-        out.bold(&layout.line("SEQ", "TIME", "EVENT", "ACCOUNT", "BY", "DETAIL"))
-    )?;
-    tx.for_each_event(&filter, &mut |e| {
+    table.w.flush()?;
+    Ok(Exit::Success)
+}
+
+/// `log --json`: `[` on the first event, a comma before each one after it.
+struct JsonEvents<'o> {
+    w: Option<BufWriter<StdoutLock<'static>>>,
+    first: bool,
+    out: &'o Output,
+}
+
+impl EventVisitor for JsonEvents<'_> {
+    fn event(&mut self, _pass: usize, e: Event) -> Result<()> {
+        let out = self.out;
+        let w = self.w.get_or_insert_with(|| out.stdout());
+        w.write_all(if self.first { b"[" } else { b"," })?;
+        self.first = false;
+        serde_json::to_writer(&mut *w, &EventView::from(e))?;
+        Ok(())
+    }
+}
+
+/// The table of `log`: the first pass measures the columns, the second prints.
+struct Table<'a> {
+    account: usize,
+    event: usize,
+    actor: usize,
+    rows: u64,
+    layout: Option<Layout>,
+    out: &'a Output,
+    w: BufWriter<StdoutLock<'static>>,
+}
+
+impl EventVisitor for Table<'_> {
+    fn passes(&self) -> usize {
+        2
+    }
+
+    fn event(&mut self, pass: usize, e: Event) -> Result<()> {
+        let account = sanitize(e.account.as_deref().unwrap_or("-"));
+        if pass == 0 {
+            self.account = self.account.max(width(&account));
+            self.event = self.event.max(width(&sanitize(&e.event)));
+            self.actor = self.actor.max(width(&actor_text(e.actor.as_deref())));
+            self.rows += 1;
+            return Ok(());
+        }
+        if self.layout.is_none() {
+            // On a terminal the table fits its width; into a pipe it is printed whole.
+            let layout = Layout::fit(
+                self.event,
+                self.account,
+                self.actor,
+                self.out.tty.then_some(self.out.columns).flatten(),
+            );
+            writeln!(
+                self.w,
+                "{}",
+                self.out
+                    .bold(&layout.line("SEQ", "TIME", "EVENT", "ACCOUNT", "BY", "DETAIL"))
+            )?;
+            self.layout = Some(layout);
+        }
+        let layout = self.layout.as_ref().expect("made above");
         writeln!(
-            w,
+            self.w,
             "{}",
             layout.line(
                 &e.seq.to_string(),
                 &human_time(&e.at),
                 &sanitize(&e.event),
-                &sanitize(e.account.as_deref().unwrap_or("-")),
+                &account,
                 &actor_text(e.actor.as_deref()),
                 &detail_text(&e.detail),
             )
         )?;
         Ok(())
-    })?;
-    w.flush()?;
-    Ok(Exit::Success)
+    }
 }
 
 /// The narrowest the DETAIL and ACCOUNT columns are cut to before a column is left

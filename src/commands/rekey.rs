@@ -4,73 +4,47 @@
 use std::io::{IsTerminal, Write};
 
 use anyhow::Result;
-use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::Ctx;
+use super::ctx::Ctx;
+use crate::base::error::{Exit, key_error};
+use crate::base::text::plural;
 use crate::cli::RekeyArgs;
-use crate::error::{Exit, key_error};
-use crate::output::plural;
-use crate::store::Store;
-use crate::vault::{self, PASSPHRASE_ENV, Protection};
+use crate::ops::RekeyRequest;
+use crate::vault::{PASSPHRASE_ENV, Protection};
 
 /// The environment variable with the new passphrase when the store already has one.
 pub const NEW_PASSPHRASE_ENV: &str = "TOTPCTL_NEW_PASSPHRASE";
 
-pub fn run(args: &RekeyArgs, ctx: &Ctx) -> Result<Exit> {
-    // Only a passphrase may be chosen before the first enrollment, on a new store;
-    // it is asked for (and checked) before the store is made, so that a refused one
-    // leaves nothing behind.
-    let (mut store, early) = match Store::open_existing(&ctx.location, &ctx.access)? {
-        Some(store) => (store, None),
-        None if args.passphrase => {
-            let passphrase = new_passphrase(ctx, Protection::KeyFile)?;
-            (ctx.open_store()?, Some(passphrase))
-        }
-        None => (ctx.existing_store()?, None),
-    };
-    let mut s = ctx.session(&mut store, args.passphrase)?;
-    let from = s.vault().protection();
-    let target = if args.passphrase {
-        Protection::Passphrase
-    } else if args.key_file {
-        Protection::KeyFile
-    } else {
-        from
-    };
-    let passphrase = match (target, early) {
-        (Protection::Passphrase, Some(early)) => Some(early),
-        (Protection::Passphrase, None) => Some(new_passphrase(ctx, from)?),
-        (Protection::KeyFile, _) => None,
-    };
-    let (count, after) = s.rekey(target, passphrase.as_deref().map(String::as_str))?;
-    s.event(
-        "rekeyed",
-        None,
-        json!({ "from": from.as_str(), "to": target.as_str(), "enrollments": count }),
+pub fn run(args: &RekeyArgs, ctx: &mut Ctx) -> Result<Exit> {
+    let interactive = ctx.interactive();
+    let new_passphrase = |current: Protection| new_passphrase(interactive, current);
+    let rekeyed = ctx.ops.rekey(
+        &ctx.cx,
+        &RekeyRequest {
+            passphrase: args.passphrase,
+            key_file: args.key_file,
+            new_passphrase: &new_passphrase,
+        },
     )?;
-    let key_file = s.key_source().key_file.clone().unwrap_or_default();
-    s.commit()?;
-    vault::finish_rekey(after)?;
-
+    let (count, target, key_file) = (
+        rekeyed.view.enrollments,
+        rekeyed.view.protection,
+        rekeyed.key_file.clone(),
+    );
     let out = &ctx.out;
     if out.json {
-        out.json(&json!({
-            "rekeyed": true,
-            "protection": target.as_str(),
-            "enrollments": count,
-            "backupCodeKeyKept": true,
-        }))?;
+        out.json(&rekeyed.view)?;
     } else {
         let mut w = out.stdout();
         match target {
-            Protection::KeyFile => writeln!(
+            "key-file" => writeln!(
                 w,
                 "Rekeyed {} under a new key file: {}",
                 plural(count as u64, "enrollment"),
                 key_file.display()
             )?,
-            Protection::Passphrase => writeln!(
+            _ => writeln!(
                 w,
                 "Rekeyed {} under a passphrase; the key file is gone",
                 plural(count as u64, "enrollment")
@@ -91,7 +65,7 @@ pub fn run(args: &RekeyArgs, ctx: &Ctx) -> Result<Exit> {
 }
 
 /// The new passphrase: from the environment for scripts, else asked twice.
-fn new_passphrase(ctx: &Ctx, current: Protection) -> Result<Zeroizing<String>> {
+fn new_passphrase(interactive: bool, current: Protection) -> Result<Zeroizing<String>> {
     // From a key file, TOTPCTL_PASSPHRASE names the new passphrase; from a passphrase
     // it names the current one, and the new one needs its own variable.
     let env = match current {
@@ -103,18 +77,18 @@ fn new_passphrase(ctx: &Ctx, current: Protection) -> Result<Zeroizing<String>> {
     let passphrase = match env {
         Some(p) => Zeroizing::new(p),
         None => {
-            if !ctx.interactive || !std::io::stdin().is_terminal() {
+            if !interactive || !std::io::stdin().is_terminal() {
                 return Err(key_error(format!(
                     "no new passphrase: set {NEW_PASSPHRASE_ENV} (or {PASSPHRASE_ENV} when \
                      leaving a key file), or run on a terminal to be asked"
                 )));
             }
             let first = Zeroizing::new(
-                crate::prompt_hidden("New passphrase: ")
+                crate::base::term::prompt_hidden("New passphrase: ")
                     .map_err(|e| key_error(format!("cannot read the passphrase: {e}")))?,
             );
             let second = Zeroizing::new(
-                crate::prompt_hidden("Repeat the new passphrase: ")
+                crate::base::term::prompt_hidden("Repeat the new passphrase: ")
                     .map_err(|e| key_error(format!("cannot read the passphrase: {e}")))?,
             );
             if *first != *second {

@@ -3,18 +3,16 @@
 use std::io::{IsTerminal, Write};
 
 use anyhow::Result;
-use serde_json::json;
 
-use crate::Ctx;
+use super::ctx::Ctx;
+use crate::base::error::{Exit, invalid};
+use crate::base::text::sanitize;
 use crate::cli::RemoveArgs;
-use crate::error::{Exit, invalid};
-use crate::output::sanitize;
 
-pub fn run(args: &RemoveArgs, ctx: &Ctx) -> Result<Exit> {
-    let mut store = ctx.existing_store()?;
+pub fn run(args: &RemoveArgs, ctx: &mut Ctx) -> Result<Exit> {
     if !args.yes {
         // Look the account up first, so a typo is "not found", not a question.
-        let t = store.get(&args.account)?;
+        let t = ctx.ops.show(&ctx.cx, &args.account)?;
         if !confirm(ctx, &t.account)? {
             // A "no" is an answer, not an error.
             let mut w = ctx.out.stdout();
@@ -23,25 +21,17 @@ pub fn run(args: &RemoveArgs, ctx: &Ctx) -> Result<Exit> {
             return Ok(Exit::Success);
         }
     }
-    let mut s = ctx.session(&mut store, false)?;
-    let e = s.get(&args.account)?;
-    s.delete(&e)?;
-    s.event_with_state(
-        "removed",
-        Some(&e.totp.account),
-        Some(&e.totp.id),
-        &json!({ "verified": e.totp.verified, "backupCodes": e.totp.backup_codes_remaining })
-            .to_string(),
-        None,
-    )?;
-    s.commit()?;
-    let t = e.totp;
+    let view = ctx.ops.remove(&ctx.cx, &args.account)?;
     let out = &ctx.out;
     if out.json {
-        out.json(&json!({ "id": t.id, "account": t.account, "removed": true }))?;
+        out.json(&view)?;
     } else {
         let mut w = out.stdout();
-        writeln!(w, "Removed {} and its backup codes", sanitize(&t.account))?;
+        writeln!(
+            w,
+            "Removed {} and its backup codes",
+            sanitize(&view.account)
+        )?;
         w.flush()?;
     }
     Ok(Exit::Success)
@@ -49,7 +39,7 @@ pub fn run(args: &RemoveArgs, ctx: &Ctx) -> Result<Exit> {
 
 /// Asks on the terminal; true when the answer is yes.
 fn confirm(ctx: &Ctx, account: &str) -> Result<bool> {
-    if !ctx.interactive || !std::io::stderr().is_terminal() {
+    if !ctx.interactive() || !std::io::stderr().is_terminal() {
         return Err(invalid(format!(
             "refusing to remove {} without confirmation: pass --yes",
             sanitize(account)

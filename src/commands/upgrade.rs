@@ -4,23 +4,18 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use crate::Ctx;
+use super::ctx::Ctx;
+use crate::base::error::Exit;
 use crate::cli::UpgradeArgs;
-use crate::error::Exit;
-use crate::store::Purpose;
 
-pub fn run(_args: &UpgradeArgs, ctx: &Ctx) -> Result<Exit> {
-    let mut store = ctx.existing_store()?;
-    let s = ctx.session_for(&mut store, false, ctx.interactive, Purpose::Upgrade)?;
-    // A store already authenticated is left as it is.
-    let upgraded = s.upgraded();
-    s.commit()?;
+pub fn run(_args: &UpgradeArgs, ctx: &mut Ctx) -> Result<Exit> {
+    let view = ctx.ops.upgrade(&ctx.cx)?;
     let out = &ctx.out;
     if out.json {
-        out.json(&serde_json::json!({ "upgraded": upgraded, "schemaVersion": 2 }))?;
+        out.json(&view)?;
     } else {
         let mut w = out.stdout();
-        if upgraded {
+        if view.upgraded {
             writeln!(
                 w,
                 "Upgraded {}: every enrollment, setting and event now carries its MAC",

@@ -12,16 +12,16 @@ use std::collections::BTreeSet;
 
 use anyhow::Result;
 
-use super::Store;
+use super::engine::Position;
 use super::engine::StoredState;
 use super::events::{self, From};
-use super::position::{Position, Positions};
+use super::handle::Store;
+use super::position::Positions;
 use super::rollback::{self, Host, LogState, Purpose};
-use super::session::{
-    Enrollment, check_history, check_mac, check_settings_against_log, load_settings,
-};
-use crate::error::{Error, integrity_error};
-use crate::output::sanitize;
+use super::session::read::{check_history, check_mac};
+use super::session::{Enrollment, check_settings_against_log, load_settings};
+use crate::base::error::{Error, integrity_error};
+use crate::base::text::sanitize;
 use crate::vault::Vault;
 
 /// Enrollments read back at a time.
@@ -199,7 +199,7 @@ pub fn audit(store: &mut Store, how: &AuditOptions<'_>) -> Result<Audit> {
                 Ok(())
             })?;
             for st in states.drain(..) {
-                let skeleton = crate::names::skeleton(&st.totp.account);
+                let skeleton = crate::domain::names::skeleton(&st.totp.account);
                 if st.skeleton.as_deref() != Some(skeleton.as_str()) {
                     return Err(integrity_error(format!(
                         "the skeleton of '{}' ({}) is not the one its account has: it was edited \

@@ -15,12 +15,12 @@ use std::path::Path;
 use anyhow::Result;
 use sha2::{Digest, Sha256};
 
-use super::VaultRow;
+use super::engine::VaultRow;
 use super::engine::{StoredState, Tx};
 use super::events::{self, Appender};
-use crate::error::integrity_error;
-use crate::integrity::{self, Keys, Tag};
-use crate::store::Totp;
+use crate::base::error::integrity_error;
+use crate::domain::integrity::{self, Keys, Tag};
+use crate::domain::model::Totp;
 
 /// What a write session wrote, to be read back before it commits.
 #[derive(Default)]
@@ -66,7 +66,7 @@ impl Written {
     /// An enrollment written as `totp` (with its new MAC), these live backup codes and
     /// this sealed secret.
     pub fn enrollment(&mut self, totp: &Totp, live: &[Vec<u8>], sealed: Option<&[u8]>) {
-        let skeleton = crate::names::skeleton(&totp.account);
+        let skeleton = crate::domain::names::skeleton(&totp.account);
         self.enrollment_as(totp, live, sealed, &skeleton);
     }
 
@@ -245,7 +245,7 @@ fn confirm_enrollments(
         if (!ok || !used) && problem.is_none() {
             problem = Some(format!(
                 "the enrollment of '{}'",
-                crate::output::sanitize(&st.totp.account)
+                crate::base::text::sanitize(&st.totp.account)
             ));
         }
         present.insert(id);
@@ -259,7 +259,7 @@ fn confirm_enrollments(
         if expected != present.contains(id) {
             return Err(refuse(format!(
                 "enrollment {} {}",
-                crate::output::sanitize(id),
+                crate::base::text::sanitize(id),
                 if expected {
                     "is gone"
                 } else {

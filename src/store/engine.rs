@@ -20,11 +20,12 @@
 //! stored below it verbatim, so a store copied from one engine to the other checks
 //! out with the same key.
 
+use std::path::PathBuf;
+
 use anyhow::Result;
 use serde::Serialize;
 
-use super::events::{Event, Head};
-use super::{ListFilter, Totp, TotpRef, VaultRow};
+use crate::domain::model::{ListFilter, Totp, TotpRef};
 
 /// An event as stored: the event and its chain hash and MAC.
 #[derive(Debug, Clone)]
@@ -65,7 +66,7 @@ pub struct Stats {
     pub total: u64,
     pub verified: u64,
     pub unverified: u64,
-    /// Locked at the `now` given to [`Tx::stats`].
+    /// Locked at the `now` given to [`Records::stats`].
     pub locked: u64,
     /// Verified enrollments without a live backup code.
     pub without_backup_codes: u64,
@@ -118,7 +119,7 @@ pub struct StoredState {
     pub skeleton: Option<String>,
 }
 
-/// What [`Tx::insert_totp`] did.
+/// What [`Enrollments::insert_totp`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Insert {
     Inserted,
@@ -137,15 +138,23 @@ pub struct Size {
 /// One transaction on a store: a write transaction from [`Engine::write`], or a
 /// read-only snapshot from [`Engine::read`]. Dropping it without [`Tx::commit`]
 /// rolls it back. Errors are already `store_error`s naming the store.
-pub trait Tx {
-    // --- enrollments ---
+///
+/// What a transaction can do is four traits, one per concern, which each engine
+/// implements in a file of its own (`enrollments.rs`, `records.rs`, `events.rs`,
+/// `transfer.rs` in its folder).
+pub trait Tx: Enrollments + Records + EventLog + Transfer {
+    /// Commits the transaction.
+    fn commit(self: Box<Self>) -> Result<()>;
+}
 
+/// The enrollments: rows of `totps` and their backup codes.
+pub trait Enrollments {
     /// An enrollment by account name, else by id. In a write transaction the row is
     /// locked until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite holds the
     /// write lock already), so the check and the record of a code are one step.
     fn find(&mut self, account_or_id: &str) -> Result<Option<Totp>>;
-    /// Like [`Tx::find`] in a write transaction: the row with its sealed secret (`None`
-    /// if the stored value is not even bytes: [`Tx::sealed_secret`] then says what is
+    /// Like [`Enrollments::find`] in a write transaction: the row with its sealed secret (`None`
+    /// if the stored value is not even bytes: [`Enrollments::sealed_secret`] then says what is
     /// wrong, to the commands that need it), and `backup_codes_remaining` left at 0
     /// for the session to count from the hashes it loads. With `by_id` false, only an
     /// account name is looked up (`verify --pam`).
@@ -164,11 +173,6 @@ pub trait Tx {
         ids: &[String],
         f: &mut dyn FnMut(StoredState) -> Result<()>,
     ) -> Result<()>;
-    /// Makes every deferred constraint check run now, before a write is read back.
-    fn settle(&mut self) -> Result<()>;
-    /// Checks the engine's own structures, as far as it can (SQLite: that every index
-    /// holds what its table holds); the first problem, if any.
-    fn deep_check(&mut self) -> Result<Option<String>>;
     /// Whether `account` (by name, not id) is enrolled.
     fn is_enrolled(&mut self, account: &str) -> Result<bool>;
     /// Every enrollment's id, in id order.
@@ -198,14 +202,12 @@ pub trait Tx {
         filter: &ListFilter,
         f: &mut dyn FnMut(Totp) -> Result<()>,
     ) -> Result<()>;
-    /// Like [`Tx::for_each_totp`], lending each row (streaming `list --json`).
+    /// Like [`Enrollments::for_each_totp`], lending each row (streaming `list --json`).
     fn for_each_totp_ref(
         &mut self,
         filter: &ListFilter,
         f: &mut dyn FnMut(&TotpRef<'_>) -> Result<()>,
     ) -> Result<()>;
-
-    // --- backup codes ---
 
     /// The hashes of an enrollment's live backup codes.
     fn backup_code_hashes(&mut self, id: &str) -> Result<Vec<Vec<u8>>>;
@@ -215,9 +217,11 @@ pub trait Tx {
     fn backup_code_used_at(&mut self, id: &str, hash: &[u8]) -> Result<Option<String>>;
     /// Replaces an enrollment's whole set of backup codes.
     fn replace_backup_codes(&mut self, id: &str, hashes: &[Vec<u8>]) -> Result<()>;
+}
 
-    // --- settings, meta values, the key record ---
-
+/// The store as a whole: settings, meta values, the key record, its counts, and the
+/// checks of the engine's own structures.
+pub trait Records {
     fn config_pairs(&mut self) -> Result<Vec<(String, String)>>;
     fn set_config(&mut self, key: &str, value: &str) -> Result<()>;
     fn meta(&mut self, key: &str) -> Result<Option<Vec<u8>>>;
@@ -228,9 +232,17 @@ pub trait Tx {
     fn has_content(&mut self) -> Result<bool>;
     /// Whether any integrity data (a MAC, an actor, a meta value) was ever written.
     fn has_integrity_data(&mut self) -> Result<bool>;
+    /// Counts for `info`, with `now` deciding what is locked.
+    fn stats(&mut self, now: &str) -> Result<Stats>;
+    /// Makes every deferred constraint check run now, before a write is read back.
+    fn settle(&mut self) -> Result<()>;
+    /// Checks the engine's own structures, as far as it can (SQLite: that every index
+    /// holds what its table holds); the first problem, if any.
+    fn deep_check(&mut self) -> Result<Option<String>>;
+}
 
-    // --- the audit log ---
-
+/// The audit log: its events, its head, and what the checks ask of them.
+pub trait EventLog {
     /// Serialises appends to the log until the transaction ends. The engine must
     /// make a second writer wait here, before it reads the head.
     fn lock_log(&mut self) -> Result<()>;
@@ -256,7 +268,7 @@ pub trait Tx {
     fn events_after(&mut self, after: i64) -> Result<u64>;
     /// The seqs of the newest `config_changed` and `restore_accepted` events (0 for
     /// none), through their own indexes.
-    fn anchors(&mut self) -> Result<crate::integrity::Anchors>;
+    fn anchors(&mut self) -> Result<crate::domain::integrity::Anchors>;
     /// The newest event that names `account`, whichever enrollment it was about.
     fn last_event_of_account(&mut self, account: &str) -> Result<Option<LastEvent>>;
     /// The events `filter` selects, oldest first.
@@ -270,21 +282,17 @@ pub trait Tx {
     fn vanished_enrollments(&mut self) -> Result<Vec<(i64, String)>>;
     /// The newest event of this name (`config_changed`, `restore_accepted`).
     fn last_event_named(&mut self, event: &str) -> Result<Option<LastEvent>>;
+}
 
-    // --- the whole store ---
-
-    /// Counts for `info`, with `now` deciding what is locked.
-    fn stats(&mut self, now: &str) -> Result<Stats>;
-    /// How many records [`Tx::export`] will give.
+/// The whole store, record by record (`copy`).
+pub trait Transfer {
+    /// How many records [`Transfer::export`] will give.
     fn size(&mut self) -> Result<Size>;
     /// Every record of the store, parents before children (vault, settings, meta,
     /// enrollments, backup codes, events, head).
     fn export(&mut self, f: &mut dyn FnMut(Record) -> Result<()>) -> Result<()>;
-    /// Writes one record of [`Tx::export`] verbatim into an empty store.
+    /// Writes one record of [`Transfer::export`] verbatim into an empty store.
     fn import(&mut self, r: &Record) -> Result<()>;
-
-    /// Commits the transaction.
-    fn commit(self: Box<Self>) -> Result<()>;
 }
 
 /// Whether this debug build was told to skip the schema check
@@ -304,7 +312,7 @@ pub fn schema_check_skipped() -> bool {
 /// an `integrity_error` naming what differs.
 pub trait Engine {
     /// Starts a write transaction. Two write transactions on one store never
-    /// interleave their log appends (see [`Tx::lock_log`]).
+    /// interleave their log appends (see [`EventLog::lock_log`]).
     fn write(&mut self) -> Result<Box<dyn Tx + '_>>;
     /// Starts a read-only transaction that sees one snapshot.
     fn read(&mut self) -> Result<Box<dyn Tx + '_>>;
@@ -317,4 +325,81 @@ pub trait Engine {
     fn is_new(&self) -> bool {
         false
     }
+}
+
+/// How a command may reach its store, beyond where it is: the files it takes its
+/// trust from and how long it may wait. Decided once, at the edge, from the command
+/// line and the environment (none of which `verify --pam` reads).
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// The key file: `--key` or `TOTPCTL_KEY_FILE`; else beside an SQLite store.
+    pub key_file: Option<PathBuf>,
+    /// Where this host keeps what it has seen of each store: `--state-dir` or
+    /// `TOTPCTL_STATE_DIR`; else beside the key file.
+    pub state_dir: Option<PathBuf>,
+    /// A PostgreSQL password file (`.pgpass` format), checked like the key file.
+    pub password_file: Option<PathBuf>,
+    /// The certificate authority a PostgreSQL server's certificate must chain to.
+    pub ca_file: Option<PathBuf>,
+    /// How long any one wait for a lock may last.
+    pub wait: Option<std::time::Duration>,
+    /// Whether a statement may run as long as it needs (bulk commands: import,
+    /// copy, list, `log --check`); others are bounded by `wait` too.
+    pub bulk: bool,
+    /// Under `verify --pam`: nothing from the environment, no passphrase.
+    pub pam: bool,
+}
+
+impl Access {
+    /// The longest any one wait may last.
+    pub fn wait(&self) -> std::time::Duration {
+        self.wait.unwrap_or(DEFAULT_WAIT)
+    }
+}
+
+/// How long a wait for a lock may last unless `--timeout` says otherwise.
+pub const DEFAULT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The row that says how the store's data keys are protected.
+#[derive(Debug, Clone)]
+pub struct VaultRow {
+    pub protection: String,
+    pub kdf: Option<String>,
+    pub salt: Option<Vec<u8>>,
+    pub wrapped: Vec<u8>,
+    /// 1: wrapped before the store was authenticated; 2: bound to the authenticated
+    /// schema (see `vault::wrap_aad`).
+    pub version: i64,
+}
+
+/// One event of the trail.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub seq: i64,
+    pub at: String,
+    pub event: String,
+    pub account: Option<String>,
+    pub totp_id: Option<String>,
+    /// A JSON object with the event's particulars (code type, reason, …).
+    pub detail: String,
+    /// A JSON object naming who wrote the event; `None` on version 1 events.
+    pub actor: Option<String>,
+    /// The digest of the state the event left behind (an enrollment's, or the
+    /// settings'), for the rollback cross-check.
+    pub state: Option<Vec<u8>>,
+}
+
+/// The head of the chain: the newest event's seq and hash, and their MAC.
+#[derive(Debug, Clone)]
+pub struct Head {
+    pub seq: i64,
+    pub hash: Vec<u8>,
+    pub mac: Option<Vec<u8>>,
+}
+
+/// A position in a store's log: an event's seq and chain hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub seq: i64,
+    pub hash: Vec<u8>,
 }

@@ -14,56 +14,11 @@
 //! authenticated (version 1) have no actor and no state, and are hashed as they were.
 
 use anyhow::Result;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::engine::{LastEvent, StoredEvent, Tx};
-use crate::integrity::{self, Anchors, Keys, Tag};
-
-/// One event of the trail.
-#[derive(Debug, Clone)]
-pub struct Event {
-    pub seq: i64,
-    pub at: String,
-    pub event: String,
-    pub account: Option<String>,
-    pub totp_id: Option<String>,
-    /// A JSON object with the event's particulars (code type, reason, …).
-    pub detail: String,
-    /// A JSON object naming who wrote the event; `None` on version 1 events.
-    pub actor: Option<String>,
-    /// The digest of the state the event left behind (an enrollment's, or the
-    /// settings'), for the rollback cross-check.
-    pub state: Option<Vec<u8>>,
-}
-
-/// Who wrote an event: the OS user and host of the process.
-#[derive(Debug, Clone, Serialize)]
-pub struct Actor {
-    pub user: String,
-    pub host: String,
-}
-
-impl Actor {
-    /// The actor of this process.
-    pub fn current() -> Actor {
-        let uid = nix::unistd::geteuid();
-        let user = nix::unistd::User::from_uid(uid)
-            .ok()
-            .flatten()
-            .map(|u| u.name)
-            .unwrap_or_else(|| format!("uid {uid}"));
-        let host = nix::unistd::gethostname()
-            .ok()
-            .and_then(|h| h.into_string().ok())
-            .unwrap_or_else(|| "unknown".into());
-        Actor { user, host }
-    }
-
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
-    }
-}
+use super::engine::{Event, Head, LastEvent, StoredEvent, Tx};
+use crate::domain::actor::Actor;
+use crate::domain::integrity::{self, Anchors, Keys, Tag};
 
 /// The chain hash of an event, given the hash of the one before it.
 pub(crate) fn event_hash(prev: &[u8], e: &Event) -> Tag {
@@ -114,14 +69,6 @@ pub struct NewEvent<'a> {
     pub totp_id: Option<&'a str>,
     pub detail: &'a str,
     pub state: Option<&'a Tag>,
-}
-
-/// The head of the chain: the newest event's seq and hash, and their MAC.
-#[derive(Debug, Clone)]
-pub struct Head {
-    pub seq: i64,
-    pub hash: Vec<u8>,
-    pub mac: Option<Vec<u8>>,
 }
 
 fn put_head(tx: &mut dyn Tx, keys: &Keys, seq: i64, hash: &[u8], anchors: Anchors) -> Result<()> {

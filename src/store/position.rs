@@ -10,7 +10,7 @@
 //! - `log`: the newest event of the log this host has seen (its seq and chain hash),
 //!   and the last `restore_accepted` event it honoured;
 //! - `accounts`: for each account it has served, that account's newest event (a
-//!   table on disk, see [`super::host_accounts`]);
+//!   table on disk, see `host_accounts`);
 //! - `checked`: how far `log --check` has checked the chain, so that the next check
 //!   starts there.
 //!
@@ -40,43 +40,15 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use super::engine::Position;
 use super::host_accounts::{self, HostAccounts, Key, Seen};
-use super::{Location, files};
-use crate::error::{integrity_error, key_error};
+use crate::base::error::{integrity_error, key_error};
+use crate::base::files;
 
 /// The name of the default state directory, beside the key file.
 pub const DIR_NAME: &str = "totpctl-state";
 /// The environment variable that moves the state directory.
 pub const STATE_DIR_ENV: &str = "TOTPCTL_STATE_DIR";
-
-/// The default state directory of a store: beside its key file; for a store with no
-/// key file, beside an SQLite file, or else the per-user state directory.
-pub fn default_dir(key_file: Option<&Path>, at: &Location) -> Option<PathBuf> {
-    let beside = |p: &Path| {
-        p.parent()
-            .map(|d| {
-                if d.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    d
-                }
-            })
-            .map(|d| d.join(DIR_NAME))
-    };
-    match (key_file, at) {
-        (Some(k), _) => beside(k),
-        (None, Location::Sqlite(p)) => beside(p),
-        (None, Location::Postgres(_)) => directories::ProjectDirs::from("", "", "totpctl")
-            .and_then(|d| d.state_dir().map(Path::to_path_buf)),
-    }
-}
-
-/// A position in a store's log: an event's seq and chain hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Position {
-    pub seq: i64,
-    pub hash: Vec<u8>,
-}
 
 /// The newest event of the log this host has seen, and the last `restore_accepted`
 /// event it honoured (0: none).

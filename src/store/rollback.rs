@@ -19,13 +19,14 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::Tx;
+use super::engine::Position;
+use super::engine::Tx;
 use super::events;
 use super::host_accounts::{Key, Seen};
-use super::position::{self, Binding, LogPosition, Position, Positions};
-use crate::error::integrity_error;
-use crate::integrity::{Anchors, Keys};
-use crate::output::sanitize;
+use super::position::{self, Binding, LogPosition, Positions};
+use crate::base::error::integrity_error;
+use crate::base::text::sanitize;
+use crate::domain::integrity::{Anchors, Keys};
 use crate::vault::{KeySource, Vault};
 
 /// Why a session opens the store, as far as this host's records care.
@@ -73,7 +74,7 @@ pub fn identity(
             let text = String::from_utf8(id).unwrap_or_default();
             let valid = text.len() == 32
                 && text.bytes().all(|b| b.is_ascii_hexdigit())
-                && crate::integrity::matches(Some(&mac), &vault.store_id_mac(&text));
+                && crate::domain::integrity::matches(Some(&mac), &vault.store_id_mac(&text));
             if !valid {
                 return Err(integrity_error(format!(
                     "{}: the store's identity does not carry this store's MAC: it was written \
@@ -157,7 +158,7 @@ fn forget_command(keys: &KeySource) -> String {
     match &keys.state_dir {
         Some(dir) => format!(
             "rm -r {}",
-            crate::output::shell_word(&dir.display().to_string())
+            crate::base::text::shell_word(&dir.display().to_string())
         ),
         None => "(no state directory is in use)".into(),
     }
