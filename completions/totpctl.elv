@@ -44,6 +44,8 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand info 'Show where the store and its key are, the schema version and the counts'
             cand copy 'Copy the whole store into a new one, in either engine'
             cand upgrade 'Authenticate a version 1 store: give every row, setting and event its MAC'
+            cand token 'Make, list and revoke the API tokens of `totpctl serve`'
+            cand serve 'Serve the store over HTTPS to applications and hosts holding API tokens'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -278,6 +280,105 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'totpctl;token'= {
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --key 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]'
+            cand --state-dir 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]'
+            cand --password-file 'A PostgreSQL password file (.pgpass lines), checked like the key file'
+            cand --ca-file 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)'
+            cand --timeout 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand create 'Make a token and print it, once (on stdout, alone: redirect it to a file)'
+            cand list 'List the tokens: names, scopes, creation, last use and expiry, never a token'
+            cand revoke 'Revoke a token: the next request that presents it is refused'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'totpctl;token;create'= {
+            cand --scope 'What the token may do; repeat for several'
+            cand --expires 'How long the token lives (90d, 12h, 1y, …) [default: until revoked]'
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --key 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]'
+            cand --state-dir 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]'
+            cand --password-file 'A PostgreSQL password file (.pgpass lines), checked like the key file'
+            cand --ca-file 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)'
+            cand --timeout 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'totpctl;token;list'= {
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --key 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]'
+            cand --state-dir 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]'
+            cand --password-file 'A PostgreSQL password file (.pgpass lines), checked like the key file'
+            cand --ca-file 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)'
+            cand --timeout 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'totpctl;token;revoke'= {
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --key 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]'
+            cand --state-dir 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]'
+            cand --password-file 'A PostgreSQL password file (.pgpass lines), checked like the key file'
+            cand --ca-file 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)'
+            cand --timeout 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'totpctl;token;help'= {
+            cand create 'Make a token and print it, once (on stdout, alone: redirect it to a file)'
+            cand list 'List the tokens: names, scopes, creation, last use and expiry, never a token'
+            cand revoke 'Revoke a token: the next request that presents it is refused'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'totpctl;token;help;create'= {
+        }
+        &'totpctl;token;help;list'= {
+        }
+        &'totpctl;token;help;revoke'= {
+        }
+        &'totpctl;token;help;help'= {
+        }
+        &'totpctl;serve'= {
+            cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
+            cand --color 'When to use colour'
+            cand --key 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]'
+            cand --state-dir 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]'
+            cand --password-file 'A PostgreSQL password file (.pgpass lines), checked like the key file'
+            cand --ca-file 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)'
+            cand --timeout 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]'
+            cand --listen 'The address and port to listen on'
+            cand --tls-cert 'The server''s certificate chain (PEM)'
+            cand --tls-key 'The server''s private key (PEM), readable by its owner only'
+            cand --rate-limit 'Requests per second each token may make (0: no limit); more get 429'
+            cand --max-body 'The largest request body, in bytes; larger ones get 413'
+            cand --client-timeout 'Seconds a client has to send a request''s headers, and its body'
+            cand --max-connections 'Connections open at once; more wait to be accepted'
+            cand --workers 'Engine sessions (connections to the store) for requests other than verifies, which have one of their own'
+            cand --json 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+            cand --allow-plain-http 'Speak plain HTTP on an address other than loopback (tokens then cross the network in the clear: only behind a TLS proxy on the same host)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'totpctl;completions'= {
             cand --store 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]'
             cand --color 'When to use colour'
@@ -307,6 +408,8 @@ set edit:completion:arg-completer[totpctl] = {|@words|
             cand info 'Show where the store and its key are, the schema version and the counts'
             cand copy 'Copy the whole store into a new one, in either engine'
             cand upgrade 'Authenticate a version 1 store: give every row, setting and event its MAC'
+            cand token 'Make, list and revoke the API tokens of `totpctl serve`'
+            cand serve 'Serve the store over HTTPS to applications and hosts holding API tokens'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -337,6 +440,10 @@ set edit:completion:arg-completer[totpctl] = {|@words|
         &'totpctl;help;copy'= {
         }
         &'totpctl;help;upgrade'= {
+        }
+        &'totpctl;help;token'= {
+        }
+        &'totpctl;help;serve'= {
         }
         &'totpctl;help;completions'= {
         }

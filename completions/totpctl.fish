@@ -50,6 +50,8 @@ complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "rekey" -d 'Replace 
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "info" -d 'Show where the store and its key are, the schema version and the counts'
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "copy" -d 'Copy the whole store into a new one, in either engine'
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "upgrade" -d 'Authenticate a version 1 store: give every row, setting and event its MAC'
+complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "token" -d 'Make, list and revoke the API tokens of `totpctl serve`'
+complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "serve" -d 'Serve the store over HTTPS to applications and hosts holding API tokens'
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
@@ -258,6 +260,88 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l timeout -d '
 complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -f -a "create" -d 'Make a token and print it, once (on stdout, alone: redirect it to a file)'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -f -a "list" -d 'List the tokens: names, scopes, creation, last use and expiry, never a token'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -f -a "revoke" -d 'Revoke a token: the next request that presents it is refused'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l scope -d 'What the token may do; repeat for several' -r -f -a "verify\t'Check TOTP and backup codes'
+read\t'List, show, log, info'
+enroll\t'Create or replace an unverified enrollment'
+admin\t'Everything'"
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l expires -d 'How long the token lives (90d, 12h, 1y, …) [default: until revoked]' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -s V -l version -d 'Print version'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "create" -d 'Make a token and print it, once (on stdout, alone: redirect it to a file)'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the tokens: names, scopes, creation, last use and expiry, never a token'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Revoke a token: the next request that presents it is refused'
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l listen -d 'The address and port to listen on' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l tls-cert -d 'The server\'s certificate chain (PEM)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l tls-key -d 'The server\'s private key (PEM), readable by its owner only' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l rate-limit -d 'Requests per second each token may make (0: no limit); more get 429' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l max-body -d 'The largest request body, in bytes; larger ones get 413' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l client-timeout -d 'Seconds a client has to send a request\'s headers, and its body' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l max-connections -d 'Connections open at once; more wait to be accepted' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l workers -d 'Engine sessions (connections to the store) for requests other than verifies, which have one of their own' -r
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l allow-plain-http -d 'Speak plain HTTP on an address other than loopback (tokens then cross the network in the clear: only behind a TLS proxy on the same host)'
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
@@ -270,19 +354,21 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l timeout 
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "enroll" -d 'Enroll an account: a fresh secret, its otpauth:// URI and a QR code, shown once'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "verify" -d 'Check a TOTP code or a backup code for an account'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "list" -d 'List enrollments for audit; never shows a secret, URI or backup code'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "show" -d 'Show one enrollment: the fields of `list`, never a secret'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "backup-codes" -d 'Replace an account\'s backup codes with a fresh set, printed once'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "remove" -d 'Delete an account\'s TOTP and its backup codes'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "unlock" -d 'Clear an account\'s lockout and its count of rejected codes'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "config" -d 'Show or change the store\'s settings'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "log" -d 'Show the store\'s append-only, hash-chained audit trail'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "import" -d 'Enroll existing secrets in bulk from otpauth:// URIs, one a line'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "rekey" -d 'Replace the key that seals the store\'s secrets, without losing any enrollment'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "info" -d 'Show where the store and its key are, the schema version and the counts'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "copy" -d 'Copy the whole store into a new one, in either engine'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "upgrade" -d 'Authenticate a version 1 store: give every row, setting and event its MAC'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help" -f -a "enroll" -d 'Enroll an account: a fresh secret, its otpauth:// URI and a QR code, shown once'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help" -f -a "verify" -d 'Check a TOTP code or a backup code for an account'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help" -f -a "list" -d 'List enrollments for audit; never shows a secret, URI or backup code'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help" -f -a "show" -d 'Show one enrollment: the fields of `list`, never a secret'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help" -f -a "backup-codes" -d 'Replace an account\'s backup codes with a fresh set, printed once'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help" -f -a "remove" -d 'Delete an account\'s TOTP and its backup codes'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help" -f -a "unlock" -d 'Clear an account\'s lockout and its count of rejected codes'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help" -f -a "config" -d 'Show or change the store\'s settings'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help" -f -a "log" -d 'Show the store\'s append-only, hash-chained audit trail'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help" -f -a "import" -d 'Enroll existing secrets in bulk from otpauth:// URIs, one a line'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help" -f -a "rekey" -d 'Replace the key that seals the store\'s secrets, without losing any enrollment'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help" -f -a "info" -d 'Show where the store and its key are, the schema version and the counts'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help" -f -a "copy" -d 'Copy the whole store into a new one, in either engine'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help" -f -a "upgrade" -d 'Authenticate a version 1 store: give every row, setting and event its MAC'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help" -f -a "token" -d 'Make, list and revoke the API tokens of `totpctl serve`'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help" -f -a "serve" -d 'Serve the store over HTTPS to applications and hosts holding API tokens'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c totpctl -n "__fish_totpctl_using_subcommand help; and not __fish_seen_subcommand_from enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

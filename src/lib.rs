@@ -17,6 +17,7 @@ mod commands;
 pub mod domain;
 pub mod ops;
 pub mod pam;
+pub mod server;
 pub mod store;
 pub mod vault;
 

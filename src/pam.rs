@@ -47,6 +47,8 @@ pub fn verify(args: &VerifyArgs, ops: &mut dyn Operations, cx: &Context) -> Resu
             at,
             window: args.window,
             pam: Some(request.detail()),
+            fresh_backup_codes: false,
+            hide_unknown: false,
         },
     )?;
     Ok(if verified.view.valid {

@@ -91,7 +91,7 @@ fn info_says_where_things_are_and_counts_without_the_key() {
     // SQLite's user_version; PostgreSQL's own migrations table counts from 1.
     assert_eq!(
         info["schemaVersion"],
-        if common::on_postgres() { 2 } else { 4 }
+        if common::on_postgres() { 3 } else { 5 }
     );
     assert_eq!(
         info["enrollments"],

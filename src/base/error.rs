@@ -85,6 +85,18 @@ pub enum Error {
     StoreNotFound(String),
     #[error("{0}")]
     Integrity(String),
+    /// An API request without a valid token (none, unknown, expired, revoked).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// An API token without the scope a request needs.
+    #[error("{0}")]
+    Forbidden(String),
+    /// An API request larger than the server takes.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// An API token over its rate limit.
+    #[error("{0}")]
+    RateLimited(String),
 }
 
 impl Error {
@@ -103,6 +115,10 @@ impl Error {
             Error::Store(_) => "store_error",
             Error::StoreNotFound(_) => "store_not_found",
             Error::Integrity(_) => "integrity_error",
+            Error::Unauthorized(_) => "unauthorized",
+            Error::Forbidden(_) => "forbidden",
+            Error::PayloadTooLarge(_) => "payload_too_large",
+            Error::RateLimited(_) => "rate_limited",
         }
     }
 
@@ -130,6 +146,28 @@ pub fn key_error(msg: impl Into<String>) -> anyhow::Error {
 /// write.
 pub fn integrity_error(msg: impl Into<String>) -> anyhow::Error {
     Error::Integrity(msg.into()).into()
+}
+
+/// The body of the JSON error every front end gives (`{"error": BODY}`): the stable
+/// code and the one-line message, with what a caller branches on besides (when a
+/// lockout ends, which event broke the log, which input lines are bad).
+pub fn json_body(err: &anyhow::Error) -> serde_json::Value {
+    let typed = classify(err);
+    let code = typed.map_or("store_error", Error::code);
+    let mut body = serde_json::json!({ "code": code, "message": one_line(err) });
+    match typed {
+        Some(Error::Locked { until, .. }) => body["lockedUntil"] = until.clone().into(),
+        Some(Error::LogBroken { seq, .. }) => body["event"] = (*seq).into(),
+        Some(Error::BadLines { total, lines, .. }) => {
+            body["badLines"] = (*total).into();
+            body["lines"] = lines
+                .iter()
+                .map(|(line, message)| serde_json::json!({ "line": line, "message": message }))
+                .collect();
+        }
+        _ => {}
+    }
+    body
 }
 
 /// Finds the typed error inside an `anyhow` chain, if there is one.

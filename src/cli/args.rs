@@ -34,7 +34,7 @@ pub struct EnrollArgs {
     #[arg(long, value_name = "SECS")]
     pub period: Option<u32>,
     /// Length of the secret in bytes, 16 to 64
-    #[arg(long, value_name = "BYTES", default_value_t = 20)]
+    #[arg(long, value_name = "BYTES", default_value_t = crate::domain::otp::DEFAULT_SECRET_BYTES)]
     pub secret_size: usize,
     /// Replace a verified TOTP (and drop its backup codes)
     #[arg(long)]

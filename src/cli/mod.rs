@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod args;
+mod server_args;
 pub use args::*;
+pub use server_args::*;
 
 const TOP_AFTER_HELP: &str = "\
 Exit codes:
@@ -143,6 +145,10 @@ pub enum Command {
     Copy(CopyArgs),
     /// Authenticate a version 1 store: give every row, setting and event its MAC
     Upgrade(UpgradeArgs),
+    /// Make, list and revoke the API tokens of `totpctl serve`
+    Token(TokenArgs),
+    /// Serve the store over HTTPS to applications and hosts holding API tokens
+    Serve(ServeArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }

@@ -304,8 +304,9 @@ impl Layout {
     }
 }
 
-/// `{"user":"alice","host":"web1"}` → `alice@web1`; `-` for events from before actors
-/// were recorded.
+/// `{"user":"alice","host":"web1"}` → `alice@web1`, `{"token":"pam","address":
+/// "10.0.0.5",…}` → `token:pam@10.0.0.5`; `-` for events from before actors were
+/// recorded.
 fn actor_text(actor: Option<&str>) -> String {
     let Some(actor) = actor else {
         return "-".into();
@@ -313,6 +314,10 @@ fn actor_text(actor: Option<&str>) -> String {
     match serde_json::from_str::<serde_json::Value>(actor) {
         Ok(v) => {
             let part = |k: &str| v.get(k).and_then(|p| p.as_str()).unwrap_or("?").to_string();
+            // Through `serve`: the token and the client's address are who asked.
+            if v.get("token").is_some() {
+                return sanitize(&format!("token:{}@{}", part("token"), part("address")));
+            }
             sanitize(&format!("{}@{}", part("user"), part("host")))
         }
         Err(_) => sanitize(actor),

@@ -18,6 +18,8 @@ pub mod log;
 pub mod output;
 pub mod rekey;
 pub mod remove;
+pub mod serve;
+pub mod token;
 pub mod unlock;
 pub mod upgrade;
 pub mod verify;
@@ -66,6 +68,9 @@ pub fn run(cli: Cli) -> Result<Exit> {
     let store_path = location.label();
     let store_arg = store_arg.map(|_| store_path.clone());
     let interactive = !cli.global.json && io::stdin().is_terminal();
+    if let Command::Serve(args) = &cli.command {
+        return serve::run(args, location, access, &out, interactive);
+    }
     let wait = access.wait();
     let mut ctx = Ctx {
         store_path,
@@ -149,6 +154,7 @@ fn access(cli: &Cli) -> Result<store::Access> {
         wait,
         bulk,
         pam,
+        held: None,
     })
 }
 
@@ -170,6 +176,8 @@ fn dispatch(command: &Command, ctx: &mut Ctx) -> Result<Exit> {
         Command::Copy(args) => copy::run(args, ctx),
         Command::Info(args) => info::run(args, ctx),
         Command::Upgrade(args) => upgrade::run(args, ctx),
+        Command::Token(args) => token::run(args, ctx),
+        Command::Serve(_) => unreachable!("handled above"),
         Command::Completions(_) => unreachable!("handled above"),
     }
 }
@@ -190,27 +198,14 @@ pub fn report(err: &anyhow::Error, json: bool) -> Exit {
     }
     let typed = crate::base::error::classify(err);
     let exit = typed.map_or(Exit::Error, Error::exit);
-    let code = typed.map_or("store_error", Error::code);
-    let message = crate::base::error::one_line(err);
     if json {
-        let mut body = serde_json::json!({ "code": code, "message": message });
-        match typed {
-            Some(Error::Locked { until, .. }) => body["lockedUntil"] = until.clone().into(),
-            Some(Error::LogBroken { seq, .. }) => body["event"] = (*seq).into(),
-            Some(Error::BadLines { total, lines, .. }) => {
-                body["badLines"] = (*total).into();
-                body["lines"] = lines
-                    .iter()
-                    .map(|(line, message)| serde_json::json!({ "line": line, "message": message }))
-                    .collect();
-            }
-            _ => {}
-        }
+        let body = crate::base::error::json_body(err);
         let mut stdout = io::stdout().lock();
         let _ = serde_json::to_writer(&mut stdout, &serde_json::json!({ "error": body }));
         let _ = stdout.write_all(b"\n");
         let _ = stdout.flush();
     } else {
+        let message = crate::base::error::one_line(err);
         let _ = writeln!(io::stderr().lock(), "totpctl: {message}");
     }
     exit

@@ -122,7 +122,6 @@ impl Output {
     }
 }
 
-/// An RFC 3339 timestamp as people read it, to the second: `2026-11-26 12:30:05 UTC`.
 /// Prints `totpctl: warning: MESSAGE` on stderr (a warning that cannot be printed is
 /// not an error of its own).
 pub fn warn(message: &str) {
@@ -131,4 +130,10 @@ pub fn warn(message: &str) {
         "totpctl: warning: {}",
         sanitize(message)
     );
+}
+
+/// Prints `totpctl: MESSAGE` on stderr: what people should know beside what stdout
+/// carries for a script.
+pub fn note(message: &str) {
+    let _ = writeln!(io::stderr().lock(), "totpctl: {}", sanitize(message));
 }

@@ -86,6 +86,8 @@ pub fn run(args: &VerifyArgs, ctx: &mut Ctx) -> Result<Exit> {
             at,
             window: args.window,
             pam: None,
+            fresh_backup_codes: true,
+            hide_unknown: false,
         },
     )?;
     print(ctx, &verified.view, verified.lockout_attempts)?;

@@ -49,6 +49,11 @@ impl Keys {
         mac(self.state.as_ref(), &[b"totp\0", digest])
     }
 
+    /// The MAC of an API token's digest ([`token_digest`]).
+    pub fn token_mac(&self, digest: &Tag) -> Tag {
+        mac(self.state.as_ref(), &[b"token\0", digest])
+    }
+
     /// The MAC of the settings' digest.
     pub fn config_mac(&self, digest: &Tag) -> Tag {
         mac(self.state.as_ref(), &[b"config\0", digest])
@@ -73,6 +78,14 @@ impl Keys {
                 hash,
                 &anchors.config.to_be_bytes(),
                 &anchors.restore.to_be_bytes(),
+                // Only once there is one, so that the heads of stores without tokens
+                // keep the MAC they were given before tokens were.
+                if anchors.tokens > 0 { b"tokens\0" } else { b"" },
+                &if anchors.tokens > 0 {
+                    anchors.tokens.to_be_bytes().to_vec()
+                } else {
+                    Vec::new()
+                },
             ],
         )
     }
@@ -85,11 +98,14 @@ impl Keys {
 }
 
 /// The events a head answers for besides the newest: the newest change of the
-/// settings and the newest accepted restore (their seqs; 0 for none).
+/// settings, the newest accepted restore and the newest change of the API tokens
+/// (their seqs; 0 for none).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Anchors {
     pub config: i64,
     pub restore: i64,
+    /// The newest change of the API tokens.
+    pub tokens: i64,
 }
 
 /// Compares a stored MAC with the expected one in constant time; a missing or
@@ -211,6 +227,38 @@ pub fn config_digest(pairs: &[(String, String)]) -> Tag {
     e.finish()
 }
 
+/// The digest of an API token's row: everything but its last use, which is kept to
+/// the minute for people and decides nothing.
+pub fn token_digest(
+    name: &str,
+    hash: &[u8],
+    scopes: &str,
+    created_at: &str,
+    expires_at: Option<&str>,
+) -> Tag {
+    let mut e = Encoder::new(b"totpctl token v1\0");
+    e.text(name)
+        .bytes(hash)
+        .text(scopes)
+        .text(created_at)
+        .opt_text(expires_at);
+    e.finish()
+}
+
+/// The digest of every API token at once (each by its [`token_digest`]), in any
+/// order: what each change of the tokens records, so that a token deleted, or one
+/// put back after it was revoked, is found.
+pub fn token_set_digest(digests: &[Tag]) -> Tag {
+    let mut sorted: Vec<&Tag> = digests.iter().collect();
+    sorted.sort();
+    let mut e = Encoder::new(b"totpctl token set v1\0");
+    e.int(sorted.len() as i64);
+    for d in sorted {
+        e.bytes(d);
+    }
+    e.finish()
+}
+
 /// The associated data that binds a sealed secret to its enrollment: its id, account,
 /// issuer and parameters. A sealed secret moved to another row, or left on a row
 /// whose account or parameters were edited, does not open.
@@ -301,7 +349,7 @@ mod tests {
                 &[0; 32],
                 Anchors {
                     config: 1,
-                    restore: 0
+                    ..Anchors::default()
                 }
             )
         );

@@ -13,3 +13,4 @@ pub mod model;
 pub mod names;
 pub mod otp;
 pub mod qr;
+pub mod tokens;

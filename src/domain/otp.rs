@@ -59,6 +59,8 @@ pub const PERIOD: std::ops::RangeInclusive<u32> = 1..=3600;
 pub const MIN_SECRET: usize = 10;
 /// The longest secret: 64 bytes, a SHA-512 block.
 pub const MAX_SECRET: usize = 64;
+/// Bytes of a new secret unless asked otherwise (160 bits, as RFC 4226 recommends).
+pub const DEFAULT_SECRET_BYTES: usize = 20;
 
 /// Why a secret taken from elsewhere is no secret: every byte the same (`AAAA…`,
 /// all zeros, is the usual one), which anyone can guess. The message never quotes it.

@@ -17,9 +17,11 @@ mod context;
 mod local;
 mod operations;
 pub mod requests;
+pub mod tokens;
 pub mod views;
 
 pub use context::Context;
-pub use local::{EVENTS, Local, MAX_WARNINGS};
+pub use local::{BatchVerify, EVENTS, Local, MAX_WARNINGS};
 pub use operations::{EventVisitor, ListVisitor, Operations};
 pub use requests::*;
+pub use tokens::{Grant, TokenCreated, TokenRequest, TokenRevoked, TokenView};

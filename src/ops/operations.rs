@@ -5,6 +5,7 @@ use anyhow::Result;
 
 use super::context::Context;
 use super::requests::*;
+use super::tokens::{TokenCreated, TokenRequest, TokenRevoked, TokenView};
 use super::views::*;
 use crate::domain::config::Settings;
 use crate::domain::model::TotpRef;
@@ -85,4 +86,11 @@ pub trait Operations {
     fn copy(&mut self, cx: &Context, req: &CopyRequest<'_>) -> Result<Copied>;
     /// Authenticates a version 1 store.
     fn upgrade(&mut self, cx: &Context) -> Result<UpgradeView>;
+    /// Makes an API token for `serve`, shown once (on the store's own host, with
+    /// the key).
+    fn token_create(&mut self, cx: &Context, req: &TokenRequest) -> Result<TokenCreated>;
+    /// Every API token: never the token itself.
+    fn token_list(&mut self, cx: &Context) -> Result<Vec<TokenView>>;
+    /// Revokes an API token: refused from the next request on.
+    fn token_revoke(&mut self, cx: &Context, name: &str) -> Result<TokenRevoked>;
 }

@@ -106,6 +106,12 @@ pub struct VerifyRequest {
     /// is then a user name (never an id), an unknown one is recorded as a rejected
     /// attempt, and no backup codes are made (nobody could see them).
     pub pam: Option<serde_json::Value>,
+    /// Whether the first accepted code may make backup codes and show them (not to
+    /// a caller who may only verify).
+    pub fresh_backup_codes: bool,
+    /// Whether the caller must not learn which accounts are enrolled: the account is
+    /// then a name, never an id, and an unknown one is answered as a wrong code is.
+    pub hide_unknown: bool,
 }
 
 /// What `verify` decided.

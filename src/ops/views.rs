@@ -10,7 +10,7 @@ use crate::domain::model::{Totp, TotpRef};
 use crate::store::Event;
 
 /// The enrollment fields every view has (SPEC §1 "everywhere").
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TotpView {
     pub id: String,
@@ -33,7 +33,7 @@ pub struct TotpView {
 }
 
 /// The fields `list` and `show` add.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditView {
     pub backup_codes_remaining: u32,
@@ -118,7 +118,7 @@ impl<'r> From<&TotpRef<'r>> for ListItem<'r> {
 
 /// What `enroll --json` prints: the enrollment, its secret and URI, and the id of the
 /// enrollment it replaced, if any.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EnrollView {
     #[serde(flatten)]
     pub totp: TotpView,
@@ -163,7 +163,7 @@ impl CodeType {
 }
 
 /// What `verify` prints.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyView {
     pub id: String,
@@ -187,7 +187,7 @@ pub struct VerifyView {
 }
 
 /// What `backup-codes` prints.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupCodesView {
     pub id: String,
@@ -197,7 +197,7 @@ pub struct BackupCodesView {
 }
 
 /// What `remove` prints.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RemovedView {
     pub account: String,
     pub id: String,
@@ -205,14 +205,14 @@ pub struct RemovedView {
 }
 
 /// One setting: `config KEY` and `config KEY VALUE`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConfigValue {
     pub key: String,
     pub value: serde_json::Value,
 }
 
 /// One event of `log --json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventView {
     pub seq: i64,
@@ -245,14 +245,14 @@ impl From<Event> for EventView {
 }
 
 /// `log --head`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HeadView {
     pub head: Option<String>,
     pub seq: Option<i64>,
 }
 
 /// `log --check`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CheckView {
     pub authenticated: bool,
     pub enrollments: u64,
@@ -278,7 +278,7 @@ pub struct AcceptedView {
 }
 
 /// What `import` prints.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportView {
     pub imported: u64,
@@ -330,7 +330,7 @@ pub struct RekeyView {
 }
 
 /// What `info` prints.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InfoView {
     pub store: String,
@@ -346,7 +346,7 @@ pub struct InfoView {
 }
 
 /// The counts of `info`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Counts {
     pub total: u64,

@@ -34,6 +34,8 @@ pub struct Written {
     config: Option<Tag>,
     vault: Option<VaultRow>,
     meta: Vec<(String, Vec<u8>)>,
+    /// The digest of the set of API tokens, when they were changed.
+    tokens: Option<Tag>,
 }
 
 /// What an enrollment holds, as one digest: its state (every column but the sealed
@@ -98,6 +100,10 @@ impl Written {
 
     pub fn vault(&mut self, row: VaultRow) {
         self.vault = Some(row);
+    }
+
+    pub fn tokens(&mut self, set: Tag) {
+        self.tokens = Some(set);
     }
 
     pub fn meta(&mut self, key: &str, value: &[u8]) {
@@ -191,6 +197,11 @@ pub fn confirm(
         if !same {
             return Err(refuse("the key record".into()));
         }
+    }
+    if let Some(set) = written.tokens
+        && super::tokens::set_digest(&tx.tokens()?, keys) != Ok(set)
+    {
+        return Err(refuse("the API tokens".into()));
     }
     for (key, value) in &written.meta {
         if tx.meta(key)?.as_deref() != Some(value.as_slice()) {

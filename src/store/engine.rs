@@ -20,8 +20,6 @@
 //! stored below it verbatim, so a store copied from one engine to the other checks
 //! out with the same key.
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 use serde::Serialize;
 
@@ -103,6 +101,8 @@ pub enum Record {
     },
     Event(StoredEvent),
     Head(Head),
+    /// An API token's row.
+    Token(TokenRow),
 }
 
 /// An enrollment as a write left it, read back to confirm the write (and by `log
@@ -139,10 +139,10 @@ pub struct Size {
 /// read-only snapshot from [`Engine::read`]. Dropping it without [`Tx::commit`]
 /// rolls it back. Errors are already `store_error`s naming the store.
 ///
-/// What a transaction can do is four traits, one per concern, which each engine
+/// What a transaction can do is five traits, one per concern, which each engine
 /// implements in a file of its own (`enrollments.rs`, `records.rs`, `events.rs`,
-/// `transfer.rs` in its folder).
-pub trait Tx: Enrollments + Records + EventLog + Transfer {
+/// `transfer.rs`, `tokens.rs` in its folder).
+pub trait Tx: Enrollments + Records + EventLog + Transfer + Tokens {
     /// Commits the transaction.
     fn commit(self: Box<Self>) -> Result<()>;
 }
@@ -282,6 +282,8 @@ pub trait EventLog {
     fn vanished_enrollments(&mut self) -> Result<Vec<(i64, String)>>;
     /// The newest event of this name (`config_changed`, `restore_accepted`).
     fn last_event_named(&mut self, event: &str) -> Result<Option<LastEvent>>;
+    /// The newest change of the API tokens (`token_created` or `token_revoked`).
+    fn last_token_change(&mut self) -> Result<Option<LastEvent>>;
 }
 
 /// The whole store, record by record (`copy`).
@@ -325,43 +327,41 @@ pub trait Engine {
     fn is_new(&self) -> bool {
         false
     }
-}
-
-/// How a command may reach its store, beyond where it is: the files it takes its
-/// trust from and how long it may wait. Decided once, at the edge, from the command
-/// line and the environment (none of which `verify --pam` reads).
-#[derive(Debug, Clone, Default)]
-pub struct Access {
-    /// The key file: `--key` or `TOTPCTL_KEY_FILE`; else beside an SQLite store.
-    pub key_file: Option<PathBuf>,
-    /// Where this host keeps what it has seen of each store: `--state-dir` or
-    /// `TOTPCTL_STATE_DIR`; else beside the key file.
-    pub state_dir: Option<PathBuf>,
-    /// A PostgreSQL password file (`.pgpass` format), checked like the key file.
-    pub password_file: Option<PathBuf>,
-    /// The certificate authority a PostgreSQL server's certificate must chain to.
-    pub ca_file: Option<PathBuf>,
-    /// How long any one wait for a lock may last.
-    pub wait: Option<std::time::Duration>,
-    /// Whether a statement may run as long as it needs (bulk commands: import,
-    /// copy, list, `log --check`); others are bounded by `wait` too.
-    pub bulk: bool,
-    /// Under `verify --pam`: nothing from the environment, no passphrase.
-    pub pam: bool,
-}
-
-impl Access {
-    /// The longest any one wait may last.
-    pub fn wait(&self) -> std::time::Duration {
-        self.wait.unwrap_or(DEFAULT_WAIT)
+    /// Whether the store opened is still the one at its location (an SQLite file
+    /// can be replaced under an open connection).
+    fn is_current(&self) -> bool {
+        true
     }
 }
 
-/// How long a wait for a lock may last unless `--timeout` says otherwise.
-pub const DEFAULT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+/// The API tokens of `serve`: rows of `tokens`, as stored (checked by
+/// `store::tokens`).
+pub trait Tokens {
+    /// Every token, in name order.
+    fn tokens(&mut self) -> Result<Vec<TokenRow>>;
+    /// Adds a token; `false` when one of that name is there already.
+    fn insert_token(&mut self, t: &TokenRow) -> Result<bool>;
+    /// Deletes a token; `false` when there was none of that name.
+    fn delete_token(&mut self, name: &str) -> Result<bool>;
+    /// Records a token's last use (to the minute, outside its MAC).
+    fn touch_token(&mut self, name: &str, at: &str) -> Result<()>;
+}
+
+/// One API token as stored: its name, the keyed hash of its text, its scopes
+/// (`verify,read`), its dates, and the MAC of all but its last use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    pub name: String,
+    pub hash: Vec<u8>,
+    pub scopes: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+    pub mac: Vec<u8>,
+}
 
 /// The row that says how the store's data keys are protected.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VaultRow {
     pub protection: String,
     pub kdf: Option<String>,

@@ -93,6 +93,7 @@ fn anchor(anchors: &mut Anchors, event: &str, seq: i64) {
     match event {
         "config_changed" => anchors.config = anchors.config.max(seq),
         "restore_accepted" => anchors.restore = anchors.restore.max(seq),
+        "token_created" | "token_revoked" => anchors.tokens = anchors.tokens.max(seq),
         _ => {}
     }
 }
@@ -160,6 +161,12 @@ impl Appender {
             appended: Vec::new(),
             anchors,
         }))
+    }
+
+    /// Names another actor for the events appended from now on (`serve` runs several
+    /// clients' requests in one session).
+    pub fn set_actor(&mut self, actor: &Actor) {
+        self.actor = actor.to_json();
     }
 
     /// The events the head answers for, as this session leaves them.
@@ -233,6 +240,11 @@ pub fn last_event_named(
     event: &str,
 ) -> Result<Result<Option<Checked>, i64>> {
     Ok(checked(keys, tx.last_event_named(event)?))
+}
+
+/// The newest change of the API tokens, checked as [`last_event_named`] checks one.
+pub fn last_token_change(tx: &mut dyn Tx, keys: &Keys) -> Result<Result<Option<Checked>, i64>> {
+    Ok(checked(keys, tx.last_token_change()?))
 }
 
 /// The newest event about any enrollment of `account`, checked as [`last_event_of`]

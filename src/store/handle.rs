@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::engine::{Access, Engine, Head, Stats, Tx};
+use super::access::Access;
+use super::engine::{Engine, Head, Stats, Tx};
 use super::location::Location;
 use super::{position, postgres, rollback, sqlite};
 use crate::base::error::{Error, store_err};
-use crate::base::files;
 use crate::domain::model::Totp;
 use crate::vault::KeySource;
 
@@ -25,7 +25,6 @@ impl Store {
     /// only if it is a totpctl store this build can read; anything else is refused
     /// untouched.
     pub fn open(at: &Location, access: &Access) -> Result<Store> {
-        refuse_old_form(at, access)?;
         if let Location::Sqlite(p) = at
             && !p.exists()
         {
@@ -37,7 +36,9 @@ impl Store {
             }
         }
         let engine: Box<dyn Engine> = match at {
-            Location::Sqlite(p) => Box::new(sqlite::Sqlite::open(p, sqlite_wait(access))?),
+            Location::Sqlite(p) => Box::new(sqlite::Sqlite::open(p, sqlite_wait(access), &|| {
+                refuse_old_form(at, access)
+            })?),
             Location::Postgres(u) => Box::new(
                 postgres::Postgres::open(u, true, access)?
                     .ok_or_else(|| store_err(format!("{} vanished", u.redacted())))?,
@@ -48,10 +49,11 @@ impl Store {
 
     /// Like [`Store::open`], but a missing store is `None` and nothing is created.
     pub fn open_existing(at: &Location, access: &Access) -> Result<Option<Store>> {
-        refuse_old_form(at, access)?;
         let engine: Option<Box<dyn Engine>> = match at {
-            Location::Sqlite(p) => sqlite::Sqlite::open_existing(p, sqlite_wait(access))?
-                .map(|s| Box::new(s) as Box<dyn Engine>),
+            Location::Sqlite(p) => sqlite::Sqlite::open_existing(p, sqlite_wait(access), &|| {
+                refuse_old_form(at, access)
+            })?
+            .map(|s| Box::new(s) as Box<dyn Engine>),
             Location::Postgres(u) => {
                 postgres::Postgres::open(u, false, access)?.map(|s| Box::new(s) as Box<dyn Engine>)
             }
@@ -70,6 +72,12 @@ impl Store {
     /// The store as messages name it: its path, or its URL without the password.
     pub fn path(&self) -> &Path {
         &self.label
+    }
+
+    /// Whether the store opened is still the one at its location: a process that keeps
+    /// it open opens it anew when not.
+    pub fn is_current(&self) -> bool {
+        self.engine.is_current()
     }
 
     /// Whether this command made the store: an SQLite file that was not there.
@@ -152,29 +160,11 @@ pub fn is_retryable(err: &anyhow::Error) -> bool {
         .any(|e| e.downcast_ref::<postgres::Retryable>().is_some())
 }
 
-/// Refuses, before SQLite opens it (and migrates its schema), an unauthenticated
-/// version 1 SQLite store where this host saw an authenticated one: an old form of
-/// the store put back to dodge its MACs. The version is read from the file's header.
+/// Refuses, before SQLite migrates its schema, an unauthenticated version 1 SQLite
+/// store where this host saw an authenticated one: an old form of the store put back
+/// to dodge its MACs. The engine asks this of a store whose header says version 0 or
+/// 1 (it reads the header through its own descriptor: see `sqlite::open`).
 fn refuse_old_form(at: &Location, access: &Access) -> Result<()> {
-    let Location::Sqlite(path) = at else {
-        return Ok(());
-    };
-    let mut header = [0u8; 100];
-    // Without blocking on a FIFO, and only a regular file: the engine refuses the rest.
-    let read = match files::open_for_check(path, false) {
-        Ok(Some(mut f)) if f.metadata().is_ok_and(|m| m.is_file()) => {
-            use std::io::Read;
-            f.read_exact(&mut header).is_ok()
-        }
-        _ => false,
-    };
-    if !read || &header[..16] != b"SQLite format 3\0" {
-        return Ok(());
-    }
-    let version = i32::from_be_bytes([header[60], header[61], header[62], header[63]]);
-    if version >= 2 {
-        return Ok(());
-    }
     rollback::refuse_downgrade(&at.key_source(access))
 }
 

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::engine::Access;
+use super::access::Access;
 use super::position::DIR_NAME;
 use super::postgres;
 use crate::base::files;
@@ -81,6 +81,7 @@ impl Location {
             state_dir,
             place: self.place(),
             pam: access.pam,
+            held: access.held.clone(),
         }
     }
 }

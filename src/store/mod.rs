@@ -10,6 +10,7 @@
 //! bottom; the engines use only it; the session and the checks use it and the
 //! engines through [`Store`] (`handle.rs`). This file only names the parts.
 
+pub mod access;
 mod audit;
 mod confirm;
 pub mod engine;
@@ -22,11 +23,12 @@ mod postgres;
 mod rollback;
 pub mod session;
 mod sqlite;
+mod tokens;
 
+pub use access::{Access, DEFAULT_WAIT};
 pub use audit::{Audit, AuditOptions, audit};
 pub use engine::{
-    Access, DEFAULT_WAIT, Engine, Event, EventFilter, Head, Record, Stats, StoredEvent,
-    StoredState, Tx, VaultRow,
+    Engine, Event, EventFilter, Head, Record, Stats, StoredEvent, StoredState, Tx, VaultRow,
 };
 pub use events::ChainProblem;
 pub use handle::{Store, is_retryable, refuse_vanished};
@@ -34,3 +36,4 @@ pub use location::Location;
 pub use postgres::url;
 pub use rollback::{Purpose, check_source, head_text};
 pub use session::{Enrollment, Session};
+pub use tokens::Token;

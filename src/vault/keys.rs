@@ -64,6 +64,9 @@ pub struct KeySource {
     pub place: String,
     /// Under `verify --pam`: a passphrase is never read.
     pub pam: bool,
+    /// A key held by a long-running process (`serve`), in memory; `None` for a
+    /// command, which reads its key anew.
+    pub held: Option<std::sync::Arc<super::HeldKey>>,
 }
 
 impl KeySource {

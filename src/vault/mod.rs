@@ -28,15 +28,19 @@ use crate::domain::integrity;
 use crate::domain::model::Totp;
 use crate::store::engine::{Tx, VaultRow};
 
+pub mod held;
 mod keyfile;
 mod keys;
 mod passphrase;
+mod unwrap;
 
+pub use held::HeldKey;
 pub use keyfile::{check_new_key_file, copy_key_file, key_file_beside};
 use keyfile::{create_key_file, read_key_file, write_key_file};
 use keys::*;
 pub use keys::{KEY_FILE_ENV, KeySource, PASSPHRASE_ENV, Protection, random_bytes};
 use passphrase::*;
+use unwrap::unwrap_row;
 
 /// The first byte of a sealed secret: 2 binds it to its enrollment's account and
 /// parameters; 1 (version 1 stores) to its id only.
@@ -44,6 +48,7 @@ const SEAL_VERSION: u8 = 2;
 /// The version of key records this build writes (see `wrap_aad`).
 const WRAP_VERSION: i64 = 2;
 /// The unwrapped data keys of a store.
+#[derive(Clone)]
 pub struct Vault {
     data_key: Key,
     hash_key: Key,
@@ -69,10 +74,19 @@ impl Vault {
     /// passphrase). `Ok(None)` when the store has no key record yet; the caller
     /// decides whether that is a new store or a tampered one.
     pub fn unlock(tx: &mut dyn Tx, keys: &KeySource, interactive: bool) -> Result<Option<Vault>> {
-        match tx.vault_row()? {
-            Some(row) => unwrap_row(&row, keys, interactive).map(Some),
-            None => Ok(None),
+        let Some(row) = tx.vault_row()? else {
+            return Ok(None);
+        };
+        if let Some(held) = &keys.held
+            && let Some(v) = held.cached(&row)
+        {
+            return Ok(Some(v));
         }
+        let v = unwrap_row(&row, keys, interactive)?;
+        if let Some(held) = &keys.held {
+            held.keep(&row, &v);
+        }
+        Ok(Some(v))
     }
 
     /// Fresh keys for a new store, protected by its key file (which is created, 0600,
@@ -227,6 +241,16 @@ impl Vault {
         mac.finalize().into_bytes().into()
     }
 
+    /// The keyed hash an API token is stored as: under the backup-code key too, which
+    /// a rekey keeps, so that tokens outlive a rekey (their text is never stored).
+    pub fn hash_token(&self, token: &str) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.hash_key.as_ref())
+            .expect("HMAC takes a key of any length");
+        mac.update(b"totpctl api token v1\0");
+        mac.update(token.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// A new vault for a rekey: a fresh data key (so the secrets' seals and every MAC
     /// are renewed), the backup-code key kept (the codes are stored only as hashes under
     /// it), and the new protection. With a passphrase, the key-encryption key is derived
@@ -314,119 +338,6 @@ fn wrap_aad(version: i64, protection: &str, kdf: Option<&str>, salt: Option<&[u8
         aad.extend_from_slice(part);
     }
     aad
-}
-
-fn unwrap_row(row: &VaultRow, keys: &KeySource, interactive: bool) -> Result<Vault> {
-    let store_path = keys.store.as_path();
-    if !(1..=WRAP_VERSION).contains(&row.version) {
-        return Err(integrity_error(format!(
-            "the key record of {} has version {}, which this totpctl never writes",
-            store_path.display(),
-            row.version
-        )));
-    }
-    match row.protection.as_str() {
-        "key-file" => {
-            let key_file = keys.key_file()?;
-            let Some(kek) = read_key_file(key_file)? else {
-                // A rekey from a passphrase that committed but was stopped before it
-                // moved its new key file into place leaves only the pending file.
-                return finish_interrupted_rekey(row, key_file).ok_or_else(|| {
-                    key_error(format!(
-                        "key file {} is missing, and this store's secrets are sealed with \
-                         it: restore it, or point {KEY_FILE_ENV} at it",
-                        key_file.display()
-                    ))
-                });
-            };
-            match unwrap_with(row, &kek, Protection::KeyFile) {
-                Some(v) => Ok(v),
-                None => finish_interrupted_rekey(row, key_file).ok_or_else(|| {
-                    key_error(format!(
-                        "the key in {} does not open {}: it is not the key this store was \
-                         sealed with",
-                        key_file.display(),
-                        store_path.display()
-                    ))
-                }),
-            }
-        }
-        "passphrase" if keys.pam => Err(key_error(format!(
-            "{} is protected by a passphrase, which verify --pam never reads (the PAM \
-             environment must not decide how the store opens): give the store a key file \
-             with `totpctl rekey --key-file`, and name it with --key on the PAM line",
-            store_path.display()
-        ))),
-        "passphrase" => {
-            let passphrase = read_passphrase(
-                &format!("Passphrase for {}: ", store_path.display()),
-                interactive,
-            )?;
-            let kek = derive_kek(&passphrase, row)?;
-            unwrap_with(row, &kek, Protection::Passphrase).ok_or_else(|| {
-                key_error(format!(
-                    "wrong passphrase for {}: nothing was checked or changed",
-                    store_path.display()
-                ))
-            })
-        }
-        other => Err(crate::base::error::corrupt(
-            store_path,
-            format!("unknown key protection {other:?}"),
-        )),
-    }
-}
-
-fn unwrap_with(row: &VaultRow, kek: &Key, protection: Protection) -> Option<Vault> {
-    if row.wrapped.len() < NONCE_LEN {
-        return None;
-    }
-    let aad = wrap_aad(
-        row.version,
-        protection.as_str(),
-        row.kdf.as_deref(),
-        row.salt.as_deref(),
-    );
-    let nonce = XNonce::try_from(&row.wrapped[..NONCE_LEN]).ok()?;
-    let keys = Zeroizing::new(
-        cipher(kek)
-            .decrypt(
-                &nonce,
-                Payload {
-                    msg: &row.wrapped[NONCE_LEN..],
-                    aad: &aad,
-                },
-            )
-            .ok()?,
-    );
-    if keys.len() != 64 {
-        return None;
-    }
-    let mut data_key = Zeroizing::new([0u8; 32]);
-    let mut hash_key = Zeroizing::new([0u8; 32]);
-    data_key.copy_from_slice(&keys[..32]);
-    hash_key.copy_from_slice(&keys[32..]);
-    Some(Vault {
-        data_key,
-        hash_key,
-        protection,
-        kek: kek.clone(),
-        kdf: row.kdf.clone(),
-        salt: row.salt.clone(),
-        version: row.version,
-    })
-}
-
-/// A rekey that committed its transaction but was stopped before it moved the new
-/// key file into place leaves that file beside the old one: if it opens the store,
-/// finish the move.
-fn finish_interrupted_rekey(row: &VaultRow, key_file: &Path) -> Option<Vault> {
-    let pending = pending_path(key_file);
-    let kek = read_key_file(&pending).ok()??;
-    let vault = unwrap_with(row, &kek, Protection::KeyFile)?;
-    // Best effort: the store opens with the pending key either way.
-    let _ = fs::rename(&pending, key_file);
-    Some(vault)
 }
 
 /// What a rekey leaves to do once its transaction has committed.

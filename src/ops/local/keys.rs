@@ -17,7 +17,7 @@ pub fn rekey(l: &Local, cx: &Context, req: &RekeyRequest<'_>) -> Result<Rekeyed>
     // it is asked for (and checked) before the store is made, so that a refused one
     // leaves nothing behind.
     let (mut store, early) = match Store::open_existing(&l.location, &l.access)? {
-        Some(store) => (store, None),
+        Some(store) => (l.hold(store), None),
         None if req.passphrase => {
             let passphrase = (req.new_passphrase)(Protection::KeyFile)?;
             (l.open_store()?, Some(passphrase))

@@ -3,6 +3,7 @@
 //! sessions (`store::Session`).
 
 mod admin;
+mod batch;
 mod check;
 mod copy;
 mod enroll;
@@ -11,8 +12,10 @@ mod import_ga;
 mod keys;
 mod open;
 mod read;
+mod tokens;
 mod verify;
 
+pub use batch::BatchVerify;
 pub use import::MAX_WARNINGS;
 pub use open::Local;
 pub use read::EVENTS;
@@ -24,8 +27,10 @@ use anyhow::Result;
 use super::context::Context;
 use super::operations::{EventVisitor, ListVisitor, Operations};
 use super::requests::*;
+use super::tokens::{Grant, TokenCreated, TokenRequest, TokenRevoked, TokenView};
 use super::views::*;
 use crate::domain::config::Settings;
+use crate::domain::tokens::Scope;
 
 impl Operations for Local {
     fn label(&self) -> PathBuf {
@@ -129,5 +134,55 @@ impl Operations for Local {
 
     fn upgrade(&mut self, cx: &Context) -> Result<UpgradeView> {
         keys::upgrade(self, cx)
+    }
+
+    fn token_create(&mut self, cx: &Context, req: &TokenRequest) -> Result<TokenCreated> {
+        tokens::create(self, cx, req)
+    }
+
+    fn token_list(&mut self, cx: &Context) -> Result<Vec<TokenView>> {
+        tokens::list(self, cx)
+    }
+
+    fn token_revoke(&mut self, cx: &Context, name: &str) -> Result<TokenRevoked> {
+        tokens::revoke(self, cx, name)
+    }
+}
+
+/// What only a process that holds the store itself does: `serve`'s checks of its
+/// callers' tokens, and its batches of verifies.
+impl Local {
+    /// Checks an API request's token, which must allow `needed`.
+    pub fn authorize(&self, cx: &Context, token: &str, needed: Scope) -> Result<Grant> {
+        tokens::authorize(self, cx, token, needed)
+    }
+
+    /// Opens the store and its key once, checked as every session is, writing
+    /// nothing: what a server does before it listens.
+    pub fn open_with_key(&self, cx: &Context) -> Result<()> {
+        let mut store = self.existing_store()?;
+        if store.read()?.vault_row()?.is_none() {
+            return Err(crate::base::error::key_error(format!(
+                "{} has no key yet: make the first API token with `{}` (which makes the \
+                 store's key), then serve it",
+                self.store_path().display(),
+                cx.command_line(&["token", "create", "NAME", "--scope", "admin"])
+            )));
+        }
+        self.session(cx, &mut store, false).map(drop)
+    }
+
+    /// Whether the store answers (`serve`'s health check).
+    pub fn ping(&self) -> Result<()> {
+        self.existing_store()?.schema_version().map(drop)
+    }
+
+    /// Runs several verifies in one write session and one commit (see `batch.rs`).
+    pub fn verify_batch(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        items: &[BatchVerify],
+    ) -> Vec<Result<(Grant, Verified)>> {
+        batch::verify_batch(self, now, items)
     }
 }

@@ -29,33 +29,60 @@ pub fn precheck(l: &Local, cx: &Context, account: &str) -> Result<Precheck> {
 }
 
 pub fn verify(l: &Local, cx: &Context, args: &VerifyRequest) -> Result<Verified> {
+    if let Some(w) = args.window {
+        otp::check_window(w).map_err(invalid)?;
+    }
+    let interactive = cx.interactive && args.pam.is_none();
+    let mut store = l.existing_store()?;
+    let mut s = l.session_with(cx, &mut store, false, interactive)?;
+    let answer = verify_in(&mut s, cx, args)?;
+    // What was recorded is committed, whatever the answer; a session that recorded
+    // nothing (an unknown account) is let go.
+    if s.has_appended() {
+        s.commit()?;
+    }
+    answer
+}
+
+/// One verify in a write session that may serve others before and after it (see
+/// `serve`'s batches): the outer error means nothing of it may be committed; the
+/// inner result is the answer, to be given once what it recorded is committed.
+pub fn verify_in(
+    s: &mut store::Session<'_>,
+    cx: &Context,
+    args: &VerifyRequest,
+) -> Result<Result<Verified>> {
     let at = args.at;
     // A code checked at a future --at is only checked: recording its step would move
     // the replay watermark past the real clock and turn every real code into a
     // "replay". So nothing changes but the audit trail, which records the check.
     let check_only = at.is_some_and(|at| at > cx.now);
     if let Some(w) = args.window {
-        otp::check_window(w).map_err(invalid)?;
+        if let Err(e) = otp::check_window(w) {
+            return Ok(Err(invalid(e)));
+        }
     }
     let pam = args.pam.as_ref();
     let account: &str = &args.account;
-    let interactive = cx.interactive && pam.is_none();
-    let mut store = l.existing_store()?;
     let now = cx.now_str();
     let input = args.code.clone();
 
-    let mut s = l.session_with(cx, &mut store, false, interactive)?;
     if let Some(detail) = pam {
         s.add_to_every_detail("pam", detail.clone());
     }
-    // Under PAM the account is a user name, never an id, and an unknown one is
-    // recorded as a rejected attempt, committed like a known one's, so that the two
-    // take about as long and the log shows who was tried.
-    let found = match pam {
-        Some(_) => s.find_by_name(account)?,
-        None => s.find(account)?,
+    // Under PAM, and to a caller the account's existence is hidden from, the account
+    // is a user name, never an id.
+    let found = match pam.is_some() || args.hide_unknown {
+        true => s.find_by_name(account)?,
+        false => s.find(account)?,
     };
     let Some(mut e) = found else {
+        if args.hide_unknown {
+            return unknown_as_rejected(s, cx, account, input.as_deref().map(|c| c.as_str()));
+        }
+        // Under PAM an unknown account is recorded as a rejected attempt, committed
+        // like a known one's, so that the two take about as long and the log shows
+        // who was tried.
         if pam.is_some() {
             s.event_with_state(
                 "code_rejected",
@@ -64,9 +91,8 @@ pub fn verify(l: &Local, cx: &Context, args: &VerifyRequest) -> Result<Verified>
                 &with_pam(json!({ "reason": "resource_not_found" }), pam).to_string(),
                 None,
             )?;
-            s.commit()?;
         }
-        return Err(Error::NotFound(sanitize(account)).into());
+        return Ok(Err(Error::NotFound(sanitize(account)).into()));
     };
     let settings = s.settings().clone();
     let before = e.totp.clone();
@@ -80,18 +106,17 @@ pub fn verify(l: &Local, cx: &Context, args: &VerifyRequest) -> Result<Verified>
                 Some(&e),
                 json!({ "reason": "user_locked", "lockedUntil": until }),
             )?;
-            s.commit()?;
-            return Err(Error::Locked {
+            return Ok(Err(Error::Locked {
                 account: sanitize(&e.totp.account),
                 until,
                 unlock: cx.account_command("unlock", &e.totp.account),
             }
-            .into());
+            .into()));
         }
         // The lockout has run out: the count starts again, on the record.
         e.totp.failed_attempts = 0;
         e.totp.locked_until = None;
-        save(&mut s, &mut e)?;
+        save(s, &mut e)?;
         s.event(
             "unlocked",
             Some(&e),
@@ -100,10 +125,9 @@ pub fn verify(l: &Local, cx: &Context, args: &VerifyRequest) -> Result<Verified>
     }
     let Some(input) = input else {
         // Locked when looked at, but no longer: the code was not read yet.
-        s.commit()?;
-        return Err(invalid(
+        return Ok(Err(invalid(
             "the account's lockout ran out as the code was about to be asked: run verify again",
-        ));
+        )));
     };
 
     let window = args.window.unwrap_or(settings.window);
@@ -184,11 +208,10 @@ pub fn verify(l: &Local, cx: &Context, args: &VerifyRequest) -> Result<Verified>
                 "recorded": false,
             }),
         )?;
-        s.commit()?;
-        return Ok(Verified {
+        return Ok(Ok(Verified {
             view,
             lockout_attempts: settings.lockout_attempts,
-        });
+        }));
     }
     match result {
         Ok(drift) => {
@@ -204,13 +227,14 @@ pub fn verify(l: &Local, cx: &Context, args: &VerifyRequest) -> Result<Verified>
                 && settings.backup_codes
                 && e.backup_hashes.is_empty()
                 && pam.is_none()
+                && args.fresh_backup_codes
             {
                 let codes = backup_codes::generate(settings.backup_code_count)?;
                 let hashes = codes.iter().map(|c| s.hash_code(&e, c)).collect();
                 s.replace_backup_codes(&mut e, hashes)?;
                 fresh_codes = Some(codes);
             }
-            save(&mut s, &mut e)?;
+            save(s, &mut e)?;
             view.failed_attempts = 0;
             view.verified = true;
             view.backup_codes_remaining = e.totp.backup_codes_remaining;
@@ -253,7 +277,7 @@ pub fn verify(l: &Local, cx: &Context, args: &VerifyRequest) -> Result<Verified>
                 timestamp(cx.now + Duration::seconds(i64::from(settings.lockout_seconds)))
             });
             e.totp.locked_until = until.clone();
-            save(&mut s, &mut e)?;
+            save(s, &mut e)?;
             view.failed_attempts = failed;
             s.event(
                 "code_rejected",
@@ -273,11 +297,100 @@ pub fn verify(l: &Local, cx: &Context, args: &VerifyRequest) -> Result<Verified>
             }
         }
     }
-    s.commit()?;
-    Ok(Verified {
+    Ok(Ok(Verified {
         view,
         lockout_attempts: settings.lockout_attempts,
-    })
+    }))
+}
+
+/// An account that is not enrolled, answered to a caller who must not learn that
+/// (a verify-scoped API token) exactly as a wrong code is: the attempt is recorded,
+/// its count goes up, and at the store's lockout threshold the name is locked as an
+/// account would be. The count and the lock live in the audit trail (the newest
+/// event of the name), so that every server over the store keeps the same ones.
+fn unknown_as_rejected(
+    s: &mut store::Session<'_>,
+    cx: &Context,
+    account: &str,
+    input: Option<&str>,
+) -> Result<Result<Verified>> {
+    let settings = s.settings().clone();
+    let now = cx.now_str();
+    let (mut failed, locked) = match s.last_event_of_account(account)? {
+        Some(last) if last.event == "code_rejected" => {
+            let detail: serde_json::Value = serde_json::from_str(&last.detail).unwrap_or_default();
+            if detail["reason"] == "resource_not_found" {
+                let failed = detail["failedAttempts"].as_u64().unwrap_or(0);
+                let until = detail["lockedUntil"].as_str().map(str::to_string);
+                (u32::try_from(failed).unwrap_or(u32::MAX), until)
+            } else {
+                (0, None)
+            }
+        }
+        _ => (0, None),
+    };
+    if let Some(until) = locked {
+        if until > now {
+            s.event_with_state(
+                "code_rejected",
+                Some(account),
+                None,
+                &json!({ "reason": "resource_not_found", "failedAttempts": failed,
+                         "lockedUntil": until })
+                .to_string(),
+                None,
+            )?;
+            return Ok(Err(Error::Locked {
+                account: sanitize(account),
+                until,
+                unlock: cx.account_command("unlock", account),
+            }
+            .into()));
+        }
+        failed = 0;
+    }
+    failed = failed.saturating_add(1);
+    let until = (settings.lockout_attempts > 0 && failed >= settings.lockout_attempts)
+        .then(|| timestamp(cx.now + Duration::seconds(i64::from(settings.lockout_seconds))));
+    s.event_with_state(
+        "code_rejected",
+        Some(account),
+        None,
+        &json!({ "reason": "resource_not_found", "failedAttempts": failed,
+                 "lockedUntil": until })
+        .to_string(),
+        None,
+    )?;
+    // The reason a code of this shape gets from an account of the store's default
+    // digits.
+    let input = input.unwrap_or("");
+    let digits = otp::normalize_code(input);
+    let (code_type, reason) = if backup_codes::normalize_for(input, settings.digits).is_some() {
+        (Some(CodeType::BackupCode.as_str()), Reason::Incorrect)
+    } else if digits.len() == usize::from(settings.digits)
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        (Some(CodeType::Totp.as_str()), Reason::Incorrect)
+    } else {
+        (None, Reason::InvalidLength)
+    };
+    Ok(Ok(Verified {
+        view: VerifyView {
+            id: String::new(),
+            account: account.to_string(),
+            valid: false,
+            code_type,
+            drift: None,
+            reason: Some(reason.code()),
+            verified: false,
+            backup_codes_remaining: 0,
+            backup_codes: None,
+            failed_attempts: failed,
+            locked_until: until,
+            checked_at: None,
+        },
+        lockout_attempts: settings.lockout_attempts,
+    }))
 }
 
 /// Saves an enrollment's new state. The session holds the write lock, so the row

@@ -144,6 +144,13 @@ column totpctl.meta.key position=1 type=text type_oid=25 typmod=-1 not_null=t co
 column totpctl.meta.value position=2 type=bytea type_oid=17 typmod=-1 not_null=t collation=0 generated= identity= default=
 column totpctl.migrations.applied_at position=2 type=timestamp with time zone type_oid=1184 typmod=-1 not_null=t collation=0 generated= identity= default=now()
 column totpctl.migrations.version position=1 type=bigint type_oid=20 typmod=-1 not_null=t collation=0 generated= identity= default=
+column totpctl.tokens.created_at position=4 type=text type_oid=25 typmod=-1 not_null=t collation=100 generated= identity= default=
+column totpctl.tokens.expires_at position=5 type=text type_oid=25 typmod=-1 not_null=f collation=100 generated= identity= default=
+column totpctl.tokens.hash position=2 type=bytea type_oid=17 typmod=-1 not_null=t collation=0 generated= identity= default=
+column totpctl.tokens.last_used_at position=6 type=text type_oid=25 typmod=-1 not_null=f collation=100 generated= identity= default=
+column totpctl.tokens.mac position=7 type=bytea type_oid=17 typmod=-1 not_null=t collation=0 generated= identity= default=
+column totpctl.tokens.name position=1 type=text type_oid=25 typmod=-1 not_null=t collation=100 generated= identity= default=
+column totpctl.tokens.scopes position=3 type=text type_oid=25 typmod=-1 not_null=t collation=100 generated= identity= default=
 column totpctl.totps.account position=2 type=text type_oid=25 typmod=-1 not_null=t collation=100 generated= identity= default=
 column totpctl.totps.algorithm position=4 type=text type_oid=25 typmod=-1 not_null=t collation=100 generated= identity= default=
 column totpctl.totps.created_at position=13 type=text type_oid=25 typmod=-1 not_null=t collation=100 generated= identity= default=
@@ -175,6 +182,8 @@ constraint log_head.log_head_id_check type=c columns={1} references= referenced=
 constraint log_head.log_head_pkey type=p columns={1} references= referenced= on_delete=  on_update=  deferrable=f deferred=f validated=t check=
 constraint meta.meta_pkey type=p columns={1} references= referenced= on_delete=  on_update=  deferrable=f deferred=f validated=t check=
 constraint migrations.migrations_pkey type=p columns={1} references= referenced= on_delete=  on_update=  deferrable=f deferred=f validated=t check=
+constraint tokens.tokens_hash_key type=u columns={2} references= referenced= on_delete=  on_update=  deferrable=f deferred=f validated=t check=
+constraint tokens.tokens_pkey type=p columns={1} references= referenced= on_delete=  on_update=  deferrable=f deferred=f validated=t check=
 constraint totps.totps_account_key type=u columns={2} references= referenced= on_delete=  on_update=  deferrable=f deferred=f validated=t check=
 constraint totps.totps_pkey type=p columns={1} references= referenced= on_delete=  on_update=  deferrable=f deferred=f validated=t check=
 constraint vault.vault_id_check type=c columns={1} references= referenced= on_delete=  on_update=  deferrable=f deferred=f validated=t check=(id = 1)
@@ -186,10 +195,13 @@ index events_at on=totpctl.events columns=2 classes=text_ops collations=100 uniq
 index events_config_changes on=totpctl.events columns=1 classes=int8_ops collations=0 unique=f primary=f valid=t expressions= where=(event = 'config_changed'::text)
 index events_pkey on=totpctl.events columns=1 classes=int8_ops collations=0 unique=t primary=t valid=t expressions= where=
 index events_restores on=totpctl.events columns=1 classes=int8_ops collations=0 unique=f primary=f valid=t expressions= where=(event = 'restore_accepted'::text)
+index events_tokens on=totpctl.events columns=1 classes=int8_ops collations=0 unique=f primary=f valid=t expressions= where=(event = ANY (ARRAY['token_created'::text, 'token_revoked'::text]))
 index events_totp on=totpctl.events columns=5 1 classes=text_ops,int8_ops collations=100 0 unique=f primary=f valid=t expressions= where=
 index log_head_pkey on=totpctl.log_head columns=1 classes=int4_ops collations=0 unique=t primary=t valid=t expressions= where=
 index meta_pkey on=totpctl.meta columns=1 classes=text_ops collations=100 unique=t primary=t valid=t expressions= where=
 index migrations_pkey on=totpctl.migrations columns=1 classes=int8_ops collations=0 unique=t primary=t valid=t expressions= where=
+index tokens_hash_key on=totpctl.tokens columns=2 classes=bytea_ops collations=0 unique=t primary=f valid=t expressions= where=
+index tokens_pkey on=totpctl.tokens columns=1 classes=text_ops collations=100 unique=t primary=t valid=t expressions= where=
 index totps_account_key on=totpctl.totps columns=2 classes=text_ops collations=100 unique=t primary=f valid=t expressions= where=
 index totps_issuer on=totpctl.totps columns=0 2 classes=text_ops,text_ops collations=100 100 unique=f primary=f valid=t expressions=lower(issuer) where=
 index totps_locked on=totpctl.totps columns=12 classes=text_ops collations=100 unique=f primary=f valid=t expressions= where=(locked_until IS NOT NULL)
@@ -206,6 +218,7 @@ relation events_at kind=i persistence=p row_security=f/f partition=f of_type=0 a
 relation events_config_changes kind=i persistence=p row_security=f/f partition=f of_type=0 access_method=403
 relation events_pkey kind=i persistence=p row_security=f/f partition=f of_type=0 access_method=403
 relation events_restores kind=i persistence=p row_security=f/f partition=f of_type=0 access_method=403
+relation events_tokens kind=i persistence=p row_security=f/f partition=f of_type=0 access_method=403
 relation events_totp kind=i persistence=p row_security=f/f partition=f of_type=0 access_method=403
 relation log_head kind=r persistence=p row_security=f/f partition=f of_type=0 access_method=2
 relation log_head_pkey kind=i persistence=p row_security=f/f partition=f of_type=0 access_method=403
@@ -213,6 +226,9 @@ relation meta kind=r persistence=p row_security=f/f partition=f of_type=0 access
 relation meta_pkey kind=i persistence=p row_security=f/f partition=f of_type=0 access_method=403
 relation migrations kind=r persistence=p row_security=f/f partition=f of_type=0 access_method=2
 relation migrations_pkey kind=i persistence=p row_security=f/f partition=f of_type=0 access_method=403
+relation tokens kind=r persistence=p row_security=f/f partition=f of_type=0 access_method=2
+relation tokens_hash_key kind=i persistence=p row_security=f/f partition=f of_type=0 access_method=403
+relation tokens_pkey kind=i persistence=p row_security=f/f partition=f of_type=0 access_method=403
 relation totps kind=r persistence=p row_security=f/f partition=f of_type=0 access_method=2
 relation totps_account_key kind=i persistence=p row_security=f/f partition=f of_type=0 access_method=403
 relation totps_issuer kind=i persistence=p row_security=f/f partition=f of_type=0 access_method=403
@@ -238,6 +254,16 @@ const ADDED_IN_2: &[&str] = &[
     "totps_skeleton",
     "events_restores",
 ];
+
+/// The objects version 3 added (the API tokens): left out of what an older store
+/// must have.
+fn added_in_3(name: &str) -> bool {
+    matches!(
+        name,
+        "tokens" | "tokens_pkey" | "tokens_hash_key" | "events_tokens"
+    ) || name.starts_with("totpctl.tokens.")
+        || name.starts_with("tokens.")
+}
 
 /// The session settings [`QUERY`] reports, as `session_options` sets them.
 const SETTINGS: &str = "pg_catalog,pg_temp on off off origin";
@@ -270,6 +296,7 @@ pub fn check_in(client: &mut impl GenericClient, url: &PgUrl, version: i64) -> R
     found.sort();
     let expected: Vec<(&str, &str, &str)> = expected()
         .filter(|(_, name, _)| version >= 2 || !ADDED_IN_2.contains(name))
+        .filter(|(_, name, _)| version >= 3 || !added_in_3(name))
         .collect();
     let mut problems = Vec::new();
     if settings != SETTINGS {

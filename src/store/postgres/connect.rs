@@ -19,7 +19,7 @@ use crate::base::error::store_err;
 /// - `transform_null_equals` off, as every statement is written for;
 /// - the waits: every lock wait bounded, and every statement of a command that is not
 ///   a bulk one.
-pub(super) fn session_options(access: &crate::store::engine::Access) -> String {
+pub(super) fn session_options(access: &crate::store::access::Access) -> String {
     let wait = access.wait().as_millis().max(1);
     let statement = if access.bulk { 0 } else { wait };
     format!(
@@ -33,7 +33,7 @@ pub(super) fn session_options(access: &crate::store::engine::Access) -> String {
 /// Connects with the URI's settings: TLS through rustls as `sslmode` says, the
 /// password from the URI, `PGPASSWORD` or `.pgpass`, and `connect_timeout` (no longer
 /// than the command's wait), and the session's settings ([`session_options`]).
-pub(super) fn connect(url: &PgUrl, access: &crate::store::engine::Access) -> Result<Client> {
+pub(super) fn connect(url: &PgUrl, access: &crate::store::access::Access) -> Result<Client> {
     let mut config = postgres::Config::new();
     config.options(&session_options(access));
     match &url.host {

@@ -214,6 +214,19 @@ impl EventLog for PgTx<'_> {
             .transpose()
     }
 
+    fn last_token_change(&mut self) -> Result<Option<LastEvent>> {
+        self.flush()?;
+        self.opt(
+            "SELECT seq, at, event, account, totp_id, detail, actor, state, hash, mac, \
+                    (SELECT p.hash FROM ONLY totpctl.events p WHERE p.seq = e.seq - 1) \
+             FROM ONLY totpctl.events e WHERE event IN ('token_created', 'token_revoked') \
+             ORDER BY seq DESC LIMIT 1",
+            &[],
+        )?
+        .map(|r| last_event_from_row(&r))
+        .transpose()
+    }
+
     fn events_after(&mut self, after: i64) -> Result<u64> {
         self.flush()?;
         let r = self
@@ -232,13 +245,16 @@ impl EventLog for PgTx<'_> {
                 "SELECT (SELECT coalesce(max(seq), 0) FROM ONLY totpctl.events \
                          WHERE event = 'config_changed')::bigint, \
                         (SELECT coalesce(max(seq), 0) FROM ONLY totpctl.events \
-                         WHERE event = 'restore_accepted')::bigint",
+                         WHERE event = 'restore_accepted')::bigint, \
+                        (SELECT coalesce(max(seq), 0) FROM ONLY totpctl.events \
+                         WHERE event IN ('token_created', 'token_revoked'))::bigint",
                 &[],
             )?
             .ok_or_else(|| store_err("no anchors".into()))?;
         Ok(crate::domain::integrity::Anchors {
             config: get(&r, 0)?,
             restore: get(&r, 1)?,
+            tokens: get(&r, 2)?,
         })
     }
 

@@ -31,6 +31,7 @@ mod events;
 mod records;
 mod schema;
 mod tls;
+mod tokens;
 mod transfer;
 mod tx;
 pub mod url;
@@ -65,7 +66,7 @@ impl Postgres {
     pub fn open(
         url: &PgUrl,
         create_missing: bool,
-        access: &crate::store::engine::Access,
+        access: &crate::store::access::Access,
     ) -> Result<Option<Postgres>> {
         let mut client = connect(url, access)?;
         let version = schema_version(&mut client, url)?;

@@ -93,6 +93,20 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX totps_skeleton ON totpctl.totps (skeleton);
     CREATE INDEX events_restores ON totpctl.events (seq) WHERE event = 'restore_accepted';
     ",
+    // 3: the API tokens of `totpctl serve` (SQLite's version 5).
+    "
+    CREATE TABLE totpctl.tokens (
+        name         text PRIMARY KEY,
+        hash         bytea NOT NULL UNIQUE,
+        scopes       text NOT NULL,
+        created_at   text NOT NULL,
+        expires_at   text,
+        last_used_at text,
+        mac          bytea NOT NULL
+    );
+    CREATE INDEX events_tokens ON totpctl.events (seq)
+        WHERE event IN ('token_created', 'token_revoked');
+    ",
 ];
 
 pub(super) fn newer(url: &PgUrl, version: i64) -> anyhow::Error {

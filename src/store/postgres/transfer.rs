@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use super::super::engine::{EventLog, Record, Records, Size, Transfer};
+use super::super::engine::{EventLog, Record, Records, Size, Tokens, Transfer};
 use super::enrollments::*;
 use super::tx::*;
 use crate::base::error::store_err;
@@ -61,6 +61,9 @@ impl Transfer for PgTx<'_> {
                 })
             },
         )?;
+        for token in self.tokens()? {
+            f(Record::Token(token))?;
+        }
         self.for_each_stored_event(0, &mut |e| f(Record::Event(e)))?;
         if let Some(h) = self.head()? {
             f(Record::Head(h))?;
@@ -136,6 +139,7 @@ impl Transfer for PgTx<'_> {
                 )
                 .map(drop)
             }
+            Record::Token(token) => self.insert_token(token).map(drop),
             Record::Head(h) => self
                 .exec(
                     "INSERT INTO totpctl.log_head (id, seq, hash, mac) VALUES (1, $1, $2, $3)",

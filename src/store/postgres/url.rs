@@ -120,7 +120,7 @@ impl PgUrl {
     /// Parses a `postgres://` or `postgresql://` URI. `access` may name a password
     /// file and a CA file; under `verify --pam` nothing comes from the environment
     /// or the home directory.
-    pub fn parse(text: &str, access: &crate::store::engine::Access) -> Result<PgUrl> {
+    pub fn parse(text: &str, access: &crate::store::access::Access) -> Result<PgUrl> {
         let env = |name: &str| if access.pam { None } else { env(name) };
         let redacted = redact(text);
         let u = url::Url::parse(text).map_err(|e| {
@@ -427,7 +427,7 @@ mod tests {
         let u = PgUrl::parse(
             "postgresql://app:pw@db.example:5433/totp?sslmode=verify-full&connect_timeout=3\
              &application_name=bastion",
-            &crate::store::engine::Access::default(),
+            &crate::store::access::Access::default(),
         )
         .unwrap();
         assert_eq!(u.port, 5433);

@@ -24,6 +24,7 @@ use anyhow::Result;
 use serde_json::Value;
 
 pub(super) mod read;
+mod tokens;
 mod write;
 
 use super::confirm::Written;

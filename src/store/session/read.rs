@@ -12,6 +12,20 @@ use crate::base::text::sanitize;
 use crate::domain::integrity::{self, Keys};
 
 impl<'s> Session<'s> {
+    /// The newest event about any enrollment of `account` (or about the name alone),
+    /// checked: its hash and MAC.
+    pub fn last_event_of_account(&self, account: &str) -> Result<Option<crate::store::Event>> {
+        let mut tx = self.tx();
+        match events::last_event_of_account(&mut **tx, &self.keys, account)? {
+            Ok(last) => Ok(last.map(|(e, _)| e)),
+            Err(seq) => Err(integrity_error(format!(
+                "event #{seq}, the newest about '{}', does not check out: run `totpctl log \
+                 --check`",
+                sanitize(account)
+            ))),
+        }
+    }
+
     /// Finds an enrollment by account name or id, and checks it: it is the one asked
     /// for, it carries its MAC, it is in the state its last event recorded (a row
     /// restored from an older copy is not), and no older than this host saw it. An

@@ -117,6 +117,18 @@ impl<'s> Session<'s> {
         Ok(digest)
     }
 
+    /// Whether this session appended any event (anything to commit).
+    pub fn has_appended(&self) -> bool {
+        !self.log.appended().2.is_empty()
+    }
+
+    /// Starts the next request of a session that serves several (`serve`'s batches):
+    /// its events name `actor`, and carry no detail added for the one before.
+    pub fn next_request(&mut self, actor: &crate::domain::actor::Actor) {
+        self.log.set_actor(actor);
+        self.extra_detail.clear();
+    }
+
     /// Adds `key: value` to the detail of every event this session appends from now
     /// on (where the request came from, for instance).
     pub fn add_to_every_detail(&mut self, key: &str, value: Value) {
@@ -221,6 +233,19 @@ impl<'s> Session<'s> {
             self.wrote(&e)?;
         }
         let tx = &mut **self.tx.get_mut();
+        // The API tokens keep their hashes (under the backup-code key, which is kept)
+        // and get MACs under the new key.
+        super::super::tokens::load(tx, &self.keys, &self.path)?;
+        for mut row in tx.tokens()? {
+            row.mac = new_keys
+                .token_mac(&super::super::tokens::row_digest(&row))
+                .to_vec();
+            tx.delete_token(&row.name)?;
+            tx.insert_token(&row)?;
+        }
+        if let Some((_, set)) = super::super::tokens::recorded(tx, &self.keys, &self.path)? {
+            self.written.get_mut().tokens(set);
+        }
         let digest = integrity::config_digest(&tx.config_pairs()?);
         tx.set_meta("config_mac", &new_keys.config_mac(&digest))?;
         self.log.finish(tx, &self.keys)?;

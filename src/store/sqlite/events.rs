@@ -7,12 +7,15 @@ use super::super::engine::{Event, Head};
 use super::super::engine::{EventFilter, EventLog, LastEvent, StoredEvent};
 use super::tx::*;
 
-/// The newest change of the settings and the newest accepted restore, each through
-/// its partial index (the literals let the planner use them).
+/// The newest change of the settings, the newest accepted restore and the newest
+/// change of the API tokens, each through its partial index (the literals let the
+/// planner use them).
 macro_rules! anchors_sql {
     () => {
         "(SELECT coalesce(max(seq), 0) FROM events WHERE event = 'config_changed'), \
-         (SELECT coalesce(max(seq), 0) FROM events WHERE event = 'restore_accepted')"
+         (SELECT coalesce(max(seq), 0) FROM events WHERE event = 'restore_accepted'), \
+         (SELECT coalesce(max(seq), 0) FROM events \
+           WHERE event IN ('token_created', 'token_revoked'))"
     };
 }
 
@@ -241,6 +244,19 @@ impl EventLog for SqliteTx<'_> {
         self.ok(r)
     }
 
+    fn last_token_change(&mut self) -> Result<Option<LastEvent>> {
+        // Through its partial index, whose condition the statement repeats.
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS}, {PREV_HASH} FROM events e \
+             WHERE event IN ('token_created', 'token_revoked') ORDER BY seq DESC LIMIT 1"
+        );
+        let r = self
+            .tx
+            .prepare_cached(&sql)
+            .and_then(|mut s| s.query_row([], last_event_from_row).optional());
+        self.ok(r)
+    }
+
     fn events_after(&mut self, after: i64) -> Result<u64> {
         let r = self
             .tx
@@ -254,6 +270,7 @@ impl EventLog for SqliteTx<'_> {
             Ok(crate::domain::integrity::Anchors {
                 config: r.get(at)?,
                 restore: r.get(at + 1)?,
+                tokens: r.get(at + 2)?,
             })
         };
         let with_head = self

@@ -10,6 +10,7 @@
 
 use std::fs;
 use std::io::ErrorKind;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -26,10 +27,11 @@ mod events;
 mod open;
 mod records;
 pub mod schema;
+mod tokens;
 mod transfer;
 mod tx;
 
-use open::{check_file, check_length, connect, create, prove_open_files};
+use open::{check_file, check_length, connect, create, open_fd, prove_open_files};
 
 use tx::*;
 
@@ -44,6 +46,9 @@ pub struct Sqlite {
     path: PathBuf,
     /// Whether this command made the file.
     created: bool,
+    /// The device and inode of the file opened, to tell whether the path still names
+    /// it (a long-running process keeps the store open).
+    file_id: (u64, u64),
 }
 
 impl Sqlite {
@@ -51,18 +56,30 @@ impl Sqlite {
     /// there. An existing file is used only if it is a totpctl store this build can
     /// read; anything else is refused without writing a byte to it. A write waits
     /// for another process's at most `busy`.
-    pub fn open(path: &Path, busy: Duration) -> Result<Sqlite> {
-        Sqlite::open_with(path, true, busy)?
+    pub fn open(path: &Path, busy: Duration, old_form: &dyn Fn() -> Result<()>) -> Result<Sqlite> {
+        Sqlite::open_with(path, true, busy, old_form)?
             .ok_or_else(|| store_err(format!("{} vanished as it was created", path.display())))
     }
 
     /// Like [`Sqlite::open`], but a missing store is `None` and nothing is created: for
     /// commands that only read, or that need an enrollment to exist.
-    pub fn open_existing(path: &Path, busy: Duration) -> Result<Option<Sqlite>> {
-        Sqlite::open_with(path, false, busy)
+    pub fn open_existing(
+        path: &Path,
+        busy: Duration,
+        old_form: &dyn Fn() -> Result<()>,
+    ) -> Result<Option<Sqlite>> {
+        Sqlite::open_with(path, false, busy, old_form)
     }
 
-    fn open_with(path: &Path, create_missing: bool, busy: Duration) -> Result<Option<Sqlite>> {
+    /// `old_form` is asked before a store of schema version 0 or 1 (from before the
+    /// store was authenticated) is migrated: it refuses one where this host saw an
+    /// authenticated store.
+    fn open_with(
+        path: &Path,
+        create_missing: bool,
+        busy: Duration,
+        old_form: &dyn Fn() -> Result<()>,
+    ) -> Result<Option<Sqlite>> {
         let mut created = false;
         match fs::metadata(path) {
             Ok(meta) if meta.is_dir() => {
@@ -98,21 +115,24 @@ impl Sqlite {
         // SQLite is given that file's real path, never the link.
         let real = files::resolve(path)
             .map_err(|e| store_err(format!("cannot resolve {}: {e}", path.display())))?;
-        let file = check_file(&real, path)?;
-        let checked = file
-            .metadata()
-            .map_err(|e| store_err(format!("cannot inspect {}: {e}", path.display())))?;
-        check_length(file, path)?;
+        let checked = check_file(&real, path)?;
         let conn = connect(&real, OpenFlags::SQLITE_OPEN_READ_WRITE, busy)?;
+        if let Some(fd) = open_fd(&conn, rusqlite::ffi::SQLITE_FCNTL_FILE_POINTER)? {
+            check_length(fd, path)?;
+        }
         let store = Sqlite {
             conn,
             path: path.to_path_buf(),
             created,
+            file_id: (checked.dev(), checked.ino()),
         };
         let (app_id, version) = store.identity()?;
         // SQLite has the file, and its write-ahead log, open now: prove they are the
         // ones checked, not files swapped in since.
         prove_open_files(&store.conn, &checked, &real, path)?;
+        if app_id == schema::APPLICATION_ID && version < 2 {
+            old_form()?;
+        }
         store.check_and_migrate(app_id, version)?;
         Ok(Some(store))
     }
@@ -271,5 +291,14 @@ impl Engine for Sqlite {
 
     fn is_new(&self) -> bool {
         self.created
+    }
+
+    fn is_current(&self) -> bool {
+        // The path, followed as at opening, must still name the file opened: a store
+        // replaced (restored, moved, copied over) is opened anew, never written on in
+        // the old file nobody reads.
+        files::resolve(&self.path)
+            .and_then(fs::metadata)
+            .is_ok_and(|m| (m.dev(), m.ino()) == self.file_id)
     }
 }

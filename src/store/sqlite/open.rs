@@ -116,49 +116,62 @@ pub(super) fn open_fd(conn: &Connection, op: std::ffi::c_int) -> Result<Option<i
     }
 }
 
-/// Refuses a store that someone else could have planted or written: see
-/// [`files`]. `real` is the store's path with every link resolved; `path` names it in
-/// messages. The file is opened without blocking, so a FIFO at the path is refused at
-/// once instead of hanging. Returns the checked file, for [`check_length`] and
-/// [`prove_open_files`].
-pub(super) fn check_file(real: &Path, path: &Path) -> Result<fs::File> {
+/// Checks the store at `real` before SQLite opens it: its directories, and the file
+/// and its journal files beside it, as [`files`] checks them. `path` names it in
+/// messages. Nothing is opened here, only looked at (`lstat`): closing a descriptor
+/// of the store would drop every lock this process holds on it, the locks of the
+/// other connections of a server included, and another process would then take
+/// itself for the last one and delete the write-ahead log under them. What SQLite
+/// then opens is proven to be this file by [`prove_open_files`], on SQLite's own
+/// descriptors. Returns what was checked.
+pub(super) fn check_file(real: &Path, path: &Path) -> Result<fs::Metadata> {
     let dir = real.parent().unwrap_or(Path::new("/"));
     files::check_dir_chain(dir, "the store's directory", true).map_err(store_err)?;
-    let file = files::open_for_check(real, true)
-        .map_err(|e| store_err(format!("cannot open {}: {e}", path.display())))?
-        .ok_or_else(|| store_err(format!("{} vanished as it was opened", path.display())))?;
-    files::check_private_file(&file, path, "store", false).map_err(store_err)?;
+    let meta = match fs::symlink_metadata(real) {
+        Ok(m) => m,
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            return Err(store_err(format!(
+                "{} vanished as it was opened",
+                path.display()
+            )));
+        }
+        Err(e) => return Err(store_err(format!("cannot open {}: {e}", path.display()))),
+    };
+    files::check_file_meta(&meta, path, "store", false).map_err(store_err)?;
     // SQLite's own files beside it hold committed pages too: the same rules.
     for suffix in ["-wal", "-shm", "-journal"] {
         let mut side = real.as_os_str().to_owned();
         side.push(suffix);
         let side = PathBuf::from(side);
-        match files::open_for_check(&side, true) {
-            Ok(Some(f)) => {
-                files::check_private_file(&f, &side, "store's journal", false).map_err(store_err)?
+        match fs::symlink_metadata(&side) {
+            Ok(m) => {
+                files::check_file_meta(&m, &side, "store's journal", false).map_err(store_err)?
             }
-            Ok(None) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => {
                 return Err(store_err(format!(
-                    "cannot open {} (the store's journal; a symbolic link is refused): {e}",
+                    "cannot open {} (the store's journal): {e}",
                     side.display()
                 )));
             }
         }
     }
-    Ok(file)
+    Ok(meta)
 }
 
-/// Refuses an SQLite file cut short in the middle of a page. SQLite itself refuses a
-/// file that lacks whole pages its header counts, but reads a partial last page as if
-/// the rest were zeros, and would go on to use (and write to) the damaged store.
-/// It reads the descriptor [`check_file`] checked, not the path again.
-pub(super) fn check_length(mut file: fs::File, path: &Path) -> Result<()> {
-    use std::io::Read;
+/// Refuses a store cut short in the middle of a page, read through the descriptor
+/// SQLite opened (`fd`), which is borrowed, never closed.
+pub(super) fn check_length(fd: i32, path: &Path) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    // SAFETY: `fd` is SQLite's open descriptor of the store, borrowed for a pread
+    // and an fstat; ManuallyDrop keeps the File from closing it.
+    let file = std::mem::ManuallyDrop::new(unsafe {
+        <fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd)
+    });
     let mut header = [0u8; 100];
     let len = match file
         .metadata()
-        .and_then(|m| file.read_exact(&mut header).map(|()| m.len()))
+        .and_then(|m| file.read_exact_at(&mut header, 0).map(|()| m.len()))
     {
         Ok(len) => len,
         // Shorter than a header, or unreadable: SQLite says which.

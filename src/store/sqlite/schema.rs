@@ -120,6 +120,22 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX totps_skeleton ON totps (skeleton);
     CREATE INDEX events_restores ON events (seq) WHERE event = 'restore_accepted';
     ",
+    // 5: the API tokens of `totpctl serve` (src/store/tokens.rs): a keyed hash of
+    // each, never the token; each row under its MAC, and the whole set recorded by
+    // the newest change of the tokens, found at once as the settings' is (and
+    // answered for by the log's head).
+    "
+    CREATE TABLE tokens (
+        name         TEXT PRIMARY KEY NOT NULL,
+        hash         BLOB NOT NULL UNIQUE,
+        scopes       TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        expires_at   TEXT,
+        last_used_at TEXT,               -- to the minute; decides nothing
+        mac          BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX events_tokens ON events (seq) WHERE event IN ('token_created', 'token_revoked');
+    ",
 ];
 
 /// The first version whose data is authenticated. A store that has the tables of this
@@ -166,6 +182,7 @@ const DIGESTS: [&str; VERSION as usize] = [
     "4387a21decfc80090ce719f701086c490d41e067ba1c776113be5eaf3e3a530e",
     "95f5aa1caaec339345a125703492fa2f7014045194bede4d037ee05e913e744e",
     "f9579a0d24f99c043f20e318682cebb375830fb524c1474ca2fd80e13fd72e8b",
+    "199ba272d2c555db6d69c17c29fe4846a5cd607030e6ddc8586ed10d18d6d5fc",
 ];
 
 /// One object of a store's schema, as `sqlite_schema` lists it.

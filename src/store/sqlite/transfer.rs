@@ -3,7 +3,7 @@
 use anyhow::Result;
 use rusqlite::params;
 
-use super::super::engine::{EventLog, Record, Records, Size, Transfer};
+use super::super::engine::{EventLog, Record, Records, Size, Tokens, Transfer};
 use super::enrollments::*;
 use super::tx::*;
 use crate::base::error::store_err;
@@ -64,6 +64,9 @@ impl Transfer for SqliteTx<'_> {
                     used_at: r.get(2).map_err(err)?,
                 })?;
             }
+        }
+        for token in self.tokens()? {
+            f(Record::Token(token))?;
         }
         self.for_each_stored_event(0, &mut |e| f(Record::Event(e)))?;
         if let Some(h) = self.head()? {
@@ -127,6 +130,7 @@ impl Transfer for SqliteTx<'_> {
                     ],
                 )
                 .map(drop),
+            Record::Token(token) => self.insert_token(token).map(drop),
             Record::Head(h) => self
                 .exec(
                     "INSERT INTO log_head (id, seq, hash, mac) VALUES (1, ?1, ?2, ?3)",
