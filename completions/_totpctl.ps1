@@ -21,12 +21,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'totpctl' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -54,12 +55,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;enroll' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'The issuer shown in authenticator apps [default: the store''s `issuer` setting]')
             [CompletionResult]::new('--algorithm', '--algorithm', [CompletionResultType]::ParameterName, 'The HMAC algorithm [default: the store''s `algorithm` setting, SHA1]')
@@ -77,12 +79,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;verify' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--at', '--at', [CompletionResultType]::ParameterName, 'Check the code as if it were this time (unix seconds or RFC 3339). A past time is checked and recorded as usual; a future one is only checked (nothing changes but the audit trail), so the replay watermark never passes the real clock')
             [CompletionResult]::new('--window', '--window', [CompletionResultType]::ParameterName, 'Accept codes this many steps before or after now [default: the store''s `window`]')
@@ -95,12 +98,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;list' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Only accounts of this issuer: the whole name, ignoring the case of ASCII letters (acme matches Acme, not Acme Corp)')
             [CompletionResult]::new('--unused-since', '--unused-since', [CompletionResultType]::ParameterName, 'Only accounts never used, or last used before TIME: a span before now (30m, 24h, 90d), unix seconds or RFC 3339')
@@ -116,12 +120,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;show' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -131,12 +136,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;backup-codes' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'How many codes, 1 to 100 [default: the store''s `backup-code-count`]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
@@ -147,12 +153,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;remove' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
@@ -164,12 +171,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;unlock' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -179,12 +187,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;config' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -194,12 +203,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;log' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events at or after this time: a span before now (30m, 24h, 7d), unix seconds or RFC 3339')
             [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only events at or before this time (as --since)')
@@ -217,12 +227,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;import' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--google-authenticator', '--google-authenticator', [CompletionResultType]::ParameterName, 'Import google-authenticator-libpam files (~/.google_authenticator) instead')
             [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'The account for a single --google-authenticator file [default: the OS user who owns it]')
@@ -237,12 +248,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;rekey' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('--passphrase', '--passphrase', [CompletionResultType]::ParameterName, 'Protect the store with a passphrase instead of a key file')
@@ -254,12 +266,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;info' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -269,12 +282,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;copy' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -284,12 +298,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;upgrade' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -299,12 +314,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;token' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -320,12 +336,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
         'totpctl;token;create' {
             [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'What the token may do; repeat for several')
             [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'How long the token lives (90d, 12h, 1y, …) [default: until revoked]')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -335,12 +352,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;token;list' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -350,12 +368,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;token;revoke' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -384,12 +403,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;serve' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'The address and port to listen on')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'The server''s certificate chain (PEM)')
@@ -408,12 +428,13 @@ Register-ArgumentCompleter -Native -CommandName 'totpctl' -ScriptBlock {
             break
         }
         'totpctl;completions' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: an SQLite file, a postgresql:// URL, or a totpctl server''s https:// URL [default: totpctl.db in the per-user data directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key file that seals the store''s secrets [default: the SQLite store''s path + .key; a postgresql:// store needs it or a passphrase]')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]')
             [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'A PostgreSQL password file (.pgpass lines), checked like the key file')
-            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The certificate authority a PostgreSQL server''s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'The CA a PostgreSQL or totpctl server''s certificate must chain to')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The API token for a totpctl server store (--store https://HOST:PORT)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON value on stdout: no colour, no QR, no prompt')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -155,7 +155,7 @@ _totpctl() {
 
     case "${cmd}" in
         totpctl)
-            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --help --version enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help"
+            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --help --version enroll verify list show backup-codes remove unlock config log import rekey info copy upgrade token serve completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -185,6 +185,10 @@ _totpctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -197,7 +201,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__backup__subcmd__codes)
-            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --count --help --version"
+            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --count --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -224,6 +228,10 @@ _totpctl() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -243,7 +251,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__completions)
-            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --help --version bash elvish fish powershell zsh"
+            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -270,6 +278,10 @@ _totpctl() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -285,7 +297,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__config)
-            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --help --version"
+            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -312,6 +324,10 @@ _totpctl() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -327,7 +343,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__copy)
-            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --help --version"
+            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -354,6 +370,10 @@ _totpctl() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -369,7 +389,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__enroll)
-            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --issuer --algorithm --digits --period --secret-size --force --qr --qr-file --help --version"
+            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --issuer --algorithm --digits --period --secret-size --force --qr --qr-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -396,6 +416,10 @@ _totpctl() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -705,7 +729,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__import)
-            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --google-authenticator --account --unverified --skip-existing --dry-run --help --version"
+            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --google-authenticator --account --unverified --skip-existing --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -732,6 +756,10 @@ _totpctl() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -755,7 +783,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__info)
-            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --help --version"
+            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -782,6 +810,10 @@ _totpctl() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -797,7 +829,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__list)
-            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --verified --unverified --issuer --locked --no-backup-codes --unused-since --help --version"
+            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --verified --unverified --issuer --locked --no-backup-codes --unused-since --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -824,6 +856,10 @@ _totpctl() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -847,7 +883,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__log)
-            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --since --until --event --limit --check --head --full --accept-restore --help --version"
+            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --since --until --event --limit --check --head --full --accept-restore --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -874,6 +910,10 @@ _totpctl() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -913,7 +953,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__rekey)
-            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --passphrase --key-file --help --version"
+            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --passphrase --key-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -940,6 +980,10 @@ _totpctl() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -955,7 +999,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__remove)
-            opts="-y -h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --yes --help --version"
+            opts="-y -h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -982,6 +1026,10 @@ _totpctl() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -997,7 +1045,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__serve)
-            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --listen --tls-cert --tls-key --allow-plain-http --rate-limit --max-body --client-timeout --max-connections --workers --help --version"
+            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --listen --tls-cert --tls-key --allow-plain-http --rate-limit --max-body --client-timeout --max-connections --workers --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1024,6 +1072,10 @@ _totpctl() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1071,7 +1123,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__show)
-            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --help --version"
+            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1098,6 +1150,10 @@ _totpctl() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1113,7 +1169,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__token)
-            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --help --version create list revoke help"
+            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --help --version create list revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1143,6 +1199,10 @@ _totpctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1155,7 +1215,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__token__subcmd__create)
-            opts="-h -V --scope --expires --store --json --color --key --state-dir --password-file --ca-file --timeout --help --version"
+            opts="-h -V --scope --expires --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1190,6 +1250,10 @@ _totpctl() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1275,7 +1339,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__token__subcmd__list)
-            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --help --version"
+            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1302,6 +1366,10 @@ _totpctl() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1317,7 +1385,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__token__subcmd__revoke)
-            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --help --version"
+            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1347,6 +1415,10 @@ _totpctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1359,7 +1431,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__unlock)
-            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --help --version"
+            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1386,6 +1458,10 @@ _totpctl() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1401,7 +1477,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__upgrade)
-            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --help --version"
+            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1428,6 +1504,10 @@ _totpctl() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1443,7 +1523,7 @@ _totpctl() {
             return 0
             ;;
         totpctl__subcmd__verify)
-            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --timeout --at --window --pam --help --version"
+            opts="-h -V --store --json --color --key --state-dir --password-file --ca-file --token-file --timeout --at --window --pam --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1470,6 +1550,10 @@ _totpctl() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

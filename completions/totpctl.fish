@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_totpctl_global_optspecs
-    string join \n store= json color= key= state-dir= password-file= ca-file= timeout= h/help V/version
+    string join \n store= json color= key= state-dir= password-file= ca-file= token-file= timeout= h/help V/version
 end
 
 function __fish_totpctl_needs_command
@@ -24,14 +24,15 @@ function __fish_totpctl_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c totpctl -n "__fish_totpctl_needs_command" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_needs_command" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_needs_command" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_needs_command" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_needs_command" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_needs_command" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_needs_command" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_needs_command" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_needs_command" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_needs_command" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -54,14 +55,15 @@ complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "token" -d 'Make, li
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "serve" -d 'Serve the store over HTTPS to applications and hosts holding API tokens'
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c totpctl -n "__fish_totpctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l issuer -d 'The issuer shown in authenticator apps [default: the store\'s `issuer` setting]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l algorithm -d 'The HMAC algorithm [default: the store\'s `algorithm` setting, SHA1]' -r -f -a "SHA1\t''
@@ -78,14 +80,15 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l json -d 'Prin
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -l force -d 'Replace a verified TOTP (and drop its backup codes)'
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand enroll" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l at -d 'Check the code as if it were this time (unix seconds or RFC 3339). A past time is checked and recorded as usual; a future one is only checked (nothing changes but the audit trail), so the replay watermark never passes the real clock' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l window -d 'Accept codes this many steps before or after now [default: the store\'s `window`]' -r
@@ -93,14 +96,15 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l json -d 'Prin
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -l pam -d 'Called by pam_exec (expose_authtok): account from $PAM_USER, code from stdin, nothing on stdout, exit 0 only for an accepted code; needs --store'
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand verify" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l issuer -d 'Only accounts of this issuer: the whole name, ignoring the case of ASCII letters (acme matches Acme, not Acme Corp)' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l unused-since -d 'Only accounts never used, or last used before TIME: a span before now (30m, 24h, 90d), unix seconds or RFC 3339' -r
@@ -111,76 +115,82 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l locked -d 'Only
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -l no-backup-codes -d 'Only accounts without a backup code left'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand list" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand show" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand show" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l count -d 'How many codes, 1 to 100 [default: the store\'s `backup-code-count`]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand backup-codes" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -s y -l yes -d 'Do not ask for confirmation'
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand remove" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand unlock" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand config" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l since -d 'Only events at or after this time: a span before now (30m, 24h, 7d), unix seconds or RFC 3339' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l until -d 'Only events at or before this time (as --since)' -r
@@ -193,14 +203,15 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l check -d 'Check 
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -l full -d 'With --check: check the whole chain and every enrollment, not only what changed since this host last checked'
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand log" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l google-authenticator -d 'Import google-authenticator-libpam files (~/.google_authenticator) instead' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l account -d 'The account for a single --google-authenticator file [default: the OS user who owns it]' -r
@@ -210,64 +221,69 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l skip-existing
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -l dry-run -d 'Check every line (or file) and report what would be imported, changing nothing (needs no key, creates no store)'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand import" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l passphrase -d 'Protect the store with a passphrase instead of a key file'
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -l key-file -d 'Protect the store with a fresh key file (the default)'
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand rekey" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand info" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand info" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand info" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand copy" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand upgrade" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -281,38 +297,41 @@ read\t'List, show, log, info'
 enroll\t'Create or replace an unverified enrollment'
 admin\t'Everything'"
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l expires -d 'How long the token lives (90d, 12h, 1y, …) [default: until revoked]' -r
-complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -321,14 +340,15 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_s
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the tokens: names, scopes, creation, last use and expiry, never a token'
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Revoke a token: the next request that presents it is refused'
 complete -c totpctl -n "__fish_totpctl_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l listen -d 'The address and port to listen on' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l tls-cert -d 'The server\'s certificate chain (PEM)' -r -F
@@ -342,14 +362,15 @@ complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l json -d 'Print
 complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -l allow-plain-http -d 'Speak plain HTTP on an address other than loopback (tokens then cross the network in the clear: only behind a TLS proxy on the same host)'
 complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c totpctl -n "__fish_totpctl_using_subcommand serve" -s V -l version -d 'Print version'
-complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l store -d 'The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user data directory]' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l store -d 'The store: an SQLite file, a postgresql:// URL, or a totpctl server\'s https:// URL [default: totpctl.db in the per-user data directory]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l color -d 'When to use colour' -r -f -a "auto\t'Colour on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l key -d 'The key file that seals the store\'s secrets [default: the SQLite store\'s path + .key; a postgresql:// store needs it or a passphrase]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l state-dir -d 'Where this host keeps what it has seen of each store, to refuse one rolled back [default: totpctl-state beside the key file]' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l password-file -d 'A PostgreSQL password file (.pgpass lines), checked like the key file' -r -F
-complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l ca-file -d 'The certificate authority a PostgreSQL server\'s certificate must chain to (implies sslmode=verify-full unless the URL says otherwise)' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l ca-file -d 'The CA a PostgreSQL or totpctl server\'s certificate must chain to' -r -F
+complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l token-file -d 'The API token for a totpctl server store (--store https://HOST:PORT)' -r -F
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l timeout -d 'How long to wait for the store, in seconds: for verify, the whole command [default: 5]; for other commands, each wait for a lock [default: 30]' -r
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -l json -d 'Print exactly one JSON value on stdout: no colour, no QR, no prompt'
 complete -c totpctl -n "__fish_totpctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'

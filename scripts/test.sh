@@ -24,7 +24,7 @@ declare -A debian=(
   [sqlite3]=sqlite3 [man]=man-db [tmux]=tmux [python3]=python3 [pip3]=python3-pip
   [strace]=strace [google-authenticator]=libpam-google-authenticator
   [pamtester]=pamtester [pg_virtualenv]=postgresql-common [psql]=postgresql-client
-  [pg_dump]=postgresql-client [openssl]=openssl
+  [pg_dump]=postgresql-client [openssl]=openssl [curl]=curl
 )
 missing=()
 for cmd in "${!debian[@]}"; do

@@ -9,6 +9,9 @@
 
 mod common;
 
+#[path = "common/server.rs"]
+mod server;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -510,4 +513,65 @@ fn pam_mode_looks_up_names_only_reads_no_passphrase_and_records_unknown_users() 
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("passphrase"), "{}", stderr(&out));
+}
+
+/// The second shipped snippet, `contrib/pam/totpctl-remote`: the PAM host holds a
+/// verify token and the CA, nothing of the store; pamtester logs in through a real
+/// `serve` over TLS. A code is accepted once; the event names the host's token and
+/// what the host claimed (the service, the remote host); a server that is gone
+/// denies within the timeout.
+#[test]
+fn the_remote_snippet_asks_the_server_over_https() {
+    if !need_root("the_remote_snippet_asks_the_server_over_https") {
+        return;
+    }
+    let env = TestEnv::new();
+    let alice = enroll(&env, "alice");
+    let token = server::token(&env, "bastion", &["verify"]);
+    let certs = env.dir.path().join("certs");
+    std::fs::create_dir(&certs).unwrap();
+    let (ca, cert, key) = server::test_ca(&certs);
+    let mut srv = server::Server::start(
+        &env,
+        &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()],
+    );
+    let token_file = env.dir.path().join("verify.token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    let shipped = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/pam/totpctl-remote"),
+    )
+    .unwrap();
+    let lines: Vec<&str> = shipped
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
+        .collect();
+    let binary = assert_cmd::cargo::cargo_bin("totpctl");
+    let auth = lines
+        .join("\n")
+        .replace("/usr/bin/totpctl", binary.to_str().unwrap())
+        .replace("https://auth.example.com:8443", &srv.url)
+        .replace("/etc/totpctl/verify.token", token_file.to_str().unwrap())
+        .replace("/etc/ssl/certs/ca-certificates.crt", ca.to_str().unwrap());
+    assert!(auth.contains(&srv.url) && auth.contains("--timeout"), "{auth}");
+    let svc = service(&auth);
+
+    let code = code_now(&alice.secret);
+    assert!(pamtester(&svc, "alice", &code), "the right code was refused");
+    assert!(!pamtester(&svc, "alice", &code), "a replayed code let alice in");
+    assert!(!pamtester(&svc, "nobody", "123456"), "an unknown user got in");
+    let accepted = env.json(&["log", "alice", "--event", "code_accepted"]);
+    let last = accepted.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["actor"]["token"], "bastion", "{last}");
+    assert_eq!(last["actor"]["address"], "127.0.0.1", "{last}");
+    assert_eq!(last["actor"]["claimed"]["service"], svc.name.as_str(), "{last}");
+    assert_eq!(last["actor"]["claimed"]["rhost"], "203.0.113.7", "{last}");
+
+    // The server gone: denied, and within the snippet's timeout.
+    srv.stop_with("KILL", std::time::Duration::from_secs(5));
+    let start = std::time::Instant::now();
+    assert!(!pamtester(&svc, "alice", &code_now(&alice.secret)));
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
 }

@@ -467,7 +467,7 @@ fn racing_first_runs_migrate_once_and_a_newer_schema_is_refused_untouched() {
         assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     }
     let db = env.database.as_ref().unwrap();
-    assert_eq!(psql(db, "SELECT count(*) FROM totpctl.migrations"), "2");
+    assert_eq!(psql(db, "SELECT count(*) FROM totpctl.migrations"), "3");
     assert_eq!(env.json(&["list"]).as_array().unwrap().len(), 16);
     env.json(&["log", "--check"]);
     // A newer totpctl's schema: refused, and left as it is.

@@ -6,6 +6,9 @@
 
 mod common;
 
+#[path = "common/server.rs"]
+mod server;
+
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
@@ -46,6 +49,7 @@ fn the_server_stopped_and_started_and_tls_in_every_mode() {
         return;
     }
     server_stopped_and_started_mid_run();
+    serve_through_a_restart();
     tls_modes();
 }
 
@@ -116,6 +120,54 @@ fn server_stopped_and_started_mid_run() {
         "{results:?}"
     );
     env.json(&["log", "--check"]);
+}
+
+/// `totpctl serve` while the database restarts: 503 `store_error` while it is down,
+/// never a 200 for a code it could not record, then answers again by itself.
+fn serve_through_a_restart() {
+    use serde_json::json;
+    let env = TestEnv::new();
+    env.set("lockout-attempts", "0");
+    let (alice, _) = env.enroll_verified("alice", T0);
+    let t = server::token(&env, "pam", &["verify"]);
+    let srv = server::Server::start(&env, &["--client-timeout", "5"]);
+    let c = server::Client::new(&srv.url);
+    let wrong = json!({"code": "000000"});
+    assert_eq!(
+        c.post("/v1/users/alice/verify_totp", &t, &wrong).status,
+        422
+    );
+
+    pg_ctlcluster("stop");
+    let start = Instant::now();
+    let a = c.post("/v1/users/alice/verify_totp", &t, &wrong);
+    assert_eq!((a.status, a.code()), (503, "store_error"), "{:?}", a.json);
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    let h = c.call("GET", "/healthz", None, None);
+    assert_eq!(h.status, 503, "{:?}", h.json);
+
+    pg_ctlcluster("start");
+    // Back by itself: no restart of the server.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = None;
+    while Instant::now() < deadline {
+        let code = json!({"code": oathtool(&alice.secret, server::now(), &[])});
+        let a = c.post("/v1/users/alice/verify_totp", &t, &code);
+        if a.status == 200 {
+            last = None;
+            break;
+        }
+        assert_eq!(a.status, 503, "{:?}", a.json);
+        last = Some(a.json);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(last, None, "the server did not recover");
+    assert_eq!(c.call("GET", "/healthz", None, None).status, 200);
+    assert_eq!(env.json(&["log", "--check"])["intact"], true);
 }
 
 fn openssl(dir: &Path, args: &[&str]) {

@@ -313,3 +313,55 @@ fn the_server_and_the_cli_taking_turns_lose_nothing() {
     );
     assert_eq!(env.json(&["log", "--check", "--full"])["intact"], true);
 }
+
+/// Two servers over one PostgreSQL store, with command-line verifies beside them,
+/// all sending the same code at once: exactly one acceptance in the whole fleet.
+#[test]
+fn two_servers_and_the_cli_over_one_postgres_accept_a_code_once() {
+    if !on_postgres() {
+        println!("skipped: needs a PostgreSQL store (TOTPCTL_TEST_ENGINE=postgres)");
+        return;
+    }
+    let env = Arc::new(TestEnv::new());
+    env.set("lockout-attempts", "0");
+    let (alice, _) = env.enroll_verified("alice", T0);
+    let t = token(&env, "pam", &["verify"]);
+    let (a, b) = (Server::start(&env, &[]), Server::start(&env, &[]));
+    let code = oathtool(&alice.secret, now(), &[]);
+    let barrier = Arc::new(Barrier::new(40));
+    let mut handles = Vec::new();
+    for i in 0..32 {
+        let url = if i % 2 == 0 {
+            a.url.clone()
+        } else {
+            b.url.clone()
+        };
+        let (t, code, barrier) = (t.clone(), code.clone(), barrier.clone());
+        handles.push(std::thread::spawn(move || {
+            let c = Client::new(&url);
+            barrier.wait();
+            c.post("/v1/users/alice/verify_totp", &t, &json!({"code": code}))
+                .status
+                == 200
+        }));
+    }
+    for _ in 0..8 {
+        let (env, code, barrier) = (env.clone(), code.clone(), barrier.clone());
+        handles.push(std::thread::spawn(move || {
+            let mut cmd = env.std_cmd();
+            cmd.args(["verify", "alice", &code]);
+            barrier.wait();
+            cmd.output().unwrap().status.code() == Some(0)
+        }));
+    }
+    let accepted = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|ok| *ok)
+        .count();
+    assert_eq!(accepted, 1);
+    let log = env.json(&["log", "alice", "--event", "code_accepted"]);
+    // The one at T0 by enroll_verified, and this one.
+    assert_eq!(log.as_array().unwrap().len(), 2, "{log}");
+    assert_eq!(env.json(&["log", "--check"])["intact"], true);
+}

@@ -60,7 +60,7 @@ fn the_store_is_versioned_and_marked_as_a_totpctl_store() {
     let journal: String = db
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     assert_eq!(app, 0x544F_5450);
     assert_eq!(journal, "wal");
 }

@@ -56,7 +56,7 @@ fn an_old_store_is_read_as_it_is_and_upgraded_only_by_upgrade() {
     assert!(before.iter().all(|e| e["actor"].is_null()), "{before:?}");
     let check = env.json(&["log", "--check"]);
     assert_eq!(check["authenticated"], false, "{check}");
-    assert_eq!(env.json(&["info"])["schemaVersion"], 4);
+    assert_eq!(env.json(&["info"])["schemaVersion"], 5);
 
     // Every command that decides anything refuses it, naming the command that
     // upgrades it, and changes nothing: not even a code is looked at.
@@ -241,11 +241,13 @@ fn a_version_2_store_gets_the_one_events_index_and_its_history_stays_found() {
     let (alice, _) = env.enroll_verified("alice", T0);
     env.enroll("bob");
     env.json(&["remove", "bob", "--yes"]);
-    // Put back the version 2 layout: three indexes on the events, and no skeletons
-    // (version 4).
+    // Put back the version 2 layout: three indexes on the events, no skeletons
+    // (version 4) and no API tokens (version 5).
     env.sqlite()
         .execute_batch(
-            "DROP INDEX totps_skeleton;
+            "DROP INDEX events_tokens;
+             DROP TABLE tokens;
+             DROP INDEX totps_skeleton;
              DROP INDEX events_restores;
              ALTER TABLE totps DROP COLUMN skeleton;
              DROP INDEX events_enrollment;

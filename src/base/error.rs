@@ -35,6 +35,10 @@ pub enum Error {
     InvalidArgument(String),
     #[error("no TOTP enrolled for '{0}'")]
     NotFound(String),
+    /// Something other than an enrollment is not there (an API token): the message
+    /// says what.
+    #[error("{0}")]
+    Missing(String),
     #[error(
         "'{0}' already has a verified TOTP; pass --force to replace it (its backup codes go too)"
     )]
@@ -91,6 +95,15 @@ pub enum Error {
     /// An API token without the scope a request needs.
     #[error("{0}")]
     Forbidden(String),
+    /// A code a server rejected, told to a client that may only verify: the reason
+    /// and the count of rejected attempts, nothing more.
+    #[error("{message}")]
+    Rejected {
+        reason: String,
+        message: String,
+        failed_attempts: Option<u64>,
+        locked_until: Option<String>,
+    },
     /// An API request larger than the server takes.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -106,7 +119,7 @@ impl Error {
             Error::InvalidArgument(_) | Error::BadLines { .. } | Error::Problems { .. } => {
                 "invalid_argument"
             }
-            Error::NotFound(_) => "resource_not_found",
+            Error::NotFound(_) | Error::Missing(_) => "resource_not_found",
             Error::AlreadyEnabled(_) => "totp_already_enabled",
             Error::BackupCodesNotAvailable { .. } => "backup_codes_not_available",
             Error::Locked { .. } => "user_locked",
@@ -119,14 +132,21 @@ impl Error {
             Error::Forbidden(_) => "forbidden",
             Error::PayloadTooLarge(_) => "payload_too_large",
             Error::RateLimited(_) => "rate_limited",
+            Error::Rejected { reason, .. } => match reason.as_str() {
+                "totp_replayed_code" => "totp_replayed_code",
+                "totp_invalid_length" => "totp_invalid_length",
+                "backup_code_used" => "backup_code_used",
+                _ => "totp_incorrect_code",
+            },
         }
     }
 
     /// The exit status this error ends the process with.
     pub fn exit(&self) -> Exit {
         match self {
-            Error::NotFound(_) => Exit::NotFound,
+            Error::NotFound(_) | Error::Missing(_) => Exit::NotFound,
             Error::Locked { .. } => Exit::Locked,
+            Error::Rejected { .. } => Exit::Rejected,
             _ => Exit::Error,
         }
     }
@@ -157,6 +177,16 @@ pub fn json_body(err: &anyhow::Error) -> serde_json::Value {
     let mut body = serde_json::json!({ "code": code, "message": one_line(err) });
     match typed {
         Some(Error::Locked { until, .. }) => body["lockedUntil"] = until.clone().into(),
+        Some(Error::Rejected {
+            failed_attempts,
+            locked_until,
+            ..
+        }) => {
+            body["failedAttempts"] = (*failed_attempts).into();
+            if let Some(until) = locked_until {
+                body["lockedUntil"] = until.clone().into();
+            }
+        }
         Some(Error::LogBroken { seq, .. }) => body["event"] = (*seq).into(),
         Some(Error::BadLines { total, lines, .. }) => {
             body["badLines"] = (*total).into();

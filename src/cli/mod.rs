@@ -23,6 +23,7 @@ Environment:
   TOTPCTL_KEY_FILE    the key file that seals secrets (as --key)
   TOTPCTL_STATE_DIR   where this host keeps what it has seen of each store (as --state-dir)
   TOTPCTL_TIMEOUT     how long to wait for the store (as --timeout)
+  TOTPCTL_TOKEN_FILE  the API token for a totpctl server store (as --token-file)
   TOTPCTL_PASSPHRASE  the passphrase of a passphrase-protected store (else prompted)
   TOTPCTL_NEW_PASSPHRASE  the new passphrase for `rekey` on a passphrase store
   NO_COLOR            turns colour off (as --color never)
@@ -54,8 +55,8 @@ pub struct Cli {
 /// Options accepted in front of any subcommand.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The store: an SQLite file, or a postgresql:// URL [default: totpctl.db in the per-user
-    /// data directory]
+    /// The store: an SQLite file, a postgresql:// URL, or a totpctl server's
+    /// https:// URL [default: totpctl.db in the per-user data directory]
     #[arg(
         long,
         global = true,
@@ -93,10 +94,24 @@ pub struct GlobalArgs {
     /// A PostgreSQL password file (.pgpass lines), checked like the key file
     #[arg(long, global = true, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
-    /// The certificate authority a PostgreSQL server's certificate must chain to
-    /// (implies sslmode=verify-full unless the URL says otherwise)
+    /// The CA a PostgreSQL or totpctl server's certificate must chain to
+    ///
+    /// PostgreSQL: implies sslmode=verify-full unless the URL says otherwise. A
+    /// totpctl server (--store https://…): trusted instead of the system's roots.
     #[arg(long, global = true, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
+    /// The API token for a totpctl server store (--store https://HOST:PORT)
+    ///
+    /// A file only its owner can read, holding the token `totpctl token create`
+    /// printed on the server's host.
+    #[arg(
+        long,
+        global = true,
+        env = "TOTPCTL_TOKEN_FILE",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
+    pub token_file: Option<PathBuf>,
     /// How long to wait for the store, in seconds: for verify, the whole command
     /// [default: 5]; for other commands, each wait for a lock [default: 30]
     #[arg(long, global = true, env = "TOTPCTL_TIMEOUT", value_name = "SECS")]

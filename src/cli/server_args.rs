@@ -83,7 +83,7 @@ pub enum ScopeArg {
 #[command(after_help = "\
 Examples:
   totpctl serve                        # http://127.0.0.1:8443, for a try on this host
-  totpctl serve --listen 0.0.0.0:8443 --tls-cert /etc/totpctl/tls/cert.pem --tls-key /etc/totpctl/tls/key.pem
+  totpctl serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem
 
 A client (a verify token made with `totpctl token create pam-host --scope verify`):
   curl -s -H \"Authorization: Bearer $(cat verify.token)\" -d '{\"code\":\"123456\"}' \\

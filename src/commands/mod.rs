@@ -33,7 +33,7 @@ use chrono::Utc;
 use crate::base::error::{Error, Exit, invalid};
 use crate::cli::{self, Cli, Command};
 use crate::domain::actor::Actor;
-use crate::ops::{Context, Local};
+use crate::ops::{self, Context, Local};
 use crate::store::{self, Location};
 use ctx::Ctx;
 use output::Output;
@@ -63,6 +63,9 @@ pub fn run(cli: Cli) -> Result<Exit> {
         }
         None => (default_store_path()?, None),
     };
+    if let Some(url) = store_path.to_str().filter(|s| ops::is_remote(s)) {
+        return run_remote(&cli, url, store_arg, access, out);
+    }
     let location = Location::parse(&store_path, &access)?;
     // From here on the store is named by its label: a URL loses its password.
     let store_path = location.label();
@@ -106,6 +109,62 @@ pub fn run(cli: Cli) -> Result<Exit> {
             result => return result,
         }
     }
+}
+
+/// Runs a command against a totpctl server (`--store https://…`): the same front
+/// end over the remote operations ([`ops::Remote`]), which the commands cannot tell
+/// from a local store. What belongs on the server's host is refused by them.
+fn run_remote(
+    cli: &Cli,
+    url: &str,
+    store_arg: Option<PathBuf>,
+    access: store::Access,
+    out: Output,
+) -> Result<Exit> {
+    if matches!(cli.command, Command::Serve(_)) {
+        return Err(invalid(
+            "serve needs a store it opens itself (an SQLite file or a postgresql:// URL), \
+             not another server",
+        ));
+    }
+    let actor = Actor::current();
+    let mut claims = vec![
+        ("x-totpctl-client-user", actor.user.clone()),
+        ("x-totpctl-client-host", actor.host.clone()),
+    ];
+    if access.pam {
+        for (header, item) in [
+            ("x-totpctl-client-service", "PAM_SERVICE"),
+            ("x-totpctl-client-rhost", "PAM_RHOST"),
+        ] {
+            if let Ok(v) = std::env::var(item) {
+                claims.push((header, v));
+            }
+        }
+    }
+    let remote = ops::Remote::new(
+        url,
+        &ops::RemoteAccess {
+            token_file: cli.global.token_file.clone(),
+            ca_file: access.ca_file.clone(),
+            timeout: access.wait(),
+            pam: access.pam,
+        },
+        claims,
+    )?;
+    let interactive = !cli.global.json && io::stdin().is_terminal();
+    let mut ctx = Ctx {
+        store_path: PathBuf::from(url.trim_end_matches('/')),
+        out,
+        cx: Context {
+            now: Utc::now(),
+            actor,
+            interactive,
+            store_arg: store_arg.map(|_| PathBuf::from(url.trim_end_matches('/'))),
+        },
+        ops: Box::new(remote),
+    };
+    dispatch(&cli.command, &mut ctx)
 }
 
 /// How many times a command that lost a transient conflict is run again.

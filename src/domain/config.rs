@@ -21,7 +21,7 @@ pub const KEYS: &[&str] = &[
 
 /// The checked settings of a store. Serialised with the names `config` takes
 /// (`backup-code-count`), so that `config --json` prints the keys it accepts.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Settings {
     pub issuer: String,

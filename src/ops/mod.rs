@@ -16,6 +16,7 @@
 mod context;
 mod local;
 mod operations;
+mod remote;
 pub mod requests;
 pub mod tokens;
 pub mod views;
@@ -23,5 +24,6 @@ pub mod views;
 pub use context::Context;
 pub use local::{BatchVerify, EVENTS, Local, MAX_WARNINGS};
 pub use operations::{EventVisitor, ListVisitor, Operations};
+pub use remote::{Remote, RemoteAccess, is_remote};
 pub use requests::*;
 pub use tokens::{Grant, TokenCreated, TokenRequest, TokenRevoked, TokenView};

@@ -3,20 +3,21 @@
 //! Documents that were built with `json!` keep its order: their fields are listed
 //! alphabetically.
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::domain::google_authenticator::NotCarried;
 use crate::domain::model::{Totp, TotpRef};
 use crate::store::Event;
 
 /// The enrollment fields every view has (SPEC §1 "everywhere").
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TotpView {
     pub id: String,
     pub account: String,
     pub issuer: String,
-    pub algorithm: &'static str,
+    #[serde(deserialize_with = "known")]
+    pub algorithm: Name,
     pub digits: u8,
     pub period: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -33,7 +34,7 @@ pub struct TotpView {
 }
 
 /// The fields `list` and `show` add.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditView {
     pub backup_codes_remaining: u32,
@@ -118,7 +119,7 @@ impl<'r> From<&TotpRef<'r>> for ListItem<'r> {
 
 /// What `enroll --json` prints: the enrollment, its secret and URI, and the id of the
 /// enrollment it replaced, if any.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EnrollView {
     #[serde(flatten)]
     pub totp: TotpView,
@@ -163,16 +164,21 @@ impl CodeType {
 }
 
 /// What `verify` prints.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyView {
     pub id: String,
     pub account: String,
     pub valid: bool,
-    pub code_type: Option<&'static str>,
+    #[serde(deserialize_with = "known_or_null")]
+    pub code_type: Option<Name>,
     pub drift: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<&'static str>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "known_or_null"
+    )]
+    pub reason: Option<Name>,
     pub verified: bool,
     pub backup_codes_remaining: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -187,7 +193,7 @@ pub struct VerifyView {
 }
 
 /// What `backup-codes` prints.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupCodesView {
     pub id: String,
@@ -197,7 +203,7 @@ pub struct BackupCodesView {
 }
 
 /// What `remove` prints.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RemovedView {
     pub account: String,
     pub id: String,
@@ -205,14 +211,14 @@ pub struct RemovedView {
 }
 
 /// One setting: `config KEY` and `config KEY VALUE`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConfigValue {
     pub key: String,
     pub value: serde_json::Value,
 }
 
 /// One event of `log --json`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventView {
     pub seq: i64,
@@ -245,14 +251,14 @@ impl From<Event> for EventView {
 }
 
 /// `log --head`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HeadView {
     pub head: Option<String>,
     pub seq: Option<i64>,
 }
 
 /// `log --check`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckView {
     pub authenticated: bool,
     pub enrollments: u64,
@@ -278,7 +284,7 @@ pub struct AcceptedView {
 }
 
 /// What `import` prints.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportView {
     pub imported: u64,
@@ -330,7 +336,7 @@ pub struct RekeyView {
 }
 
 /// What `info` prints.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InfoView {
     pub store: String,
@@ -346,7 +352,7 @@ pub struct InfoView {
 }
 
 /// The counts of `info`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Counts {
     pub total: u64,
@@ -371,6 +377,39 @@ pub struct CopyView {
 pub struct UpgradeView {
     pub schema_version: i64,
     pub upgraded: bool,
+}
+
+/// A name a view holds as `&'static str` (an algorithm, a code type, a reason). (An
+/// alias, so that serde does not take it for a string borrowed from its input.)
+pub type Name = &'static str;
+
+/// The names a view read back from a server (`ops::remote`) may hold.
+const KNOWN: &[&str] = &[
+    "SHA1",
+    "SHA256",
+    "SHA512",
+    "totp",
+    "backup_code",
+    "totp_incorrect_code",
+    "totp_replayed_code",
+    "totp_invalid_length",
+    "backup_code_used",
+];
+
+fn known<'de, D: Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
+    let s = String::deserialize(d)?;
+    KNOWN.iter().find(|k| **k == s).copied().ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "{:?} is not a value this totpctl knows",
+            crate::base::text::sanitize(&s)
+        ))
+    })
+}
+
+fn known_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Name>, D::Error> {
+    #[derive(Deserialize)]
+    struct Known(#[serde(deserialize_with = "known")] Name);
+    Ok(Option::<Known>::deserialize(d)?.map(|k| k.0))
 }
 
 #[cfg(test)]

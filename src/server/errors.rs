@@ -24,7 +24,7 @@ pub fn status_of(e: Option<&Error>) -> StatusCode {
         Some(Error::InvalidArgument(_) | Error::BadLines { .. } | Error::Problems { .. }) => {
             StatusCode::BAD_REQUEST
         }
-        Some(Error::NotFound(_)) => StatusCode::NOT_FOUND,
+        Some(Error::NotFound(_) | Error::Missing(_)) => StatusCode::NOT_FOUND,
         Some(Error::AlreadyEnabled(_) | Error::BackupCodesNotAvailable { .. }) => {
             StatusCode::CONFLICT
         }
@@ -33,6 +33,7 @@ pub fn status_of(e: Option<&Error>) -> StatusCode {
         Some(Error::Forbidden(_)) => StatusCode::FORBIDDEN,
         Some(Error::PayloadTooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
         Some(Error::RateLimited(_)) => StatusCode::TOO_MANY_REQUESTS,
+        Some(Error::Rejected { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
         Some(Error::Integrity(_) | Error::LogBroken { .. } | Error::Key(_)) => {
             StatusCode::INTERNAL_SERVER_ERROR
         }

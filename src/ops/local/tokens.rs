@@ -74,7 +74,7 @@ pub fn revoke(l: &Local, cx: &Context, name: &str) -> Result<TokenRevoked> {
     let mut store = l.existing_store()?;
     let mut s = l.session(cx, &mut store, false)?;
     if !s.revoke_token(name)? {
-        return Err(Error::NotFound(format!(
+        return Err(Error::Missing(format!(
             "no token named {:?}: `{}` lists them",
             crate::base::text::sanitize(name),
             cx.command_line(&["token", "list"])

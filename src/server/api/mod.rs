@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -72,6 +74,24 @@ async fn method_not_allowed() -> ApiError {
         "invalid_argument",
         "this path does not take that method; see /v1/openapi.json",
     )
+}
+
+/// The one parameter of a path (`{account}`, `{key}`), percent-decoded; one that is
+/// not UTF-8 is a JSON `invalid_argument`, as every other bad input.
+pub struct PathPart(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathPart {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(part)) => Ok(PathPart(part)),
+            Err(e) => Err(ApiError::from(Error::InvalidArgument(format!(
+                "the path is not one this call takes: {}",
+                crate::base::text::sanitize(&e.body_text())
+            )))),
+        }
+    }
 }
 
 /// A view as the answer, with the token's name for the log line.

@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use anyhow::Result;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{json_body, query, read_body, respond};
+use super::{PathPart, json_body, query, read_body, respond};
 use crate::domain::tokens::Scope;
 use crate::ops::views::{EventView, ListItem};
 use crate::ops::{
@@ -193,7 +193,7 @@ pub struct ConfigBody {
 pub async fn set_config(
     State(app): State<Arc<App>>,
     caller: Caller,
-    Path(key): Path<String>,
+    PathPart(key): PathPart,
     body: Body,
 ) -> Result<Response, ApiError> {
     let b: ConfigBody = json_body(&app, body, false).await?;

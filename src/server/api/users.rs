@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::{json_body, query, respond};
+use super::{PathPart, json_body, query, respond};
 use crate::base::error::{Error, classify, invalid};
 use crate::domain::otp::Algorithm;
 use crate::domain::tokens::Scope;
@@ -58,7 +58,7 @@ pub struct EnrollQuery {
 pub async fn enroll(
     State(app): State<Arc<App>>,
     caller: Caller,
-    Path(account): Path<String>,
+    PathPart(account): PathPart,
     uri: Uri,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -104,7 +104,7 @@ pub async fn enroll(
 pub async fn show(
     State(app): State<Arc<App>>,
     caller: Caller,
-    Path(account): Path<String>,
+    PathPart(account): PathPart,
 ) -> Result<Response, ApiError> {
     let (view, token) = app
         .call(caller, Scope::Read, move |l, cx, _| l.show(cx, &account))
@@ -121,7 +121,7 @@ pub async fn show(
 pub async fn remove(
     State(app): State<Arc<App>>,
     caller: Caller,
-    Path(account): Path<String>,
+    PathPart(account): PathPart,
 ) -> Result<Response, ApiError> {
     let (view, token) = app
         .call(caller, Scope::Admin, move |l, cx, _| l.remove(cx, &account))
@@ -156,7 +156,7 @@ pub struct VerifyBody {
 pub async fn verify(
     State(app): State<Arc<App>>,
     caller: Caller,
-    Path(account): Path<String>,
+    PathPart(account): PathPart,
     body: Body,
 ) -> Result<Response, ApiError> {
     let b: VerifyBody = json_body(&app, body, false).await?;
@@ -219,6 +219,13 @@ pub async fn verify(
     if let Some(until) = &view.locked_until {
         e.body["lockedUntil"] = json!(until);
     }
+    // A token that may read gets the verify document too (a remote `verify --json`
+    // prints it, as a local one does); a verify token learns nothing that would tell
+    // a known account from an unknown one.
+    if grant.allows(Scope::Read) {
+        e.body["verify"] = serde_json::to_value(view).map_err(anyhow::Error::from)?;
+        e.body["lockoutAttempts"] = json!(verified.lockout_attempts);
+    }
     let mut r = axum::response::IntoResponse::into_response(e);
     r.extensions_mut().insert(TokenName(grant.token));
     Ok(r)
@@ -242,7 +249,7 @@ pub struct BackupCodesBody {
 pub async fn backup_codes(
     State(app): State<Arc<App>>,
     caller: Caller,
-    Path(account): Path<String>,
+    PathPart(account): PathPart,
     body: Body,
 ) -> Result<Response, ApiError> {
     let b: BackupCodesBody = json_body(&app, body, true).await?;
@@ -262,7 +269,7 @@ pub async fn backup_codes(
 pub async fn unlock(
     State(app): State<Arc<App>>,
     caller: Caller,
-    Path(account): Path<String>,
+    PathPart(account): PathPart,
 ) -> Result<Response, ApiError> {
     let (unlocked, token) = app
         .call(caller, Scope::Admin, move |l, cx, _| l.unlock(cx, &account))

@@ -18,7 +18,7 @@ use super::url::PgUrl;
 /// Everything of totpctl's schema and tables, one row per object: its kind, its
 /// name, and what decides how it behaves (built-in type OIDs and access methods are
 /// fixed by PostgreSQL; operator classes are named, since some are not).
-const QUERY: &str = "
+pub(super) const QUERY: &str = "
 WITH ns AS (
     SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = 'totpctl'
 ), rel AS (
@@ -275,16 +275,25 @@ pub fn check(client: &mut postgres::Client, url: &PgUrl, version: i64) -> Result
 
 /// Checks the store's definitions in the transaction (or on the client) given.
 pub fn check_in(client: &mut impl GenericClient, url: &PgUrl, version: i64) -> Result<()> {
-    let rows = client.query(QUERY, &[]).map_err(|e| {
-        super::connect::pg_err_waiting(
-            url,
-            e,
-            "the locks on totpctl's tables, to check their definitions",
-        )
-    })?;
+    let rows = client.query(QUERY, &[]).map_err(|e| waiting(url, e))?;
+    check_rows(&rows, url, version)
+}
+
+/// What a failed catalog query waited for.
+pub(super) fn waiting(url: &PgUrl, e: postgres::Error) -> anyhow::Error {
+    super::connect::pg_err_waiting(
+        url,
+        e,
+        "the locks on totpctl's tables, to check their definitions",
+    )
+}
+
+/// Checks the rows of [`QUERY`] (run by the caller, perhaps as a statement it
+/// prepared once) against the schema `version` has.
+pub(super) fn check_rows(rows: &[postgres::Row], url: &PgUrl, version: i64) -> Result<()> {
     let mut found: Vec<(String, String, String)> = Vec::with_capacity(rows.len());
     let mut settings = String::new();
-    for row in &rows {
+    for row in rows {
         let (kind, name, detail): (String, String, Option<String>) =
             (row.get(0), row.get(1), row.get(2));
         if kind == "setting" {

@@ -58,6 +58,9 @@ pub struct Postgres {
     /// the schema is made inside each write transaction until one commits, so that a
     /// command that fails leaves the database as it found it.
     pending_create: std::cell::Cell<bool>,
+    /// The statements prepared on this connection, kept for its life: a server's
+    /// connection runs the same few statements in every transaction.
+    statements: HashMap<&'static str, postgres::Statement>,
 }
 
 impl Postgres {
@@ -89,6 +92,7 @@ impl Postgres {
             client,
             url: url.clone(),
             pending_create: std::cell::Cell::new(version == 0),
+            statements: HashMap::new(),
         }))
     }
 
@@ -114,6 +118,7 @@ impl Postgres {
             )));
         }
         let url = &self.url;
+        let statements = &mut self.statements;
         let tx = if write {
             self.client
                 .build_transaction()
@@ -132,7 +137,7 @@ impl Postgres {
             url,
             write,
             log_locked: false,
-            statements: HashMap::new(),
+            statements,
             pending: Vec::new(),
             creates: None,
         };
@@ -156,7 +161,12 @@ impl Postgres {
                  LOCK TABLE ONLY totpctl.migrations IN ACCESS SHARE MODE"
             ))
             .map_err(|e| pg_err_waiting(url, e, "the locks on totpctl's tables"))?;
-        pg_schema::check_in(&mut tx.tx, url, VERSION)?;
+        let check = tx.stmt(pg_schema::QUERY)?;
+        let rows = tx
+            .tx
+            .query(&check, &[])
+            .map_err(|e| pg_schema::waiting(url, e))?;
+        pg_schema::check_rows(&rows, url, VERSION)?;
         if write {
             tx.lock_log()?;
         }

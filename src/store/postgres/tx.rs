@@ -22,7 +22,8 @@ pub(crate) struct PgTx<'c> {
     pub(crate) url: &'c PgUrl,
     pub(crate) write: bool,
     pub(crate) log_locked: bool,
-    pub(crate) statements: HashMap<&'static str, Statement>,
+    /// The connection's prepared statements (see `Postgres::statements`).
+    pub(crate) statements: &'c mut HashMap<&'static str, Statement>,
     /// Events appended but not sent yet: an import appends one per enrollment, and
     /// sending them in batches halves its round trips. Every read of the events, and
     /// the commit, sends them first.
