@@ -533,7 +533,12 @@ fn the_remote_snippet_asks_the_server_over_https() {
     let (ca, cert, key) = server::test_ca(&certs);
     let mut srv = server::Server::start(
         &env,
-        &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()],
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
     );
     let token_file = env.dir.path().join("verify.token");
     std::fs::write(&token_file, format!("{token}\n")).unwrap();
@@ -555,18 +560,34 @@ fn the_remote_snippet_asks_the_server_over_https() {
         .replace("https://auth.example.com:8443", &srv.url)
         .replace("/etc/totpctl/verify.token", token_file.to_str().unwrap())
         .replace("/etc/ssl/certs/ca-certificates.crt", ca.to_str().unwrap());
-    assert!(auth.contains(&srv.url) && auth.contains("--timeout"), "{auth}");
+    assert!(
+        auth.contains(&srv.url) && auth.contains("--timeout"),
+        "{auth}"
+    );
     let svc = service(&auth);
 
     let code = code_now(&alice.secret);
-    assert!(pamtester(&svc, "alice", &code), "the right code was refused");
-    assert!(!pamtester(&svc, "alice", &code), "a replayed code let alice in");
-    assert!(!pamtester(&svc, "nobody", "123456"), "an unknown user got in");
+    assert!(
+        pamtester(&svc, "alice", &code),
+        "the right code was refused"
+    );
+    assert!(
+        !pamtester(&svc, "alice", &code),
+        "a replayed code let alice in"
+    );
+    assert!(
+        !pamtester(&svc, "nobody", "123456"),
+        "an unknown user got in"
+    );
     let accepted = env.json(&["log", "alice", "--event", "code_accepted"]);
     let last = accepted.as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["actor"]["token"], "bastion", "{last}");
     assert_eq!(last["actor"]["address"], "127.0.0.1", "{last}");
-    assert_eq!(last["actor"]["claimed"]["service"], svc.name.as_str(), "{last}");
+    assert_eq!(
+        last["actor"]["claimed"]["service"],
+        svc.name.as_str(),
+        "{last}"
+    );
     assert_eq!(last["actor"]["claimed"]["rhost"], "203.0.113.7", "{last}");
 
     // The server gone: denied, and within the snippet's timeout.

@@ -115,13 +115,17 @@ fn slow_and_oversized_clients_are_cut_off() {
 
     // Too large, with and without a Content-Length.
     let big = vec![b'x'; 1 << 20];
-    let a = c.raw("POST", "/v1/import", Some(&t), Some(big.clone()), &[]);
-    assert_eq!(
-        (a.status, a.code()),
-        (413, "payload_too_large"),
-        "{:?}",
-        a.json
-    );
+    // The answer may come before the client has sent it all: then the connection is
+    // closed under the client (a broken pipe), which cuts it off as well.
+    match c.try_raw("POST", "/v1/import", Some(&t), Some(big.clone()), &[]) {
+        Ok(a) => assert_eq!(
+            (a.status, a.code()),
+            (413, "payload_too_large"),
+            "{:?}",
+            a.json
+        ),
+        Err(e) => assert!(e.contains("Broken pipe") || e.contains("reset"), "{e}"),
+    }
     let out = std::process::Command::new("curl")
         .args([
             "-sS",

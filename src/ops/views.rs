@@ -17,6 +17,7 @@ pub struct TotpView {
     pub account: String,
     pub issuer: String,
     #[serde(deserialize_with = "known")]
+    #[schema(value_type = String)]
     pub algorithm: Name,
     pub digits: u8,
     pub period: u32,
@@ -171,6 +172,7 @@ pub struct VerifyView {
     pub account: String,
     pub valid: bool,
     #[serde(deserialize_with = "known_or_null")]
+    #[schema(value_type = Option<String>)]
     pub code_type: Option<Name>,
     pub drift: Option<i64>,
     #[serde(
@@ -178,6 +180,7 @@ pub struct VerifyView {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "known_or_null"
     )]
+    #[schema(value_type = Option<String>)]
     pub reason: Option<Name>,
     pub verified: bool,
     pub backup_codes_remaining: u32,

@@ -27,6 +27,7 @@ use crate::store::Event;
 
 /// The filters of `GET /v1/totps`: those of `totpctl list`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListQuery {
     /// Only verified (true) or unverified (false) enrollments.
@@ -76,6 +77,7 @@ impl ListVisitor for Rows<'_> {
 
 /// The filters of `GET /v1/events`: those of `totpctl log`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LogQuery {
     /// Only this account's events.
@@ -135,6 +137,7 @@ pub async fn log_head(State(app): State<Arc<App>>, caller: Caller) -> Result<Res
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CheckQuery {
     /// A head kept elsewhere (SEQ:HASH) the log must extend.
@@ -206,6 +209,7 @@ pub async fn set_config(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImportQuery {
     /// Import them as unverified (a first code must be verified).

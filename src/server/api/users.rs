@@ -39,6 +39,7 @@ pub struct EnrollBody {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EnrollQuery {
     /// Replace a verified TOTP (and drop its backup codes): admin tokens only.
