@@ -141,7 +141,8 @@ pub fn confirm(
     let mut prev = start_hash.to_vec();
     let mut n = 0usize;
     let mut bad: Option<i64> = None;
-    tx.for_each_stored_event(start, &mut |se| {
+    // One more than were appended: an event added behind them is seen.
+    tx.for_each_stored_event(start, hashes.len() as i64 + 1, &mut |se| {
         let seq = se.event.seq;
         let expected = hashes.get(n);
         let ok = seq == start + 1 + n as i64

@@ -255,11 +255,14 @@ pub trait EventLog {
     fn hash_at(&mut self, seq: i64) -> Result<Option<Vec<u8>>>;
     /// The newest event of enrollment `totp_id`, whose account is `account`.
     fn last_event_of(&mut self, account: &str, totp_id: &str) -> Result<Option<LastEvent>>;
-    /// Every event after `after`, in seq order, with hash and MAC (the chain check;
-    /// 0 for all).
+    /// The events after `after`, in seq order, at most `limit` of them, with hash and
+    /// MAC (the chain check: 0 and `i64::MAX` for all; the read-back of a write: the
+    /// events it appended and one more, which a small limit has the planner read
+    /// through the key whatever its statistics say).
     fn for_each_stored_event(
         &mut self,
         after: i64,
+        limit: i64,
         f: &mut dyn FnMut(StoredEvent) -> Result<()>,
     ) -> Result<()>;
     /// How many events have a seq of at most `seq`.

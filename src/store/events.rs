@@ -289,7 +289,7 @@ fn checked(keys: &Keys, last: Option<LastEvent>) -> Result<Option<Checked>, i64>
 /// authenticated is what was there.
 pub fn remac_all(tx: &mut dyn Tx, keys: &Keys) -> Result<()> {
     let mut rows: Vec<(i64, Vec<u8>)> = Vec::new();
-    tx.for_each_stored_event(0, &mut |e| {
+    tx.for_each_stored_event(0, i64::MAX, &mut |e| {
         rows.push((e.event.seq, e.hash));
         Ok(())
     })?;
@@ -348,7 +348,7 @@ pub fn check_chain_from(
         (Some(_), Some(_)) => tx.anchors()?,
         _ => Anchors::default(),
     };
-    tx.for_each_stored_event(expected_seq - 1, &mut |stored_event| {
+    tx.for_each_stored_event(expected_seq - 1, i64::MAX, &mut |stored_event| {
         if problem.is_some() {
             return Ok(());
         }

@@ -131,12 +131,17 @@ impl EventLog for PgTx<'_> {
     fn for_each_stored_event(
         &mut self,
         after: i64,
+        limit: i64,
         f: &mut dyn FnMut(StoredEvent) -> Result<()>,
     ) -> Result<()> {
         self.flush()?;
-        let sql =
-            format!("SELECT {EVENT_COLUMNS} FROM ONLY totpctl.events WHERE seq > $1 ORDER BY seq");
-        self.stream(&sql, &[&after], &mut |r| f(stored_event_from_row(r)?))
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM ONLY totpctl.events WHERE seq > $1 ORDER BY seq \
+             LIMIT $2"
+        );
+        self.stream(&sql, &[&after, &limit], &mut |r| {
+            f(stored_event_from_row(r)?)
+        })
     }
 
     fn for_each_event(

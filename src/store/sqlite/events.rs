@@ -141,11 +141,13 @@ impl EventLog for SqliteTx<'_> {
     fn for_each_stored_event(
         &mut self,
         after: i64,
+        limit: i64,
         f: &mut dyn FnMut(StoredEvent) -> Result<()>,
     ) -> Result<()> {
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq");
+        let sql =
+            format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2");
         let mut stmt = self.ok(self.tx.prepare_cached(&sql))?;
-        let mut rows = self.ok(stmt.query([after]))?;
+        let mut rows = self.ok(stmt.query([after, limit]))?;
         while let Some(r) = rows.next().map_err(|e| sqlite_err(self.path, e))? {
             f(stored_event_from_row(r).map_err(|e| sqlite_err(self.path, e))?)?;
         }

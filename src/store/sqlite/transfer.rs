@@ -68,7 +68,7 @@ impl Transfer for SqliteTx<'_> {
         for token in self.tokens()? {
             f(Record::Token(token))?;
         }
-        self.for_each_stored_event(0, &mut |e| f(Record::Event(e)))?;
+        self.for_each_stored_event(0, i64::MAX, &mut |e| f(Record::Event(e)))?;
         if let Some(h) = self.head()? {
             f(Record::Head(h))?;
         }
