@@ -58,7 +58,10 @@ pub fn set_digest(rows: &[TokenRow], keys: &Keys) -> Result<Tag, String> {
 /// Every token of the store, checked: each row's MAC and scopes, and the set against
 /// the state the newest change of the tokens recorded. Anything else is an
 /// `integrity_error`, and no token is believed.
-pub fn load(tx: &mut dyn Tx, keys: &Keys, path: &Path) -> Result<Vec<(Token, Vec<u8>)>> {
+/// The tokens, checked, each with its keyed hash.
+pub type Checked = Vec<(Token, Vec<u8>)>;
+
+pub fn load(tx: &mut dyn Tx, keys: &Keys, path: &Path) -> Result<Checked> {
     let rows = tx.tokens()?;
     let recorded = recorded(tx, keys, path)?;
     let set = set_digest(&rows, keys).map_err(|name| {
@@ -142,11 +145,11 @@ pub fn recorded(tx: &mut dyn Tx, keys: &Keys, path: &Path) -> Result<Option<(i64
 
 /// The token whose keyed hash is `hash`, compared with every row's in constant time
 /// (no early exit), so that how long it takes says nothing of how close a guess was.
-pub fn find_by_hash(tokens: Vec<(Token, Vec<u8>)>, hash: &[u8]) -> Option<Token> {
+pub fn find_by_hash(tokens: &[(Token, Vec<u8>)], hash: &[u8]) -> Option<Token> {
     let mut found = None;
     for (t, h) in tokens {
         if bool::from(h.as_slice().ct_eq(hash)) && found.is_none() {
-            found = Some(t);
+            found = Some(t.clone());
         }
     }
     found

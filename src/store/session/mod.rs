@@ -93,6 +93,9 @@ pub struct Session<'s> {
     written: RefCell<Written>,
     /// Whether this session authenticated a version 1 store (`totpctl upgrade`).
     upgraded: bool,
+    /// The API tokens, once checked in this transaction (each with its keyed hash):
+    /// a batch of verifies checks them once. Dropped when this session changes them.
+    checked_tokens: RefCell<Option<super::tokens::Checked>>,
 }
 
 impl<'s> Session<'s> {
@@ -220,6 +223,7 @@ impl<'s> Session<'s> {
             host,
             written: RefCell::new(written),
             upgraded,
+            checked_tokens: RefCell::new(None),
         };
         if upgraded {
             session.event(

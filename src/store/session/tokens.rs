@@ -20,12 +20,19 @@ impl<'s> Session<'s> {
             .collect())
     }
 
-    /// The token whose text is `presented`, checked; `None` when there is none.
+    /// The token whose text is `presented`, checked; `None` when there is none. The
+    /// tokens are read and checked once per transaction.
     pub fn authenticate(&self, presented: &str) -> Result<Option<Token>> {
         let hash = self.vault.hash_token(presented);
-        let mut tx = self.tx();
-        let all = tokens::load(&mut **tx, &self.keys, &self.path)?;
-        Ok(tokens::find_by_hash(all, &hash))
+        let mut cache = self.checked_tokens.borrow_mut();
+        if cache.is_none() {
+            let mut tx = self.tx();
+            *cache = Some(tokens::load(&mut **tx, &self.keys, &self.path)?);
+        }
+        Ok(tokens::find_by_hash(
+            cache.as_deref().unwrap_or_default(),
+            &hash,
+        ))
     }
 
     /// Makes a token and returns its text, which is stored nowhere: `None` when a
@@ -46,6 +53,7 @@ impl<'s> Session<'s> {
         getrandom::fill(random.as_mut())
             .map_err(|e| anyhow::anyhow!("the operating system's random source failed: {e}"))?;
         let text = new_token_text(&random);
+        self.checked_tokens.get_mut().take();
         let mut row = TokenRow {
             name: name.to_string(),
             hash: self.vault.hash_token(&text).to_vec(),
@@ -77,6 +85,7 @@ impl<'s> Session<'s> {
     /// revoked) can be revoked too, when it is all that is wrong: that is how one is
     /// got rid of.
     pub fn revoke_token(&mut self, name: &str) -> Result<bool> {
+        self.checked_tokens.get_mut().take();
         let before = {
             let mut tx = self.tx();
             tokens::load(&mut **tx, &self.keys, &self.path).map(drop)
@@ -112,7 +121,13 @@ impl<'s> Session<'s> {
 
     /// Notes a token's last use: `minute` is now, to the minute.
     pub fn touch_token(&mut self, name: &str, minute: &str) -> Result<()> {
-        self.tx().touch_token(name, minute)
+        self.tx().touch_token(name, minute)?;
+        for (t, _) in self.checked_tokens.get_mut().iter_mut().flatten() {
+            if t.name == name {
+                t.last_used_at = Some(minute.to_string());
+            }
+        }
+        Ok(())
     }
 
     /// The digest of the set of tokens as the transaction holds them, every MAC
