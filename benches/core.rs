@@ -197,7 +197,7 @@ fn defences(c: &mut Criterion) {
                 Ok(())
             })
             .expect("states");
-            tx.for_each_stored_event(last - 1, &mut |e| {
+            tx.for_each_stored_event(last - 1, 2, &mut |e| {
                 black_box(e);
                 Ok(())
             })
