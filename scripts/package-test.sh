@@ -34,14 +34,14 @@ had_dir=false
 [[ -e /var/lib/totpctl ]] && had_dir=true
 
 missing=()
-for tool in lintian pamtester man oathtool python3 dpkg-shlibdeps; do
+for tool in lintian pamtester man oathtool python3 dpkg-shlibdeps curl; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends lintian pamtester man-db oathtool \
-    python3 dpkg-dev >/dev/null
+    python3 dpkg-dev curl >/dev/null
 fi
 # cargo-deb, at the version this script was written for.
 CARGO_DEB_VERSION=3.8.0
@@ -78,9 +78,23 @@ for f in /usr/share/bash-completion/completions/totpctl \
   /usr/share/zsh/vendor-completions/_totpctl \
   /usr/share/fish/vendor_completions.d/totpctl.fish \
   /usr/share/doc/totpctl/examples/pam.d/totpctl \
-  /usr/share/doc/totpctl/examples/sshd_config.d/totpctl.conf; do
+  /usr/share/doc/totpctl/examples/pam.d/totpctl-remote \
+  /usr/share/doc/totpctl/examples/sshd_config.d/totpctl.conf \
+  /lib/systemd/system/totpctl.service /etc/default/totpctl; do
   [[ -f $f ]] || fail "$f is not installed"
 done
+
+say "the systemd unit"
+unit=/lib/systemd/system/totpctl.service
+for directive in 'CapabilityBoundingSet=$' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
+  'ReadWritePaths=/var/lib/totpctl$' 'PrivateTmp=yes' 'User=root' \
+  'ExecStart=/usr/bin/totpctl serve $TOTPCTL_SERVE_ARGS'; do
+  grep -qx -- "$directive" "$unit" || grep -qxF -- "$directive" "$unit" ||
+    fail "$unit lacks $directive"
+done
+if command -v systemd-analyze >/dev/null; then
+  systemd-analyze verify "$unit" || fail "systemd-analyze verify $unit"
+fi
 
 say "man totpctl-verify"
 page=$(MANWIDTH=80 man -P cat totpctl-verify 2>&1) || fail "man totpctl-verify: $page"
@@ -113,6 +127,28 @@ events = [e["event"] for e in json.loads(sys.argv[1])]
 assert events[:2] == ["enrolled", "code_accepted"], events
 assert events.count("code_rejected") == 2, events
 EOF
+
+say "serve as the unit runs it"
+tmp=$(mktemp -d)
+# What the unit runs, with its settings file, as systemd would (no systemd here):
+# it serves the system store on loopback (its default address) and stops cleanly
+# on SIGTERM.
+(
+  set -a
+  # shellcheck disable=SC1091
+  . /etc/default/totpctl
+  set +a
+  # shellcheck disable=SC2086
+  exec /usr/bin/totpctl serve $TOTPCTL_SERVE_ARGS --json
+) >"$tmp/serve.out" 2>"$tmp/serve.err" &
+served=$!
+for _ in $(seq 100); do [[ -s $tmp/serve.out ]] && break; sleep 0.1; done
+url=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["listening"])' "$tmp/serve.out") ||
+  fail "serve with /etc/default/totpctl did not start: $(cat "$tmp/serve.err")"
+[[ $(curl -s "$url/healthz") == '{"status":"ok"}' ]] || fail "$url/healthz did not answer"
+kill -TERM "$served"
+wait "$served" || fail "serve did not exit 0 on SIGTERM: $(cat "$tmp/serve.err")"
+rm -rf "$tmp"
 
 say "removing and purging keep the store and its key"
 out=$(dpkg -r totpctl 2>&1)
