@@ -275,6 +275,21 @@ fn trust_is_checked_and_a_missing_server_fails_closed_in_time() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("plain HTTP"), "{}", stderr(&out));
+    // Under PAM not even to loopback: whoever takes the port would be the server.
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("totpctl"))
+        .args([
+            "verify",
+            "--pam",
+            "--store",
+            "http://127.0.0.1:8443",
+            "--token-file",
+        ])
+        .arg(&host.token_file)
+        .env("PAM_USER", "alice")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("https://"), "{}", stderr(&out));
 
     // A server that accepts and never answers: the deadline holds.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

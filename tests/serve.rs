@@ -217,6 +217,8 @@ fn every_scope_boundary_holds_and_a_refusal_writes_nothing() {
         t => t == needed,
     };
     for (method, path, body, needed) in &calls {
+        // Slowly enough to stay under the limit on refused tokens per address.
+        std::thread::sleep(std::time::Duration::from_millis(250));
         // No token, a malformed one, a well-formed one the store never made.
         for bad in [
             None,
@@ -599,4 +601,66 @@ fn the_rate_limit_is_per_token() {
         assert!(a.header("retry-after").is_some(), "{:?}", a.headers);
     }
     assert_eq!(c.get("/v1/info", &calm).status, 200);
+}
+
+/// To a verify token, an account that is enrolled and one that is not answer alike,
+/// wrong code after wrong code, up to the lockout: the same reasons, the same counts,
+/// the same 423 at the end (whatever the enrollment's number of digits).
+#[test]
+fn a_verify_token_cannot_tell_who_is_enrolled() {
+    let env = TestEnv::new();
+    env.enroll_verified("alice", T0);
+    let carol = env.enroll_with("carol", &["--digits", "8"]);
+    let code = oathtool(&carol.secret, T0, &["--digits=8"]);
+    env.json(&["verify", "carol", &code, "--at", &T0.to_string()]);
+    env.set("lockout-attempts", "3");
+    let t = token(&env, "bastion", &["verify"]);
+    let srv = Server::start(&env, &[]);
+    let c = Client::new(&srv.url);
+    let answers = |name: &str| -> Vec<(u16, String, Value)> {
+        (0..4)
+            .map(|_| {
+                let a = c.post(
+                    &format!("/v1/users/{name}/verify_totp"),
+                    &t,
+                    &json!({"code": "123456"}),
+                );
+                let mut e = a.json["error"].clone();
+                e.as_object_mut().unwrap().remove("lockedUntil");
+                e.as_object_mut().unwrap().remove("message");
+                (a.status, a.code().to_string(), e)
+            })
+            .collect()
+    };
+    let alice = answers("alice");
+    assert_eq!(
+        alice.iter().map(|a| a.0).collect::<Vec<_>>(),
+        [422, 422, 422, 423],
+        "{alice:?}"
+    );
+    assert_eq!(answers("carol"), alice);
+    assert_eq!(answers("nobody"), alice);
+}
+
+/// An address that presents token after made-up token is refused (429) before any
+/// work, for a moment, however many different tokens it makes up.
+#[test]
+fn made_up_tokens_are_throttled_per_address() {
+    let env = TestEnv::new();
+    env.create_store();
+    let srv = Server::start(&env, &[]);
+    let c = Client::new(&srv.url);
+    let statuses: Vec<u16> = (0..60)
+        .map(|i| c.get("/v1/info", &format!("totpctl_{:0>43}", i)).status)
+        .collect();
+    assert!(statuses.iter().take(20).all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+    let a = c.get(
+        "/v1/info",
+        "totpctl_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    );
+    if a.status == 429 {
+        assert_eq!(a.code(), "rate_limited");
+        assert!(a.header("retry-after").is_some());
+    }
 }

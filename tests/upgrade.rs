@@ -263,7 +263,7 @@ fn a_version_2_store_gets_the_one_events_index_and_its_history_stays_found() {
         .sqlite()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     assert_eq!(
         event_indexes(&env),
         [

@@ -104,3 +104,51 @@ fn bearer(parts: &Parts) -> Option<String> {
 pub fn limiter(per_second: u32) -> Option<DefaultKeyedRateLimiter<String>> {
     NonZeroU32::new(per_second).map(|n| DefaultKeyedRateLimiter::keyed(Quota::per_second(n)))
 }
+
+/// Requests refused for their token (401), counted per client address: an address
+/// that makes more than [`FAILED_PER_SECOND`] in a second gets 429 for the rest of
+/// that second and the next, before any work. Guessing or flooding with made-up
+/// tokens is then bounded, though each made-up token would have a rate limit of its
+/// own.
+#[derive(Default)]
+pub struct FailedAuth {
+    /// Address → (the second counted, failures in it, blocked until that second).
+    seen: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (i64, u32, i64)>>,
+}
+
+/// Failed authentications an address may make in one second.
+pub const FAILED_PER_SECOND: u32 = 20;
+
+impl FailedAuth {
+    fn second() -> i64 {
+        chrono::Utc::now().timestamp()
+    }
+
+    /// Whether `ip` is refused now.
+    pub fn blocked(&self, ip: std::net::IpAddr) -> bool {
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.get(&ip)
+            .is_some_and(|(_, _, until)| *until >= Self::second())
+    }
+
+    /// Counts a refused token from `ip`.
+    pub fn record(&self, ip: std::net::IpAddr) {
+        let now = Self::second();
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = seen.entry(ip).or_insert((now, 0, 0));
+        if entry.0 != now {
+            *entry = (now, 0, entry.2);
+        }
+        entry.1 += 1;
+        if entry.1 > FAILED_PER_SECOND {
+            entry.2 = now + 1;
+        }
+    }
+
+    /// Forgets addresses not seen lately.
+    pub fn prune(&self) {
+        let now = Self::second();
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.retain(|_, (second, _, until)| *second >= now - 60 || *until >= now);
+    }
+}

@@ -75,6 +75,8 @@ pub struct App {
     max_body: usize,
     deadline: Duration,
     client_timeout: Duration,
+    /// Refused tokens per client address.
+    failed_auth: auth::FailedAuth,
 }
 
 impl App {
@@ -148,6 +150,7 @@ pub fn run(
         max_body: config.max_body,
         deadline: config.deadline,
         client_timeout: config.client_timeout,
+        failed_auth: auth::FailedAuth::default(),
     });
     let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -164,6 +167,7 @@ pub fn run(
                     l.retain_recent();
                     l.shrink_to_fit();
                 }
+                pruning.failed_auth.prune();
             }
         });
         listen::serve(

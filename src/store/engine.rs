@@ -272,8 +272,11 @@ pub trait EventLog {
     /// The seqs of the newest `config_changed` and `restore_accepted` events (0 for
     /// none), through their own indexes.
     fn anchors(&mut self) -> Result<crate::domain::integrity::Anchors>;
-    /// The newest event that names `account`, whichever enrollment it was about.
-    fn last_event_of_account(&mut self, account: &str) -> Result<Option<LastEvent>>;
+    /// The newest event that names `account`: about any of its enrollments
+    /// (`enrolled`), or about the name alone, with no enrollment (the attempts on a
+    /// name that is not enrolled).
+    fn last_event_of_account(&mut self, account: &str, enrolled: bool)
+    -> Result<Option<LastEvent>>;
     /// The events `filter` selects, oldest first.
     fn for_each_event(
         &mut self,

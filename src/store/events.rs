@@ -253,8 +253,9 @@ pub fn last_event_of_account(
     tx: &mut dyn Tx,
     keys: &Keys,
     account: &str,
+    enrolled: bool,
 ) -> Result<Result<Option<Checked>, i64>> {
-    Ok(checked(keys, tx.last_event_of_account(account)?))
+    Ok(checked(keys, tx.last_event_of_account(account, enrolled)?))
 }
 
 /// Checks one stored event: its hash, recomputed over its fields and the stored hash

@@ -376,7 +376,7 @@ impl Host {
             Some(p) if !self.forget && self.purpose == Purpose::Use => p.account(account)?,
             _ => None,
         };
-        match events::last_event_of_account(tx, keys, account)? {
+        match events::last_event_of_account(tx, keys, account, true)? {
             Err(seq) => Err(gone(format!("its last event #{seq} does not check out"))),
             Ok(Some((e, _))) if e.event != "removed" => Err(gone(format!(
                 "its last event (#{}, {}) is not its removal",

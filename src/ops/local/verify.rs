@@ -316,7 +316,7 @@ fn unknown_as_rejected(
 ) -> Result<Result<Verified>> {
     let settings = s.settings().clone();
     let now = cx.now_str();
-    let (mut failed, locked) = match s.last_event_of_account(account)? {
+    let (mut failed, locked) = match s.last_unenrolled_event(account)? {
         Some(last) if last.event == "code_rejected" => {
             let detail: serde_json::Value = serde_json::from_str(&last.detail).unwrap_or_default();
             if detail["reason"] == "resource_not_found" {

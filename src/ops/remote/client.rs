@@ -65,6 +65,14 @@ impl Client {
         claims: Vec<(&'static str, String)>,
     ) -> Result<Client> {
         let base = check_url(url)?;
+        if access.pam && base.starts_with("http://") {
+            // Any local user who can take the port would be the server: get the
+            // token and the code, and answer "accepted".
+            return Err(invalid(
+                "verify --pam needs an https:// server: over plain HTTP, even on this \
+                 host, whoever takes the port could answer in the server's place",
+            ));
+        }
         let token_file = access.token_file.as_deref().ok_or_else(|| {
             invalid(format!(
                 "{base} is a totpctl server: give its API token with --token-file FILE{}",
@@ -96,7 +104,11 @@ impl Client {
             .tls_config(tls)
             .timeout_global(Some(access.timeout))
             .user_agent(concat!("totpctl/", env!("CARGO_PKG_VERSION")));
-        if access.pam {
+        // No redirect is followed (the token would go with it), and no proxy is used
+        // under PAM (whose environment is not the admin's) or for plain HTTP on this
+        // host (a proxy would carry the token off it in the clear).
+        config = config.max_redirects(0);
+        if access.pam || base.starts_with("http://") {
             config = config.proxy(None);
         }
         Ok(Client {

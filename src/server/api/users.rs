@@ -200,7 +200,13 @@ pub async fn verify(
         doc["code_type"] = json!(view.code_type);
         return Ok(respond(StatusCode::OK, &doc, grant.token));
     }
-    let reason = view.reason.unwrap_or("totp_incorrect_code");
+    // To a token that may not read, a code of the wrong length is a wrong code: an
+    // enrollment's own number of digits would tell it from a name not enrolled,
+    // which is judged by the store's default.
+    let reason = match view.reason.unwrap_or("totp_incorrect_code") {
+        "totp_invalid_length" if !grant.allows(Scope::Read) => "totp_incorrect_code",
+        r => r,
+    };
     let mut message = match reason {
         "totp_replayed_code" => "the code was used already".to_string(),
         "totp_invalid_length" => "the code does not have the number of digits of this TOTP".into(),

@@ -274,16 +274,25 @@ impl EventLog for PgTx<'_> {
         Ok(get::<i64>(&r, 0)? as u64)
     }
 
-    fn last_event_of_account(&mut self, account: &str) -> Result<Option<LastEvent>> {
+    fn last_event_of_account(
+        &mut self,
+        account: &str,
+        enrolled: bool,
+    ) -> Result<Option<LastEvent>> {
         self.flush()?;
-        self.opt(
+        let sql = if enrolled {
             "SELECT seq, at, event, account, totp_id, detail, actor, state, hash, mac, \
                     (SELECT p.hash FROM ONLY totpctl.events p WHERE p.seq = e.seq - 1) \
              FROM ONLY totpctl.events e WHERE account = $1 AND totp_id IS NOT NULL \
-             ORDER BY seq DESC LIMIT 1",
-            &[&account],
-        )?
-        .map(|r| last_event_from_row(&r))
-        .transpose()
+             ORDER BY seq DESC LIMIT 1"
+        } else {
+            "SELECT seq, at, event, account, totp_id, detail, actor, state, hash, mac, \
+                    (SELECT p.hash FROM ONLY totpctl.events p WHERE p.seq = e.seq - 1) \
+             FROM ONLY totpctl.events e WHERE account = $1 AND totp_id IS NULL \
+             ORDER BY seq DESC LIMIT 1"
+        };
+        self.opt(sql, &[&account])?
+            .map(|r| last_event_from_row(&r))
+            .transpose()
     }
 }

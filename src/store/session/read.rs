@@ -12,11 +12,11 @@ use crate::base::text::sanitize;
 use crate::domain::integrity::{self, Keys};
 
 impl<'s> Session<'s> {
-    /// The newest event about any enrollment of `account` (or about the name alone),
-    /// checked: its hash and MAC.
-    pub fn last_event_of_account(&self, account: &str) -> Result<Option<crate::store::Event>> {
+    /// The newest event about the name `account` alone, with no enrollment (the
+    /// attempts on a name that is not enrolled), checked: its hash and MAC.
+    pub fn last_unenrolled_event(&self, account: &str) -> Result<Option<crate::store::Event>> {
         let mut tx = self.tx();
-        match events::last_event_of_account(&mut **tx, &self.keys, account)? {
+        match events::last_event_of_account(&mut **tx, &self.keys, account, false)? {
             Ok(last) => Ok(last.map(|(e, _)| e)),
             Err(seq) => Err(integrity_error(format!(
                 "event #{seq}, the newest about '{}', does not check out: run `totpctl log \

@@ -298,11 +298,16 @@ impl EventLog for SqliteTx<'_> {
         self.ok(r).map(|n| n as u64)
     }
 
-    fn last_event_of_account(&mut self, account: &str) -> Result<Option<LastEvent>> {
+    fn last_event_of_account(
+        &mut self,
+        account: &str,
+        enrolled: bool,
+    ) -> Result<Option<LastEvent>> {
         // Through the (account, totp_id) index: every event of the account's.
         let sql = format!(
             "SELECT {EVENT_COLUMNS}, {PREV_HASH} FROM events e \
-             WHERE account = ?1 AND totp_id IS NOT NULL ORDER BY seq DESC LIMIT 1"
+             WHERE account = ?1 AND totp_id IS {} NULL ORDER BY seq DESC LIMIT 1",
+            if enrolled { "NOT" } else { "" }
         );
         let r = self
             .tx
