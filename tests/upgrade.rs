@@ -269,7 +269,8 @@ fn a_version_2_store_gets_the_one_events_index_and_its_history_stays_found() {
         [
             "events_config_changes",
             "events_enrollment",
-            "events_restores"
+            "events_restores",
+            "events_tokens"
         ]
     );
     // The history is found by name and by id, removed enrollments' too.
