@@ -139,7 +139,20 @@ impl Client {
             .uri(&uri)
             .header("Authorization", format!("Bearer {}", self.token.as_str()));
         for (name, value) in &self.claims {
-            req = req.header(*name, value.as_str());
+            // A header carries visible ASCII: anything else (a host name in another
+            // script) is marked, not a request that cannot be made.
+            let value: String = value
+                .chars()
+                .take(256)
+                .map(|c| {
+                    if c.is_ascii_graphic() || c == ' ' {
+                        c
+                    } else {
+                        '?'
+                    }
+                })
+                .collect();
+            req = req.header(*name, value);
         }
         let (bytes, kind) = body.unwrap_or((Vec::new(), "application/json"));
         let req = req
