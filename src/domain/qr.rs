@@ -173,6 +173,32 @@ pub struct Staged {
     path: std::path::PathBuf,
 }
 
+/// Checks a `--qr-file` before anything is enrolled: its format from its name, a
+/// file there already (never replaced: it may be another account's code), and its
+/// directory. A refused image then leaves no enrollment and no new store.
+pub fn check_new_image(file: &Path) -> Result<ImageFormat> {
+    let format = ImageFormat::for_path(file)?;
+    if std::fs::symlink_metadata(file).is_ok() {
+        return Err(invalid(format!(
+            "--qr-file {} exists already: it is not replaced (it may be another account's \
+             code); choose another name, or remove it first",
+            file.display()
+        )));
+    }
+    let dir = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(invalid(format!(
+            "--qr-file {}: its directory {} does not exist",
+            file.display(),
+            dir.display()
+        )));
+    }
+    Ok(format)
+}
+
 /// Writes the image next to `path` without replacing anything yet.
 pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged> {
     let dir = match path.parent() {

@@ -31,32 +31,12 @@ pub fn enroll(l: &Local, cx: &Context, args: &EnrollRequest) -> Result<Enrolled>
             args.secret_size
         )));
     }
+    // Before the store is opened, so that a refused image leaves no new store.
     let qr_format = args
         .qr_file
         .as_deref()
-        .map(qr::ImageFormat::for_path)
+        .map(qr::check_new_image)
         .transpose()?;
-    if let Some(file) = &args.qr_file {
-        if std::fs::symlink_metadata(file).is_ok() {
-            return Err(invalid(format!(
-                "--qr-file {} exists already: it is not replaced (it may be another account's \
-                 code); choose another name, or remove it first",
-                file.display()
-            )));
-        }
-        // Before the store is opened, so that a refused image leaves no new store.
-        let dir = file
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        if !dir.is_dir() {
-            return Err(invalid(format!(
-                "--qr-file {}: its directory {} does not exist",
-                file.display(),
-                dir.display()
-            )));
-        }
-    }
 
     // Parameters given on the command line are checked before the store is opened, so
     // that a refused enroll creates no store and no key file.

@@ -76,8 +76,7 @@ fn user(account: &str, what: &str) -> String {
 }
 
 /// A command that runs only where the store is.
-fn elsewhere(cx: &Context, command: &str) -> anyhow::Error {
-    let _ = cx;
+fn elsewhere(command: &str) -> anyhow::Error {
     invalid(format!(
         "`totpctl {command}` runs on the server's host, against the store itself (with its \
          key), not against a totpctl server: run it there"
@@ -93,17 +92,8 @@ impl Operations for Remote {
         let format = req
             .qr_file
             .as_deref()
-            .map(crate::domain::qr::ImageFormat::for_path)
+            .map(crate::domain::qr::check_new_image)
             .transpose()?;
-        if let Some(file) = &req.qr_file
-            && std::fs::symlink_metadata(file).is_ok()
-        {
-            return Err(invalid(format!(
-                "--qr-file {} exists already: it is not replaced (it may be another account's \
-                 code); choose another name, or remove it first",
-                file.display()
-            )));
-        }
         let body = json!({
             "issuer": req.issuer,
             "algorithm": req.algorithm.map(Algorithm::as_str),
@@ -353,8 +343,8 @@ impl Operations for Remote {
         Ok(view)
     }
 
-    fn accept_restore(&mut self, cx: &Context, _head: &str) -> Result<AcceptedView> {
-        Err(elsewhere(cx, "log --accept-restore"))
+    fn accept_restore(&mut self, _cx: &Context, _head: &str) -> Result<AcceptedView> {
+        Err(elsewhere("log --accept-restore"))
     }
 
     fn import(&mut self, cx: &Context, req: &mut ImportRequest<'_>) -> Result<Imported> {
@@ -390,12 +380,12 @@ impl Operations for Remote {
         })
     }
 
-    fn import_ga(&mut self, cx: &Context, _req: &ImportGaRequest) -> Result<ImportedGa> {
-        Err(elsewhere(cx, "import --google-authenticator"))
+    fn import_ga(&mut self, _cx: &Context, _req: &ImportGaRequest) -> Result<ImportedGa> {
+        Err(elsewhere("import --google-authenticator"))
     }
 
-    fn rekey(&mut self, cx: &Context, _req: &RekeyRequest<'_>) -> Result<Rekeyed> {
-        Err(elsewhere(cx, "rekey"))
+    fn rekey(&mut self, _cx: &Context, _req: &RekeyRequest<'_>) -> Result<Rekeyed> {
+        Err(elsewhere("rekey"))
     }
 
     fn info(&mut self, cx: &Context) -> Result<InfoView> {
@@ -403,24 +393,24 @@ impl Operations for Remote {
         self.view(v)
     }
 
-    fn copy(&mut self, cx: &Context, _req: &CopyRequest<'_>) -> Result<Copied> {
-        Err(elsewhere(cx, "copy"))
+    fn copy(&mut self, _cx: &Context, _req: &CopyRequest<'_>) -> Result<Copied> {
+        Err(elsewhere("copy"))
     }
 
-    fn upgrade(&mut self, cx: &Context) -> Result<UpgradeView> {
-        Err(elsewhere(cx, "upgrade"))
+    fn upgrade(&mut self, _cx: &Context) -> Result<UpgradeView> {
+        Err(elsewhere("upgrade"))
     }
 
-    fn token_create(&mut self, cx: &Context, _req: &TokenRequest) -> Result<TokenCreated> {
-        Err(elsewhere(cx, "token create"))
+    fn token_create(&mut self, _cx: &Context, _req: &TokenRequest) -> Result<TokenCreated> {
+        Err(elsewhere("token create"))
     }
 
-    fn token_list(&mut self, cx: &Context) -> Result<Vec<TokenView>> {
-        Err(elsewhere(cx, "token list"))
+    fn token_list(&mut self, _cx: &Context) -> Result<Vec<TokenView>> {
+        Err(elsewhere("token list"))
     }
 
-    fn token_revoke(&mut self, cx: &Context, _name: &str) -> Result<TokenRevoked> {
-        Err(elsewhere(cx, "token revoke"))
+    fn token_revoke(&mut self, _cx: &Context, _name: &str) -> Result<TokenRevoked> {
+        Err(elsewhere("token revoke"))
     }
 }
 
